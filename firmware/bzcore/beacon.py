@@ -1,0 +1,134 @@
+"""The gate's own adverts: its status beacon, and its checkpoint beacon in Bluezone's Android form.
+
+Status beacon: non-connectable, Flags then manufacturer data under company 0xFFFF (the
+Bluetooth SIG's ID for tests; no product may claim it, so nothing else sends this payload on
+purpose: the version and the exact length are checked as well). 21 bytes on air:
+
+    02 01 06                 Flags: LE General Discoverable, BR/EDR not supported
+    11 FF FF FF              manufacturer data, 17 bytes: company 0xFFFF, then the payload
+
+The payload, version 1, 14 bytes, integers little-endian:
+
+    byte  0      version (1)
+    bytes 1-4    gate hash: the first 4 bytes of SHA-256(gate_id as UTF-8)
+    byte  5      mode: 0 enforce, 1 monitor, 2 count (bzcore.config.MODES)
+    byte  6      alarm bits: 0 clock-invalid, 1 storage-high (journal >= 80 % full),
+                 2 storage-full, 3 scanner-stalled, 4 safe-mode, 5 config-error; 6-7 zero
+    byte  7      flags: bit 0 clock valid, bit 1 checkpoint beacon on air; 2-7 zero
+    bytes 8-9    today's ALLOW decisions (u16, stays at 65535)
+    bytes 10-11  today's DENY decisions (u16)
+    bytes 12-13  today's NO_APP decisions (u16)
+
+decode_status() returns None for anything that is not a status beacon (and for a version-1
+payload of the wrong length or mode), and {"version": n} alone for a later version n it cannot
+read, so a host can say "update bzgate" rather than "nothing there". It never raises.
+
+Checkpoint beacon: the gate's own rolling Bluezone ID (bzcore.ids, from a base key K0 that
+starts at a UTC midnight) in exactly the advert of an Android phone (spec 2.1), 23 bytes:
+    02 01 02 | 0F FF B5 22 <12-byte ID> | 03 03 56 4E
+"""
+
+import hashlib
+
+from bzcore import adv, ids
+
+COMPANY_ID = 0xFFFF
+VERSION = 1
+PAYLOAD_BYTES = 14
+HASH_BYTES = 4
+MODES = ("enforce", "monitor", "count")
+# Alarm names as the monitor shows them (bzgate.monitorstate), by bit.
+ALARMS = ("clock-invalid", "storage-high", "storage-full", "scanner-stalled", "safe-mode",
+          "config-error")
+COUNT_MAX = 0xFFFF
+_FLAG_CLOCK_VALID = 0x01
+_FLAG_CHECKPOINT = 0x02
+_STATUS_HEAD = b"\x02\x01\x06\x11\xff\xff\xff"  # Flags, then the manufacturer AD up to the company
+CHECKPOINT_MAX_IDS = 96  # 15-minute slots, as every app since 2020-07-27 (spec section 4)
+_ANDROID_HEAD = b"\x02\x01\x02\x0f\xff\xb5\x22"
+_ANDROID_TAIL = b"\x03\x03\x56\x4e"
+
+
+def gate_hash(gate_id):
+    """The 4 bytes a status beacon carries for its gate id."""
+    return hashlib.sha256(gate_id.encode()).digest()[:HASH_BYTES]
+
+
+def alarm_bits(alarms):
+    """The alarm byte for a list of alarm names (names the beacon has no bit for are left out)."""
+    bits = 0
+    for name in alarms:
+        if name in ALARMS:
+            bits |= 1 << ALARMS.index(name)
+    return bits
+
+
+def _u16(value):
+    return min(max(int(value), 0), COUNT_MAX)
+
+
+def status_advert(gate_id, mode, alarms, counts, clock_valid, checkpoint=False):
+    """The whole ADV payload of a status beacon (21 bytes).
+
+    counts: {"allow", "deny", "no-app"} decisions today; mode: one of MODES.
+    """
+    out = bytearray(_STATUS_HEAD)
+    out.append(VERSION)
+    out += gate_hash(gate_id)
+    out.append(MODES.index(mode))
+    out.append(alarm_bits(alarms))
+    out.append((_FLAG_CLOCK_VALID if clock_valid else 0) | (_FLAG_CHECKPOINT if checkpoint else 0))
+    for name in ("allow", "deny", "no-app"):
+        n = _u16(counts.get(name, 0))
+        out.append(n & 0xFF)
+        out.append(n >> 8)
+    return bytes(out)
+
+
+def _status_payload(data):
+    """The payload under company 0xFFFF in one advert, or None (also for a malformed packet)."""
+    found = None
+    for ad_type, body in adv.structures(data):
+        if ad_type is None:
+            return None
+        if found is None and ad_type == 0xFF and len(body) >= 2 and body[0] == 0xFF and body[1] == 0xFF:
+            found = body[2:]
+    return found
+
+
+def decode_status(adv_bytes):
+    """A status beacon's fields from a whole advert, {"version": n} for a later version, or None."""
+    try:
+        payload = _status_payload(adv_bytes)
+    except (TypeError, IndexError):
+        return None
+    if not payload:
+        return None
+    version = payload[0]
+    if version > VERSION:
+        return {"version": version}
+    if version != VERSION or len(payload) != PAYLOAD_BYTES or payload[5] >= len(MODES):
+        return None
+    bits = payload[6]
+    return {
+        "version": version,
+        "gate_hash": payload[1:1 + HASH_BYTES],
+        "mode": MODES[payload[5]],
+        "alarms": [name for k, name in enumerate(ALARMS) if bits & (1 << k)],
+        "clock_valid": bool(payload[7] & _FLAG_CLOCK_VALID),
+        "checkpoint": bool(payload[7] & _FLAG_CHECKPOINT),
+        "counts": {"allow": payload[8] | payload[9] << 8, "deny": payload[10] | payload[11] << 8,
+                   "no-app": payload[12] | payload[13] << 8},
+    }
+
+
+def checkpoint_advert(ident):
+    """The advert of an Android phone carrying the 12-byte ID (spec 2.1), 23 bytes."""
+    if len(ident) != ids.ID_BYTES:
+        raise ValueError("a Bluezone ID is 12 bytes")
+    return _ANDROID_HEAD + bytes(ident) + _ANDROID_TAIL
+
+
+def checkpoint_id(base_key, base_day, t, max_ids=CHECKPOINT_MAX_IDS):
+    """The gate's Bluezone ID at Unix time t, from K0 (base_key) valid from UTC midnight base_day."""
+    return ids.id_at(ids.key_for_day(base_key, base_day, t), t, max_ids)

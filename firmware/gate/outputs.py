@@ -1,0 +1,152 @@
+"""What the gate shows: the relay, the green and red LEDs and the buzzer.
+
+Pins come from the config's board profile (bzcore.config.board_pins: role -> (gpio,
+active_low) or None). The relay's safe state is off (the door stays locked): relay_safe() puts
+it there from boot.py before anything else runs, and Outputs returns it there after each pulse
+and on safe().
+
+    ALLOW   green LED 2 s, short beep (0.1 s), relay pulse of relay_pulse_ms
+    DENY    red LED 2 s, long beep (0.8 s), relay stays off
+    NO_APP  (monitor mode) red LED 2 s, long beep, relay pulse (monitor never blocks anyone)
+    config errors: slow red blink (1 s on, 1 s off) while idle
+    safe mode: fast red blink (0.2 s on, 0.2 s off), relay off
+
+The run() task turns deadlines into pin levels every TICK_MS; show_*() only set deadlines, so
+a decision returns at once.
+"""
+
+import time
+
+import asyncio
+from machine import Pin
+from micropython import const
+
+from bzcore import config
+
+LED_MS = const(2000)
+SHORT_BEEP_MS = const(100)
+LONG_BEEP_MS = const(800)
+TICK_MS = const(20)
+SLOW_BLINK_MS = const(1000)
+FAST_BLINK_MS = const(200)
+TEST_MS = const(250)  # each output on, then off, this long in a self-test
+
+BLINK_NONE = const(0)
+BLINK_SLOW = const(1)  # a configuration error
+BLINK_FAST = const(2)  # safe mode
+
+
+class _Out:
+    """One output role: on/off with its active level; nothing when the board lacks it."""
+
+    def __init__(self, spec):
+        self.pin = None
+        if spec is not None:
+            self.active = 0 if spec[1] else 1
+            self.pin = Pin(spec[0], Pin.OUT, value=1 - self.active)
+
+    def set(self, on):
+        if self.pin is not None:
+            self.pin.value(self.active if on else 1 - self.active)
+
+    def is_on(self):
+        """The level the pad reads back (an ESP32 output pad keeps its input on)."""
+        return self.pin is not None and self.pin.value() == self.active
+
+
+def relay_safe(path="/config.json"):
+    """Relay off, from the board profile in config.json (defaults when it cannot be read)."""
+    try:
+        with open(path) as f:
+            cfg = config.load(f.read())[0]
+    except Exception:  # noqa: BLE001 - no file, no flash: the default profile's relay
+        cfg = config.defaults()
+    _Out(config.board_pins(cfg)["relay"]).set(False)
+
+
+class Outputs:
+    def __init__(self, pins):
+        self.relay = _Out(pins["relay"])
+        self.green = _Out(pins["green"])
+        self.red = _Out(pins["red"])
+        self.buzzer = _Out(pins["buzzer"])
+        now = time.ticks_ms()
+        self._relay_until = now
+        self._green_until = now
+        self._red_until = now
+        self._beep_until = now
+        self.blink = BLINK_NONE
+        self.pulses = 0
+        self._testing = False
+
+    def _until(self, ms):
+        return time.ticks_add(time.ticks_ms(), ms)
+
+    def show_allow(self, pulse_ms):
+        self._green_until = self._until(LED_MS)
+        self._red_until = time.ticks_ms()
+        self._beep_until = self._until(SHORT_BEEP_MS)
+        self._pulse(pulse_ms)
+
+    def show_deny(self):
+        self._red_until = self._until(LED_MS)
+        self._green_until = time.ticks_ms()
+        self._beep_until = self._until(LONG_BEEP_MS)
+        self.update()
+
+    def show_no_app(self, pulse_ms):
+        self.show_deny()
+        self._pulse(pulse_ms)
+
+    def _pulse(self, ms):
+        self._relay_until = self._until(ms)
+        self.pulses += 1
+        self.update()  # at once: the decision's latency ends here
+
+    def safe(self):
+        """Everything off now and no pulse pending (a crash, maintenance, safe mode)."""
+        now = time.ticks_ms()
+        self._relay_until = self._green_until = self._red_until = self._beep_until = now
+        self.relay.set(False)
+        self.green.set(False)
+        self.red.set(False)
+        self.buzzer.set(False)
+
+    async def self_test(self):
+        """Each output on, then off, in turn: {role: the pin followed both}; boards without a
+        role leave it out. Decisions meanwhile are logged; their lights wait for the end."""
+        self._testing = True
+        results = {}
+        try:
+            for name in config.OUTPUT_ROLES:
+                out = getattr(self, name)
+                if out.pin is None:
+                    continue
+                out.set(True)
+                await asyncio.sleep_ms(TEST_MS)
+                came_on = out.is_on()
+                out.set(False)
+                await asyncio.sleep_ms(TEST_MS)
+                results[name] = came_on and not out.is_on()
+        finally:
+            self._testing = False
+        return results
+
+    def update(self):
+        if self._testing:
+            return
+        now = time.ticks_ms()
+        self.relay.set(time.ticks_diff(self._relay_until, now) > 0)
+        self.green.set(time.ticks_diff(self._green_until, now) > 0)
+        self.buzzer.set(time.ticks_diff(self._beep_until, now) > 0)
+        red = time.ticks_diff(self._red_until, now) > 0
+        if not red and self.blink:
+            period = SLOW_BLINK_MS if self.blink == BLINK_SLOW else FAST_BLINK_MS
+            red = (time.ticks_diff(now, 0) // period) % 2 == 0
+        self.red.set(red)
+
+    async def run(self, healthy):
+        while True:
+            healthy()
+            self.update()
+            await asyncio.sleep_ms(TICK_MS)

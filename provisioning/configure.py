@@ -1,0 +1,110 @@
+"""`bzgate provision configure`: one board's configuration, key, clock and inventory entry.
+
+Order, so that no step leaves a key only one side knows:
+1. the fields are checked (bzcore.config) before the board is touched;
+2. the board says who it is and whether it holds a key (a hash of it with a fresh nonce);
+3. the key: the host store's for this board when it has one; else the board's own (made at a
+   first boot, its journal already chained with it), taken into the host store; else 32 new
+   random bytes, into the host store first; the checkpoint key K0 likewise: the host store's,
+   else 32 new random bytes from today's UTC midnight, into the host store first;
+4. key (when new to the board), K0 and config.json go onto the board, which resets into the gate;
+5. over the host link: the gate answers with the new gate id, its clock is set to UTC;
+6. the inventory records the board.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+
+from bzcore import config as gate_config
+from bzcore import ids
+from bzgate.link import GateLink, LinkError
+from bzprov import boardkey
+from bzprov.inventory import Inventory
+from bzprov.mpremote import BoardError
+from bzprov.keys import KEY_BYTES, KeyStore
+
+KEY_SOURCES = {"host store": "the one the host store holds for this board",
+               "board": "the board's own, now in the host store too",
+               "new": "a new one, in the host store and on the board"}
+GATE_START_S = 30  # a board resets, boots and starts its gate within this
+
+
+@dataclass
+class Configured:
+    board_id: str
+    gate_id: str
+    firmware: str
+    key_source: str  # "host store", "board", "new"
+    clock: int
+
+
+def wait_for_gate(port: str, timeout: float = GATE_START_S) -> dict:
+    """HELLO from a gate that is starting; BoardError when none answers in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with GateLink(port, timeout=1.0, retries=0) as link:
+                return link.hello()
+        except LinkError as e:
+            if time.monotonic() > deadline:
+                raise BoardError(f"{port}: no gate answers after the reset ({e.message}); "
+                                f"`mpremote connect {port} repl` shows why") from None
+            time.sleep(0.5)
+
+
+def _choose_key(port: str, store: KeyStore, facts: boardkey.BoardFacts, nonce: bytes) -> tuple[bytes | None, str]:
+    """(key to write to the board or None, where the key comes from)."""
+    host_key = store.get(facts.board_id)
+    if host_key is not None:
+        if facts.key_digest is None:
+            return host_key, "host store"
+        if facts.key_digest == boardkey.key_digest(nonce, host_key):
+            return None, "host store"
+        raise BoardError(f"{port}: board {facts.board_id} holds a key that differs from the host store's; "
+                        f"its journal is chained with its own key, so configure will not overwrite it. "
+                        f"`bzgate keys import --port {port}` takes the board's key, if you trust the board")
+    if facts.key_digest is not None:
+        board_id, key = boardkey.read_key(port)
+        if board_id != facts.board_id or key is None:
+            raise BoardError(f"{port}: the board changed while it was being configured")
+        store.put(board_id, key, source="board")
+        return None, "board"
+    key = os.urandom(KEY_BYTES)
+    store.put(facts.board_id, key, source="provisioning")
+    return key, "new"
+
+
+def _checkpoint_key(store: KeyStore, board_id: str, gate_id: str) -> tuple[bytes, int]:
+    """(K0, its UTC midnight): the host store's for this board, else a new one stored first."""
+    known = store.checkpoints().get(board_id.lower())
+    if known is not None:
+        key, day = known["key"], known["day"]
+    else:
+        key, day = os.urandom(KEY_BYTES), ids.day_start(int(time.time()))
+    store.put_checkpoint(board_id, key, day, gate_id=gate_id)
+    return key, day
+
+
+def configure(port: str, cfg: dict, store: KeyStore, inventory: Inventory, location: str = "",
+              report=lambda line: None) -> Configured:
+    """Configure the board on `port` with a config already checked (bzprov.fields)."""
+    nonce = os.urandom(16)
+    facts = boardkey.read_board(port, nonce)
+    report(f"board {facts.board_id} (MAC {facts.mac})")
+    key, source = _choose_key(port, store, facts, nonce)
+    report("key: " + KEY_SOURCES[source])
+    checkpoint = _checkpoint_key(store, facts.board_id, cfg["gate_id"])
+    boardkey.write_board(port, key, gate_config.dumps(cfg), checkpoint)
+    hello = wait_for_gate(port)
+    if hello.get("board_id") != facts.board_id or hello.get("gate_id") != cfg["gate_id"]:
+        raise BoardError(f"{port}: after the reset the gate says it is {hello.get('gate_id')} on board "
+                        f"{hello.get('board_id')}, not {cfg['gate_id']} on {facts.board_id}")
+    try:
+        with GateLink(port) as link:
+            clock = link.time_set()["time"]
+    except LinkError as e:
+        raise BoardError(f"{port}: setting the gate's clock failed: {e}") from None
+    inventory.record(facts.board_id, mac=facts.mac, firmware=hello.get("firmware"), gate_id=cfg["gate_id"],
+                     site=cfg["site"], location=location, port=port)
+    return Configured(facts.board_id, cfg["gate_id"], str(hello.get("firmware")), source, clock)

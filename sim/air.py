@@ -1,0 +1,399 @@
+"""The simulated air: one process (or thread) that every virtual board's radio connects to.
+
+Boards connect over TCP (sim/link.py framing) and speak the message set defined in
+sim/shims/bluetooth.py. The air keeps one clock, starting at the scenario's `start` when the
+air starts and running at real speed; it moves the visitors, sends each advert to every board
+that hears it (RSSI from distance, path loss and noise; a scan hears only inside its duty
+cycle window), runs connections and GATT reads with simulated connection time, and reports
+events (a visitor pressing a gate's button, boards joining and leaving).
+
+Python control API (for tests, the demo and the board bridge):
+
+    air = Air(scenario.load("office.json")).start()   # or Air(None): a quiet office
+    air.address            -> "127.0.0.1:PORT" for BZSIM_AIR
+    air.now()              -> scenario time, Unix seconds (float, UTC)
+    air.elapsed()          -> seconds since the air started
+    air.phones()           -> [{"name", "platform", "gate", "present", "advertising",
+                                "addr_type", "address", "id", "advertised_id", "position"}]
+                              (id and advertised_id: upper hex of 12-byte IDs, or the v1 code)
+    air.boards()           -> [{"name", "mac", "gate", "position", "scanning", "advertising",
+                                "listening", "missed"}]
+                              (listening: the share of its scan time a board's receiver was
+                              not taken by its own advertising; missed: adverts lost so)
+    air.history(phone)     -> the phone's Bluezone history file (text, spec 5.4): the IDs it
+                              heard in adverts, gates' checkpoint beacons included
+                              (bzsim.air_history)
+    events = air.subscribe()   a queue.Queue of event dicts:
+                              {"event": "press", "t": unix, "gate": name, "phone": name}
+                              (a visitor presses PRESS_AFTER_S after reaching the gate)
+                              {"event": "board", "t": unix, "board": name, "joined": bool}
+    air.bad_frames         -> how many malformed frames boards sent (each ignored)
+    air.stop()
+
+Over TCP, a client that sends SUBSCRIBE gets the same events as EVENT frames (JSON).
+`start_air(path)` starts a private air in a thread; `spawn_air(path)` runs `bzgate sim air`
+as a subprocess. Both return something with `.address` and `.stop()`.
+"""
+
+import contextlib
+import heapq
+import itertools
+import json
+import os
+import queue
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+from bzsim import air_wire as wire
+from bzsim import link
+from bzsim.air_central import Central
+from bzsim.air_devices import BoardBeacon, ADV_DELAY_S
+from bzsim.air_history import Histories
+from bzsim.air_radio import distance, heard, rssi
+from bzsim.air_world import World
+from bzsim.scenario import Faults, load
+
+TICK_S = 0.005  # the longest the loop sleeps before looking at the inbox again
+SEND_TIMEOUT_S = 2.0  # a board that stops reading is dropped rather than stalling the air
+
+
+# A visitor stops at the gate, then reaches for the button: the press comes this long after
+# arrival (or halfway through a shorter stay).
+PRESS_AFTER_S = 1.0
+
+
+class Session:
+    """One TCP client: a board (after HELLO), or a listener/subscriber without a position."""
+
+    def __init__(self, air, sock, number):
+        self.sock = sock
+        self.name = f"client-{number}"
+        self.mac = None
+        self.gate = None
+        self.position = air.world.gate_position("")
+        self.beacon = None
+        self.subscribed = False
+        self.alive = True
+        self.central = None
+
+    def send(self, name, payload=b""):
+        if not self.alive:
+            return
+        try:
+            self.sock.sendall(link.encode(wire.MSG[name], payload))
+        except OSError:
+            self.alive = False
+
+
+class Air:
+    def __init__(self, scenario=None, listen=("127.0.0.1", 0)):
+        self.world = World(scenario, int(time.time()))
+        self.histories = Histories(self.world.start, self.world.seed)
+        self.faults = scenario.faults if scenario else Faults()
+        self.bad_frames = 0
+        self._server = socket.create_server(listen)
+        host, port = self._server.getsockname()[:2]
+        self.address = f"{host}:{port}"
+        self._inbox = queue.Queue()
+        self._timers = []
+        self._order = itertools.count()
+        self._sessions = []
+        self._subscribers = []
+        self._stopping = threading.Event()
+        self._mono0 = None
+        self._threads = []
+
+    # ---- control API ------------------------------------------------------------------
+
+    def start(self):
+        self._mono0 = time.monotonic()
+        for phone in self.world.phones:
+            self._enter(phone)
+        for fixture in self.world.fixtures:
+            self._schedule_adverts(fixture, fixture.first_advert_after(0.0))
+        self.at(0.0, self._crowd_arrival)
+        for kind in self.world.noise_rates():
+            self._noise(kind, 0.0)
+        for target in (self._accept, self._loop):
+            thread = threading.Thread(target=target, name=f"air-{target.__name__}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress
+        self._server.close()
+        for session in list(self._sessions):
+            session.alive = False
+            session.sock.close()
+        for thread in self._threads:
+            thread.join(timeout=2)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._mono0
+
+    def now(self) -> float:
+        return self.world.start + self.elapsed()
+
+    def history(self, phone_name: str) -> str:
+        return self.histories.text(phone_name)
+
+    def subscribe(self) -> queue.Queue:
+        events = queue.Queue()
+        self._subscribers.append(events)
+        return events
+
+    def phones(self):
+        t = self.elapsed()
+        out = []
+        for phone in list(self.world.phones):
+            current = phone.id_at(t)
+            shown = phone.advertised_id(t)
+            addr_type, addr = phone.address(t)
+            out.append({
+                "name": phone.name, "platform": phone.platform, "gate": phone.gate,
+                "present": phone.path.present(t), "advertising": phone.advertising(t),
+                "addr_type": addr_type, "address": addr.hex(":").upper(),
+                "id": current.hex().upper() if current else phone.spec.v1_code,
+                "advertised_id": shown.hex().upper() if shown else None,
+                "position": phone.path.position(t)})
+        return out
+
+    def boards(self):
+        return [{"name": s.name, "mac": s.mac.hex(":").upper(), "gate": s.gate,
+                 "position": s.position, "scanning": s.central.scan is not None,
+                 "advertising": s.beacon is not None and s.beacon.advert(0) is not None,
+                 "listening": s.central.listening_share(self.elapsed()), "missed": s.central.missed}
+                for s in list(self._sessions) if s.mac is not None]
+
+    # ---- clock and timers -------------------------------------------------------------
+
+    def at(self, when: float, action):
+        """Run action(when) on the air's thread at scenario-relative time `when`."""
+        heapq.heappush(self._timers, (when, next(self._order), action))
+
+    def _loop(self):
+        while not self._stopping.is_set():
+            now = self.elapsed()
+            while self._timers and self._timers[0][0] <= now:
+                when, _, action = heapq.heappop(self._timers)
+                action(when)
+            wait = TICK_S if not self._timers else min(TICK_S, max(0.0, self._timers[0][0] - now))
+            try:
+                session, mtype, payload = self._inbox.get(timeout=wait)
+            except queue.Empty:
+                continue
+            self._handle(session, mtype, payload, self.elapsed())
+
+    # ---- devices ----------------------------------------------------------------------
+
+    def _enter(self, phone, now=0.0):
+        self._schedule_adverts(phone, phone.first_advert_after(max(now, phone.path.appears)))
+        if phone.spec.press:
+            reach = min(PRESS_AFTER_S, phone.spec.dwell_s / 2)
+            self.at(phone.spec.arrive_s + reach, lambda when: self._publish(
+                {"event": "press", "gate": phone.gate, "phone": phone.name}, when))
+
+    def _schedule_adverts(self, device, first, epoch=None):
+        def emit(when):
+            if device.path.leaves < when or (epoch is not None and device.epoch != epoch):
+                return
+            self._transmit(device, when)
+            if not device.once:
+                self.at(device.next_advert_after(when), emit)
+
+        self.at(first, emit)
+
+    def _transmit(self, device, t):
+        advert = device.advert(t)
+        if advert is None:
+            return
+        addr_type, addr = device.address(t)
+        where = device.path.position(t)
+        shadow = device.shadow.at(t)
+        self.histories.heard(self.world.phones, device, advert, t, where, shadow)
+        for session in list(self._sessions):
+            if session.central is None:
+                continue
+            if session.beacon is device:
+                session.central.transmitting(t)
+                continue
+            level = rssi(device.power_1m, distance(where, session.position), shadow,
+                         session.central.rng)
+            if heard(level):
+                session.central.hear(t, device, advert, addr_type, addr, level)
+
+    def in_range(self, device, session, t) -> bool:
+        if not device.path.present(t):
+            return False
+        d = distance(device.path.position(t), session.position)
+        return heard(rssi(device.power_1m, d, device.shadow.at(t), session.central.rng))
+
+    def _crowd_arrival(self, when):
+        # The next visitor is drawn when this one appears: arrivals only move forward, so
+        # nobody appears in the past.
+        phone = self.world.next_crowd_phone()
+        if phone is not None:
+            self._enter(phone, when)
+            self.at(max(when, phone.path.appears), self._crowd_arrival)
+
+    def _noise(self, kind, after):
+        t, device = self.world.next_noise(kind, after)
+
+        def emit(when):
+            self._transmit(device, when)
+            self._noise(kind, when)
+
+        self.at(t, emit)
+
+    def _publish(self, event, t):
+        event["t"] = round(self.world.start + t, 3)
+        for events in list(self._subscribers):
+            events.put(dict(event))
+        text = json.dumps(event).encode()
+        for session in list(self._sessions):
+            if session.subscribed:
+                session.send("EVENT", text)
+
+    # ---- boards -----------------------------------------------------------------------
+
+    def _accept(self):
+        for number in itertools.count(1):
+            try:
+                sock, _ = self._server.accept()
+            except OSError:
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                            struct.pack("ll", int(SEND_TIMEOUT_S), 0))
+            session = Session(self, sock, number)
+            threading.Thread(target=self._read, args=(session,), daemon=True,
+                             name=f"air-read-{number}").start()
+
+    def _read(self, session):
+        self._inbox.put((session, "join", None))
+        while session.alive:
+            try:
+                frame = link.read_frame(session.sock)
+            except OSError:
+                frame = None
+            if frame is None:
+                break
+            self._inbox.put((session, *frame))
+        self._inbox.put((session, None, None))
+
+    def _handle(self, session, mtype, payload, t):
+        if mtype == "join":
+            session.central = Central(self, session, self.world.seed)
+            self._sessions.append(session)
+            return
+        if mtype is None:
+            self._leave(session, t)
+            return
+        try:
+            name, head, tail = wire.parse_request(mtype, payload)
+        except wire.BadFrame:
+            self.bad_frames += 1
+            return
+        handler = getattr(self, "_on_" + name.lower())
+        handler(session, t, head, tail)
+
+    def _leave(self, session, t):
+        if session in self._sessions:
+            self._sessions.remove(session)
+            session.alive = False
+            session.sock.close()
+            if session.mac is not None:
+                self._publish({"event": "board", "board": session.name, "joined": False}, t)
+
+    def _on_hello(self, session, t, head, tail):
+        (mac,) = head
+        session.mac = mac
+        session.name = tail.decode("utf-8", "replace") or session.name
+        scenario = self.world.scenario
+        gate = scenario.gate(session.name) if scenario else None
+        if scenario is not None and gate is None:
+            gate = scenario.gates[0]
+            print(f"air: no gate named {session.name!r}; placing it at gate {gate.name!r}",
+                  file=sys.stderr)
+        session.gate = gate.name if gate else None
+        session.position = self.world.gate_position(session.gate or "")
+        session.central.rng.seed(f"{self.world.seed}/central/{session.name}")
+        self._publish({"event": "board", "board": session.name, "joined": True}, t)
+
+    def _on_subscribe(self, session, t, head, tail):
+        session.subscribed = True
+
+    def _on_scan_start(self, session, t, head, tail):
+        session.central.scan_start(t, *head)
+
+    def _on_scan_stop(self, session, t, head, tail):
+        session.central.scan_stop(t, *head)
+
+    def _on_connect(self, session, t, head, tail):
+        seq, addr_type, addr, timeout_ms = head
+        session.central.connect(t, seq, addr_type, addr, timeout_ms)
+
+    def _on_connect_cancel(self, session, t, head, tail):
+        session.central.cancel(t, *head)
+
+    def _on_disconnect(self, session, t, head, tail):
+        session.central.disconnect(t, *head)
+
+    def _on_discover_services(self, session, t, head, tail):
+        session.central.discover_services(t, head[0], tail)
+
+    def _on_discover_chars(self, session, t, head, tail):
+        session.central.discover_chars(t, *head, tail)
+
+    def _on_read(self, session, t, head, tail):
+        session.central.read(t, *head)
+
+    def _on_advertise(self, session, t, head, tail):
+        interval_us, connectable, adv_len = head
+        if len(tail) < adv_len:
+            self.bad_frames += 1
+            return
+        if session.beacon is None:
+            session.beacon = BoardBeacon(session.name, session.position,
+                                         session.mac or bytes(6), self.world.seed)
+        beacon = session.beacon
+        beacon.epoch += 1
+        if interval_us == 0:
+            beacon.stop()
+            return
+        beacon.set(interval_us / 1e6, bool(connectable), tail[:adv_len], tail[adv_len:])
+        self._schedule_adverts(beacon, t + beacon.rng.uniform(0, ADV_DELAY_S), beacon.epoch)
+
+
+def start_air(scenario_path=None, listen=("127.0.0.1", 0)) -> Air:
+    """A private air running in this process (a quiet office without a scenario)."""
+    return Air(load(scenario_path) if scenario_path else None, listen).start()
+
+
+class AirProcess:
+    """`bzgate sim air` as a subprocess; its address is the first line it prints."""
+
+    def __init__(self, scenario_path=None, listen="127.0.0.1:0"):
+        command = [sys.executable, "-m", "bzsim.aircmd", "--listen", listen]
+        if scenario_path:
+            command += ["--scenario", os.fspath(scenario_path)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        self.address = self.process.stdout.readline().strip()
+        if not self.address:
+            self.process.wait()
+            raise RuntimeError(f"air exited with status {self.process.returncode}")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=5)
+
+
+def spawn_air(scenario_path=None) -> AirProcess:
+    return AirProcess(scenario_path)

@@ -1,0 +1,79 @@
+"""Who is in the air, and when: a scenario turned into devices, arrivals, noise and presses.
+
+The world only decides; the air (bzsim.air) keeps the clock, carries adverts to receivers
+and runs the connections. Everything random here comes from the scenario's seed, drawn in
+time order, so a scenario plays out the same way every time.
+"""
+
+import random
+
+from bzsim.air_devices import PHONE_CLASSES, NoiseAdvert, noise_advert, quiet_office
+from bzsim.air_paths import RANGE_M, walk
+from bzsim.scenario import CROWD_PLATFORMS, Phone as PhoneSpec
+
+CROWD_DWELL_S = (2.0, 6.0)
+
+
+class World:
+    def __init__(self, scenario, now_unix: int):
+        self.scenario = scenario
+        self.seed = scenario.seed if scenario else 0
+        self.start = scenario.start if scenario else now_unix
+        self.phones = []
+        self.fixtures = []
+        if scenario is None:
+            self.fixtures = quiet_office((0.0, 0.0), self.seed)
+            return
+        self.phones = [self.make_phone(spec) for spec in scenario.phones]
+        self._crowd_rng = random.Random(f"{self.seed}/crowd")
+        self._crowd_count = 0
+        self._last_arrival = 0.0
+        self._noise_rng = random.Random(f"{self.seed}/noise")
+
+    def gate_position(self, name):
+        """Where a board called `name` stands: its gate, else the first gate, else the origin."""
+        if self.scenario is None:
+            return (0.0, 0.0)
+        gate = self.scenario.gate(name) or self.scenario.gates[0]
+        return (gate.x, gate.y)
+
+    def make_phone(self, spec):
+        path = walk(spec.path, self.gate_position(spec.gate), spec.arrive_s, spec.dwell_s)
+        return PHONE_CLASSES[spec.platform](spec, path, self.start, self.seed, spec.gate)
+
+    # ---- crowd ------------------------------------------------------------------------
+
+    def next_crowd_phone(self):
+        """The phone of the next crowd visitor (Poisson arrivals at the gate), or None."""
+        crowd = self.scenario.crowd if self.scenario else None
+        if crowd is None or crowd.per_minute <= 0:
+            return None
+        rng = self._crowd_rng
+        arrive = self._last_arrival + rng.expovariate(crowd.per_minute / 60.0)
+        self._last_arrival = arrive
+        platform = rng.choices(CROWD_PLATFORMS, [crowd.shares[p] for p in CROWD_PLATFORMS])[0]
+        self._crowd_count += 1
+        spec = PhoneSpec(
+            name=f"crowd-{self._crowd_count}", platform=platform, gate=crowd.gate,
+            daily_key=rng.randbytes(32) if platform != "other" else None,
+            arrive_s=arrive, dwell_s=rng.uniform(*CROWD_DWELL_S), path="enter",
+            press=rng.random() < crowd.press_share)
+        phone = self.make_phone(spec)
+        self.phones.append(phone)
+        return phone
+
+    # ---- noise ------------------------------------------------------------------------
+
+    def noise_rates(self):
+        noise = self.scenario.noise if self.scenario else None
+        if noise is None:
+            return {}
+        return {k: v for k, v in vars(noise).items() if v > 0}
+
+    def next_noise(self, kind: str, after: float):
+        """(time, one-shot device) of the next noise advert of a kind."""
+        rng = self._noise_rng
+        t = after + rng.expovariate(self.noise_rates()[kind])
+        gx, gy = self.gate_position("")
+        xy = (gx + rng.uniform(-RANGE_M, RANGE_M), gy + rng.uniform(-RANGE_M, RANGE_M))
+        return t, NoiseAdvert(f"noise-{kind}", xy, noise_advert(kind, rng), rng)

@@ -1,0 +1,123 @@
+"""Gate boards for tests and benchmarks: firmware/ (as .mpy) and a config.json put into a virtual
+board's flash, the board started against a private simulated air playing a scenario.
+
+    board = start_gate(tmp_path, config={"mode": "monitor"}, phones=[phone("an", "android")])
+    # or, in tests, the `gate` fixture (conftest.py), which also stops what it started:
+    def test_x(gate):
+        board = gate(config={"mode": "enforce"}, phones=[phone("an", "android")])
+        board.control.press(BUTTON)                 # a bzsim.control.BoardControl
+        board.air.phones(); board.status()          # the air's view; STATUS over the host link
+        board.wait_records(record.DECISION, 1)      # journal records, pulled over the host link
+
+`start_gate` and `gate(...)` take config (fields over bzcore.config's defaults), a scenario dict or phones/noise/faults
+for a one-gate scenario starting mid-slot, and extra `bzgate sim board` arguments.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(TESTS), str(TESTS / "sim")]  # toolchain, and the board and air kits
+
+from airkit import DK_HEX, MID_SLOT_START  # noqa: E402
+from boardkit import VirtualBoard  # noqa: E402
+from bzcore import config as gate_config  # noqa: E402
+from bzcore import record  # noqa: E402
+from bzgate.link import GateLink  # noqa: E402
+from bzsim.air import start_air  # noqa: E402
+from bzsim.firmware import install  # noqa: E402
+
+GATE_NAME = "front"
+
+
+def phone(name, platform, arrive_s=1, dwell_s=600, path="linger", **fields):
+    """A scenario phone at the test gate; rolling-ID phones get the known daily key."""
+    entry = {"name": name, "platform": platform, "gate": GATE_NAME, "arrive_s": arrive_s,
+             "dwell_s": dwell_s, "path": path, **fields}
+    if platform in ("android", "ios", "ios-background"):
+        entry.setdefault("daily_key", DK_HEX)
+        entry.setdefault("max", 96)
+    if platform in ("android-v1", "ios-v1"):
+        entry.setdefault("v1_code", "AB12cd")
+    return entry
+
+
+def scenario(phones=(), **parts):
+    return {"start": MID_SLOT_START, "seed": 1, "gates": [{"name": GATE_NAME, "x": 0, "y": 0}],
+            "phones": list(phones), **parts}
+
+
+def deploy(flash: Path, config: dict) -> None:
+    """What provisioning puts on a board (bzsim.firmware.install)."""
+    install(flash, config)
+
+
+class GateBoard(VirtualBoard):
+    def __init__(self, flash: Path, air, *args: str):
+        super().__init__(flash, "--air", air.address, "--name", GATE_NAME, *args)
+        self.air = air
+
+    def link(self) -> GateLink:
+        """The host link on the board's serial port (close it, or use it in a with block)."""
+        return GateLink(self.serial)
+
+    def status(self) -> dict:
+        with self.link() as link:
+            return link.status()
+
+    def records(self) -> list:
+        """Every flushed journal record as (bzcore.record.Record, its payload's fields)."""
+        with self.link() as link:
+            out = []
+            for raw in link.pull(0):
+                rec = record.decode(raw)
+                out.append((rec, record.payload_fields(rec.kind, rec.payload)))
+            return out
+
+    def of_kind(self, kind: int) -> list:
+        return [fields for rec, fields in self.records() if rec.kind == kind]
+
+    def wait_records(self, kind: int, n: int, timeout: float = 12.0) -> list:
+        """The payloads of the first n flushed records of a kind (the journal flushes every 5 s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.of_kind(kind)
+            if len(found) >= n or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
+
+    def levels(self, pin: int, since: float) -> list:
+        """The levels an output pin took since a host time (from the board's pin history)."""
+        return [level for t, level in self.control.history(pin) if t >= since]
+
+
+def start_gate(where: Path, config=None, phones=(), scenario_dict=None, board_args=(), **parts):
+    """A gate board on flash `where`/flash with its scenario's air; stop both when done."""
+    where.mkdir(parents=True, exist_ok=True)
+    scenario_file = where / "scenario.json"
+    scenario_file.write_text(json.dumps(scenario_dict or scenario(phones, **parts)))
+    air = start_air(str(scenario_file))
+    flash = where / "flash"
+    deploy(flash, {**gate_config.defaults(), "gate_id": "test-gate", **(config or {})})
+    try:
+        return GateBoard(flash, air, "--heap", "96K", *board_args)
+    except BaseException:
+        air.stop()
+        raise
+
+
+def wait_until(check, timeout=8.0) -> bool:
+    """True once check() holds; False if it still does not after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop_gate(board: "GateBoard") -> None:
+    board.stop()
+    board.air.stop()

@@ -1,0 +1,119 @@
+"""Every mode and trigger on a virtual board with scenario phones: the pins a guard sees and the
+DECISION records the host collects. Phones stand at the gate ("enter", 0.5 m: about -62 to
+-67 dBm in the simulated air) or are absent; near_rssi is -75 so a phone at the gate is near.
+"""
+
+import time
+
+from gatekit import phone, wait_until
+
+from bzcore import record
+from bzcore.config import PROFILES
+
+PINS = PROFILES["esp32-devkitc"]
+RELAY, GREEN, RED, BUZZER = (PINS[role][0] for role in ("relay", "green", "red", "buzzer"))
+BUTTON, BEAM = PINS["button"][0], PINS["beam"][0]
+FAST = {"near_rssi": -75, "relay_pulse_ms": 500, "present_s": 8}
+AT_GATE = dict(path="enter", arrive_s=1, dwell_s=120)
+DECISION_BUDGET_MS = 300
+
+
+def press_and_watch(board, press):
+    """Press (or break the beam), then the relay/green/red levels seen within 1.5 s."""
+    since = time.time()
+    press()
+    time.sleep(1.5)
+    return {pin: board.levels(pin, since) for pin in (RELAY, GREEN, RED, BUZZER)}
+
+
+def near(board):
+    return board.status()["present"] >= 1
+
+
+def test_enforce_button_allows_a_bluezone_phone_at_the_gate_once_within_antipassback(gate):
+    board = gate(config=FAST, phones=[phone("an", "android", **AT_GATE)])
+    assert wait_until(lambda: near(board))
+    time.sleep(1.5)  # the smoothed RSSI settles at the gate
+    first = press_and_watch(board, lambda: board.control.press(BUTTON))
+    assert first[RELAY][:2] == [1, 0], "ALLOW pulses the relay and lets it go"
+    assert 1 in first[GREEN] and 1 not in first[RED]
+    again = press_and_watch(board, lambda: board.control.press(BUTTON))
+    assert 1 not in again[RELAY], "the same ID within antipassback_s is denied"
+    assert 1 in again[RED]
+    decisions = board.wait_records(record.DECISION, 2)
+    assert [d["verdict"] for d in decisions] == [record.ALLOW, record.DENY]
+    allow = decisions[0]
+    assert allow["trigger"] == record.BUTTON and allow["mode"] == record.ENFORCE
+    assert allow["platform"] == record.ANDROID and allow["id"] is not None
+    assert allow["rssi"] >= -75
+    assert all(d["latency_ms"] <= DECISION_BUDGET_MS for d in decisions)
+    assert board.control.output(RELAY) == 0
+
+
+def test_enforce_button_denies_without_a_bluezone_phone_and_the_relay_stays_closed(gate):
+    board = gate(config=FAST, phones=[phone("other", "other", **AT_GATE)])
+    time.sleep(2)
+    seen = press_and_watch(board, lambda: board.control.press(BUTTON))
+    assert 1 not in seen[RELAY]
+    assert 1 in seen[RED] and 1 in seen[BUZZER]
+    decision, = board.wait_records(record.DECISION, 1)
+    assert decision["verdict"] == record.DENY and decision["id"] is None
+
+
+def test_monitor_logs_no_app_and_opens_anyway(gate):
+    board = gate(config={**FAST, "mode": "monitor"})
+    time.sleep(2)
+    seen = press_and_watch(board, lambda: board.control.press(BUTTON))
+    assert seen[RELAY][:2] == [1, 0] and 1 in seen[RED]
+    decision, = board.wait_records(record.DECISION, 1)
+    assert decision["verdict"] == record.NO_APP and decision["mode"] == record.MONITOR
+
+
+def test_beam_break_is_the_trigger(gate):
+    board = gate(config={**FAST, "trigger": "beam"}, phones=[phone("an", "android", **AT_GATE)])
+    assert wait_until(lambda: near(board))
+    time.sleep(1.5)
+
+    def break_beam():
+        board.control.drive(BEAM, 0)  # the NPN sensor pulls low while the beam is broken
+        time.sleep(0.2)
+        board.control.drive(BEAM, None)
+
+    seen = press_and_watch(board, break_beam)
+    assert seen[RELAY][:2] == [1, 0]
+    decision, = board.wait_records(record.DECISION, 1)
+    assert decision["trigger"] == record.BEAM and decision["verdict"] == record.ALLOW
+
+
+def test_tap_a_phone_reaching_the_gate_opens_it_without_a_press(gate):
+    board = gate(config={**FAST, "trigger": "tap"},
+                 phones=[phone("an", "android", path="enter", arrive_s=4, dwell_s=60)])
+    assert wait_until(lambda: board.control.output(RELAY) == 1, timeout=15)
+    decision, = board.wait_records(record.DECISION, 1)
+    assert decision["trigger"] == record.TAP and decision["verdict"] == record.ALLOW
+    assert decision["latency_ms"] <= DECISION_BUDGET_MS
+
+
+def test_require_id_decides_whether_an_unread_iphone_counts(gate):
+    iphone = [phone("ip", "ios", **AT_GATE)]
+    unread = {**FAST, "ios_read": False}
+    lenient = gate(config=unread, phones=iphone)
+    strict = gate(config={**unread, "require_id": True}, phones=iphone)
+    assert wait_until(lambda: near(lenient) and near(strict))
+    time.sleep(1.5)
+    assert press_and_watch(lenient, lambda: lenient.control.press(BUTTON))[RELAY][:1] == [1]
+    assert 1 not in press_and_watch(strict, lambda: strict.control.press(BUTTON))[RELAY]
+    allow, = lenient.wait_records(record.DECISION, 1)
+    deny, = strict.wait_records(record.DECISION, 1)
+    assert (allow["verdict"], allow["platform"], allow["id"]) == (record.ALLOW, record.IOS, None)
+    assert deny["verdict"] == record.DENY
+
+
+def test_count_mode_takes_no_decisions(gate):
+    board = gate(config={**FAST, "mode": "count"}, phones=[phone("an", "android", **AT_GATE)])
+    assert wait_until(lambda: near(board))
+    seen = press_and_watch(board, lambda: board.control.press(BUTTON))
+    assert all(1 not in levels for levels in seen.values())
+    time.sleep(5)
+    assert board.of_kind(record.DECISION) == []
+    assert board.status()["decisions"] == 0

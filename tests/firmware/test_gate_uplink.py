@@ -1,0 +1,74 @@
+"""The Wi-Fi uplink on a virtual gate: its journal reaches a real Mosquitto (a private one, on a
+free port) through the board's Wi-Fi station and the host's loopback, through a broker restart
+and a Wi-Fi drop, while the gate goes on deciding; its secrets never leave it.
+
+The drops last seconds here, not a minute: the gate's logic is the same for any length (it
+decides and journals, the uplink retries with backoff up to 32 s, then resumes from the ack).
+"""
+
+import json
+
+import pytest
+from gatekit import wait_until
+from journalkit import board_key
+from services import PrivateBroker
+from uplinkkit import FAST, PASSWORD, Host, decide_through_outages, press, uplink_config, wifi_args
+
+from bzcore import record
+from bzgate.link import LinkError
+
+
+def test_the_journal_reaches_the_broker_through_a_broker_restart_and_a_wifi_drop(gate):
+    with PrivateBroker() as broker:
+        host = Host(broker.port, "bzgate", "test-gate")
+        try:
+            board = gate(config={**uplink_config(broker.port), **FAST}, board_args=wifi_args())
+            assert host.wait_for(lambda: host.records and host.online[-1:] == [b"1"]), "never connected"
+            journal = decide_through_outages(
+                board, broker, lambda: host.wait_for(lambda: host.online[-1:] == [b"0"]))
+            assert sum(b"verdict" in e for e in host.events) >= 3, "live decisions on the events topic"
+            assert host.wait_for(lambda: len(host.records) >= len(journal), timeout=60), \
+                (len(host.records), len(journal), board.status()["uplink"])
+            stored = host.stored()
+            assert stored[:len(journal)] == journal  # nothing lost, nothing changed, in order
+            assert record.verify_chain(board_key(board.flash), stored) == (len(stored), None)
+            assert host.online.count(b"1") >= 3  # connected, after the restart, after the drop
+            assert board.status()["decisions"] == 13  # STATUS still fits its line with the uplink on
+            acked = board.flash / "journal" / "acked"
+            assert wait_until(lambda: int(acked.read_text()) >= len(journal) - 1, 15), \
+                "the host's acks reach the journal, as LOG ACK does"
+            print(f"\nuplink: {len(stored)} records in {host.batches} batches, {host.resent} "
+                  f"resent across reconnects (stored once)")
+        finally:
+            host.close()
+
+
+def test_secrets_are_never_echoed_and_a_config_read_back_keeps_them(gate):
+    board = gate(config={**uplink_config(1), "mqtt": {**uplink_config(1)["mqtt"],
+                                                        "username": "gate", "password": "mq-secret-7"}},
+                 board_args=wifi_args())
+    with board.link() as link:
+        shown = link.config_get()
+        assert shown["wifi"] == {"ssid": "gate-lan", "password": "***"}
+        assert shown["mqtt"]["password"] == "***" and shown["mqtt"]["username"] == "gate"
+        with pytest.raises(LinkError) as refused:
+            link.config_set({"wifi": {"ssid": "gate-lan", "password": "too-sh"}})
+        assert refused.value.data["errors"] == ["wifi.password: text of 8 to 63 characters (got not shown)"]
+        link.config_set({"wifi": shown["wifi"], "site": "hall"})  # read back, written again
+    on_flash = json.loads((board.flash / "config.json").read_text())
+    assert on_flash["wifi"]["password"] == PASSWORD and on_flash["site"] == "hall"
+    assert on_flash["mqtt"]["password"] == "mq-secret-7"
+    console = board.control.console()
+    assert PASSWORD not in console and "mq-secret-7" not in console
+
+
+def test_a_board_without_heap_to_spare_keeps_deciding_without_the_uplink(gate):
+    board = gate(config={**uplink_config(1), **FAST}, board_args=wifi_args(heap="96K"))
+    status = board.status()
+    assert "uplink-no-heap" in status["alarms"] and "uplink" not in status
+    assert not status["safe_mode"]
+    press(board, 1)
+    assert len(board.wait_records(record.DECISION, 1)) == 1
+    low = [e for e in board.of_kind(record.EVENT) if e["code"] == record.HEAP_LOW]
+    assert low and low[0]["text"] == b"uplink" and low[0]["detail"] > 0
+    print(f"\n96K board: {low[0]['detail']} bytes spare (ESP32 terms) for the uplink")

@@ -1,0 +1,342 @@
+"""The host link on a virtual board (96K heap), through its real pty with pyserial and the
+host's GateLink: every command, bad input, Ctrl-C, mpremote's break-in.
+
+The board runs the real gate.hostlink, gate.journal and gate.clock under a stand-in app
+(STANDIN_MAIN): a heartbeat task that stands for scanning, so a test can see the loop keep
+running through every command, and that journals an event and raises a live alarm every
+tenth beat.
+"""
+
+import json
+import os
+import pty
+import random
+import time
+
+import pytest
+from click.testing import CliRunner
+from gatekit import deploy
+
+from boardkit import VirtualBoard
+from bzcore import config, record, wire
+from bzgate import cli
+from bzgate.link import GateLink, LinkError
+
+STANDIN_MAIN = """
+import asyncio, machine
+from bzcore import config, record
+from gate import clock
+from gate.hostlink import HostLink
+from gate.journal import Journal
+from gate.presence import Presence
+
+class Alarms:
+    def __init__(self):
+        self.items = []
+        self.ready = asyncio.Event()
+    def put(self, item):
+        if len(self.items) < 16:
+            self.items.append(item)
+            self.ready.set()
+    def clear(self):
+        self.items = []
+    async def get(self):
+        while not self.items:
+            self.ready.clear()
+            await self.ready.wait()
+        return self.items.pop(0)
+
+class StandIn:
+    def __init__(self):
+        with open("/config.json") as f:
+            self.config, self.config_errors = config.load(f.read())
+        self.journal = Journal("/journal", b"k" * 32, 1, clock)
+        self.presence = Presence(-60, print, size=4)
+        self.beats = 0
+        self.running = True
+        self.alarms = Alarms()
+    def status(self):
+        return {"counters": {"beats": self.beats}, "alarms": [], "last_decision": None}
+    def apply_config(self, new):
+        self.config = new
+        print("APPLIED", new["mode"])
+    def subscribe_events(self):
+        return self.alarms
+    def restart(self):
+        machine.reset()
+    def maintenance(self):
+        self.running = False
+
+async def heartbeat(app):
+    while app.running:
+        app.beats += 1
+        if app.beats % 10 == 0:
+            kind, payload = record.event(record.SCAN_RESTART, app.beats)
+            app.journal.append(kind, None, payload)
+            app.alarms.put({"alarm": "scan-restart", "beat": app.beats})
+        await asyncio.sleep_ms(20)
+
+async def main():
+    app = StandIn()
+    tasks = [asyncio.create_task(heartbeat(app)), asyncio.create_task(app.journal.run())]
+    print("STANDIN READY")
+    await HostLink(app).run()
+    app.journal.flush()
+    for task in tasks:
+        task.cancel()
+    print("STANDIN STOPPED")
+
+asyncio.run(main())
+"""
+
+BASE_CONFIG = {"gate_id": "front-door", "mode": "enforce"}
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    """One stand-in gate for the module's tests (each leaves it running as it found it)."""
+    flash = tmp_path_factory.mktemp("hostlink") / "flash"
+    deploy(flash, config.checked(BASE_CONFIG)[0])
+    (flash / "main.py").write_text(STANDIN_MAIN)
+    b = VirtualBoard(flash, "--heap", "96K")
+    b.control.wait_console("STANDIN READY", timeout=15)
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def link(board):
+    with GateLink(board.serial, timeout=3) as gate:
+        yield gate
+
+
+def beats(link):
+    return link.status()["counters"]["beats"]
+
+
+def test_hello_names_the_gate_and_board(board, link):
+    hello = link.hello()
+    assert hello["gate_id"] == "front-door"
+    assert hello["firmware"]
+    assert isinstance(hello["mpy"], int) and hello["mpy"] > 0
+    uid = board.control.status().get("uid") or (board.flash / ".bzsim" / "uid").read_bytes().hex()
+    assert hello["board_id"] == uid
+
+
+def test_status_reports_and_the_loop_keeps_running(link):
+    first = link.status()
+    time.sleep(0.3)
+    second = link.status()
+    assert second["counters"]["beats"] > first["counters"]["beats"]  # the heartbeat went on
+    assert second["uptime_ms"] > first["uptime_ms"] >= 0
+    assert 0 < second["heap_free"] < 200_000
+    assert {"next_seq", "acked", "free_bytes"} <= set(second["storage"])
+    assert isinstance(second["clock_valid"], bool)
+
+
+def test_time_set_makes_the_clock_valid(link):
+    t = 1_790_000_000
+    reply = link.time_set(t)
+    assert reply["time"] == t
+    status = link.status()
+    assert status["clock_valid"] is True
+    assert t <= status["time"] <= t + 5
+    with pytest.raises(LinkError) as refused:
+        link.time_set(1_000)  # 1970: no host's clock says that
+    assert refused.value.code == wire.ERR_ARGS
+
+
+def test_config_get_and_set(board, link):
+    assert link.config_get() == config.checked(BASE_CONFIG)[0]
+    reply = link.config_set({"mode": "monitor", "site": "Tòa nhà A, tầng 1"})
+    assert reply["applied"] == ["mode", "site"]
+    on_flash = json.loads((board.flash / "config.json").read_text())
+    assert on_flash["mode"] == "monitor" and on_flash["site"] == "Tòa nhà A, tầng 1"
+    assert config.validate(on_flash) == []
+    assert link.config_get()["mode"] == "monitor"
+    link.config_set({"mode": "enforce", "site": ""})
+
+
+def test_config_set_too_long_for_one_line_is_staged_and_applied_whole(board, link):
+    pins = {"relay": {"pin": 4, "active": "low"}, "green": {"pin": 16, "active": "high"},
+            "red": {"pin": 17, "active": "high"}, "buzzer": {"pin": 18, "active": "low"},
+            "button": {"pin": 13, "active": "low"}, "beam": None}
+    change = {"board": pins, "site": "x" * 60, "near_rssi": -70, "present_s": 5}
+    link.config_set(change)
+    got = link.config_get()
+    assert {k: got[k] for k in change} == change
+    link.config_set({k: BASE_CONFIG.get(k, config.DEFAULTS[k]) for k in change})
+    assert link.config_get() == config.checked(BASE_CONFIG)[0]
+
+
+def test_config_set_with_bad_fields_is_refused_field_by_field_and_the_file_is_unchanged(board, link):
+    before = (board.flash / "config.json").read_bytes()
+    with pytest.raises(LinkError) as refused:
+        link.config_set({"mode": "party", "near_rssi": 5, "gate_id": "x" * 33, "present_s": 10})
+    assert refused.value.code == wire.ERR_REFUSED
+    errors = refused.value.data["errors"]
+    assert len(errors) == 3
+    assert [e.split(":")[0] for e in errors] == ["gate_id", "mode", "near_rssi"]
+    assert (board.flash / "config.json").read_bytes() == before
+    assert link.config_get()["present_s"] == config.DEFAULTS["present_s"]  # nothing applied
+
+
+def test_log_pull_is_chunked_and_resumable_and_ack_is_kept(link):
+    deadline = time.monotonic() + 15
+    while link.status()["storage"]["records"] < 14 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    records = []
+    for raw in link.pull(0):
+        records.append(raw)
+        if len(records) >= 14:
+            break
+    assert len(records) >= 14  # more than one reply's worth
+    decoded = [record.decode(r) for r in records]
+    assert [r.seq for r in decoded] == list(range(len(records)))
+    assert all(r.kind == record.EVENT for r in decoded)
+    resumed = next(link.pull(5))
+    assert resumed == records[5]
+    assert link.ack(3) == {"acked": 3}
+    assert link.status()["storage"]["acked"] == 3
+    with pytest.raises(LinkError) as bad:
+        link.request("LOG PULL", "minus-one")
+    assert bad.value.code == wire.ERR_ARGS
+
+
+def test_events_stream_until_the_next_request(link):
+    got = list(link.events(seconds=1.2))
+    assert len(got) >= 2
+    assert all(e["alarm"] == "scan-restart" for e in got)
+    assert [e["beat"] for e in got] == sorted(e["beat"] for e in got)
+    assert link.hello()["gate_id"] == "front-door"  # the link answers as before
+
+
+def raw_exchange(port, data: bytes, wait: float = 0.6) -> list[tuple]:
+    """Send raw bytes; the parsed reply lines that came back within `wait` seconds."""
+    port.write(data)
+    port.flush()
+    time.sleep(wait)
+    lines = bytes(port.read(port.in_waiting)).split(b"\n")
+    return [wire.parse_reply(line) for line in lines if b"*" in line]
+
+
+def test_garbage_overlong_unknown_and_bad_checksum_get_error_replies(board, link):
+    port = link.port
+    replies = raw_exchange(port, b"hello there\n" + b"A" * 500 + b"\n" + wire.frame("12 DANCE")
+                           + b"13 HELLO*00000000\n")
+    codes = [(r[0], r[2]["error"]) for r in replies if r[1] == wire.ERR]
+    assert codes == [(0, wire.ERR_FORMAT), (0, wire.ERR_TOO_LONG), (12, wire.ERR_UNKNOWN),
+                     (13, wire.ERR_CRC)]
+    assert link.hello()["gate_id"] == "front-door"
+
+
+def test_a_stray_ctrl_c_is_refused_and_the_gate_runs_on(board, link):
+    before = beats(link)
+    replies = raw_exchange(link.port, b"\r\x03\r", wait=0.5)
+    assert [r[2]["error"] for r in replies if r[1] == wire.ERR] == [wire.ERR_FORMAT]
+    raw_exchange(link.port, b"\x03\x03 HELLO\n", wait=0.3)
+    assert beats(link) > before
+    assert board.control.status()["boot_id"] == 1  # no reset, no crash
+
+
+def test_random_bytes_while_running_get_errors_and_never_stop_the_gate(board, link):
+    rng = random.Random(4)
+    port = link.port
+    before = beats(link)
+    for _ in range(40):
+        chunk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+        if b"\r\x03\r" in chunk:  # mpremote's break-in is not random garbage
+            continue
+        port.write(chunk + (b"\n" if rng.random() < 0.5 else b""))
+        port.flush()
+        time.sleep(0.03)
+    port.write(b"\n")
+    time.sleep(0.5)
+    port.reset_input_buffer()
+    assert link.hello()["gate_id"] == "front-door"
+    assert beats(link) > before
+    assert board.control.status()["boot_id"] == 1
+    assert "Traceback" not in board.control.console()
+
+
+def test_restart_resets_the_board_and_the_link_comes_back(board, link):
+    boot = board.control.status()["boot_id"]
+    assert link.request("RESTART") is None
+    deadline = time.monotonic() + 15
+    while board.control.status()["boot_id"] == boot and time.monotonic() < deadline:
+        time.sleep(0.1)
+    board.control.wait_console("STANDIN READY", timeout=15, since=0)
+    assert link.hello()["gate_id"] == "front-door"
+
+
+def test_maint_returns_to_the_repl_for_mpremote(board, link):
+    assert link.request("MAINT") is None
+    board.control.wait_console("STANDIN STOPPED", timeout=10)
+    assert board.resume_exec("print(6 * 7)").strip() == "42"
+    board.mpremote("reset")  # a hard reset: main.py and the link again
+    board.control.wait_console("STANDIN READY", timeout=15)
+    assert link.hello()["gate_id"] == "front-door"
+
+
+def test_mpremote_breaks_in_while_the_link_runs(board):
+    with GateLink(board.serial) as link:
+        link.hello()
+    since = board.control.request("console")["end"]
+    result = board.mpremote("exec", "print('provisioning')", timeout=30)
+    assert result.stdout.strip() == "provisioning"
+    seen = board.control.console(since)
+    assert "STANDIN STOPPED" in seen and "KeyboardInterrupt" not in seen  # stopped cleanly
+    board.mpremote("reset")
+    board.control.wait_console("STANDIN READY", timeout=15)
+    with GateLink(board.serial) as link:
+        assert link.hello()["gate_id"] == "front-door"
+
+
+def test_opening_the_port_leaves_dtr_and_rts_low(board):
+    with GateLink(board.serial) as link:
+        assert link.port.dtr is False and link.port.rts is False
+        assert link.hello()["gate_id"] == "front-door"
+
+
+def test_a_port_that_does_not_answer_is_reported():
+    master, slave = pty.openpty()
+    try:
+        with GateLink(os.ttyname(slave), timeout=0.3, retries=1) as link:
+            with pytest.raises(LinkError) as silent:
+                link.hello()
+        assert silent.value.code == "no-reply"
+        assert b"\x03" not in os.read(master, 4096)  # never a Ctrl-C
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_gate_commands_for_it_staff(board):
+    runner = CliRunner()
+    hello = runner.invoke(cli.main, ["gate", "hello", "--port", board.serial, "--json"])
+    assert hello.exit_code == 0, hello.output
+    assert json.loads(hello.output)["gate_id"] == "front-door"
+    status = runner.invoke(cli.main, ["gate", "status", "--port", board.serial])
+    assert status.exit_code == 0 and "clock_valid:" in status.output and "uptime_ms:" in status.output
+    set_time = runner.invoke(cli.main, ["gate", "time-set", "--port", board.serial, "--time",
+                                        "1790000100", "--json"])
+    assert json.loads(set_time.output)["time"] == 1_790_000_100
+    got = runner.invoke(cli.main, ["gate", "config-get", "--port", board.serial, "--json"])
+    assert json.loads(got.output) == config.checked(BASE_CONFIG)[0]
+    refused = runner.invoke(cli.main, ["gate", "time-set", "--port", board.serial, "--time", "5"])
+    assert refused.exit_code == 1 and "bad-args" in refused.output
+
+
+def test_power_loss_makes_the_clock_invalid_until_set(board):
+    with GateLink(board.serial) as link:
+        link.time_set(1_790_000_000)
+        assert link.status()["clock_valid"] is True
+    since = board.control.request("console")["end"]
+    board.control.power_off()
+    board.control.power_on()
+    board.control.wait_console("STANDIN READY", timeout=15, since=since)
+    with GateLink(board.serial) as link:
+        status = link.status()
+        assert status["clock_valid"] is False and status["time"] < 1_577_836_800
+        link.time_set(1_790_000_000)
+        assert link.status()["clock_valid"] is True

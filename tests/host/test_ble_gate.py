@@ -1,0 +1,105 @@
+"""`bzgate ble gate` on the simulated air: a host scanning as a gate writes a board's records,
+chained with its own key, straight into the database (as collect stores a board's)."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from blekit import DK, at_gate, ble_json, invoke, phone_ids, phones_air
+
+from bzcore import record
+from bzprov.keys import KeyStore
+
+BZGATE = str(Path(sys.executable).parent / "bzgate")
+
+
+def stored(db):
+    with sqlite3.connect(db) as conn:
+        raws = [bytes(r[0]) for r in conn.execute(
+            "SELECT raw FROM records WHERE board_id = 'ble:front' ORDER BY seq")]
+        sightings = conn.execute("SELECT hex(id), platform, source, count FROM sightings "
+                                 "WHERE board_id = 'ble:front' ORDER BY seq").fetchall()
+        events = [r[0] for r in conn.execute("SELECT name FROM events ORDER BY seq")]
+    return raws, sightings, events
+
+
+def test_android_and_iphone_visits_become_verified_records(tmp_path, monkeypatch):
+    keys = tmp_path / "keys.json"
+    monkeypatch.setenv("BZGATE_KEYS", str(keys))
+    db = tmp_path / "bzgate.db"
+    with phones_air(tmp_path, [at_gate("an", "android"), at_gate("io", "ios")]) as air:
+        first = ble_json(["gate", "--gate-id", "front", "--db", str(db), "--seconds", "4"], air)
+        ids = phone_ids(air)
+        second = ble_json(["gate", "--gate-id", "front", "--db", str(db), "--seconds", "2"], air)
+    raws, sightings, events = stored(db)
+    key = KeyStore(keys).get("ble:front")
+    assert key is not None and len(key) == 32
+    assert record.verify_chain(key, raws) == (len(raws), None)  # one chain across both runs
+    assert len(raws) == second["next_seq"] and first["next_seq"] < second["next_seq"]
+    assert events == ["key-created", "boot", "boot"]
+    assert {(i, p, s) for i, p, s, _ in sightings} == {
+        (ids["an"], "android", "adv"), (ids["io"], "ios", "gatt")}
+    assert all(n >= 2 for *_, n in sightings)
+    assert first["reads"] >= 1 and first["read_failures"] == 0
+
+
+def test_a_failed_read_is_not_retried_and_the_visit_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("BZGATE_KEYS", str(tmp_path / "keys.json"))
+    db = tmp_path / "bzgate.db"
+    with phones_air(tmp_path, [at_gate("io", "ios")], faults={"gatt_fail_share": 1.0}) as air:
+        summary = ble_json(["gate", "--gate-id", "front", "--db", str(db), "--seconds", "3"], air)
+    assert summary["reads"] == 0 and summary["read_failures"] == 1
+    _, sightings, _ = stored(db)
+    assert [(i, p, s) for i, p, s, _ in sightings] == [("", "ios", "adv")]  # hex(NULL): no ID
+
+
+def test_ctrl_c_stores_the_visits_under_way(tmp_path):
+    db = tmp_path / "bzgate.db"
+    with phones_air(tmp_path, [at_gate("an", "android")]) as air:
+        env = dict(os.environ, BZSIM_AIR=air.address, BZGATE_KEYS=str(tmp_path / "keys.json"))
+        process = subprocess.Popen(
+            [BZGATE, "ble", "gate", "--gate-id", "front", "--db",
+             str(db), "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while "boot" not in (stored(db)[2] if db.exists() else []):  # it is running
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+            time.sleep(3)  # an Android phone advertises about 10 times a second
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=20)
+        finally:
+            process.kill()
+        an = phone_ids(air)["an"]
+    assert process.returncode == 0, err
+    assert json.loads(out)["stored"]["sightings"] == 1
+    assert [(i, s) for i, _, s, _ in stored(db)[1]] == [(an, "adv")]
+
+
+def test_trace_finds_a_phone_the_host_gate_recorded(tmp_path, monkeypatch):
+    """The records are a gate's like any other: trace --f0 finds the phone whose key is
+    published. The scenario runs on this computer's clock, which stamps the records."""
+    monkeypatch.setenv("BZGATE_KEYS", str(tmp_path / "keys.json"))
+    to_slot_end = 900 - time.time() % 900
+    if to_slot_end < 20:  # one ID for the whole run
+        time.sleep(to_slot_end + 1)
+    start = int(time.time())
+    day = start - start % 86400
+    db = tmp_path / "bzgate.db"
+    text = datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with phones_air(tmp_path, [at_gate("an", "android")], start=text) as air:
+        ble_json(["gate", "--gate-id", "front", "--db", str(db), "--seconds", "3"], air)
+        an = phone_ids(air)["an"]
+    f0 = tmp_path / "f0.json"
+    f0.write_text(json.dumps({"data": [{"daily_key": DK.hex(), "time_start": day, "max": 96,
+                                        "time_end": day + 86400}]}))
+    code, out, err = invoke(["trace", "--f0", str(f0), "--db", str(db), "--json"])
+    assert code == 0, err
+    assert [(m["id"], m["gate_id"]) for m in json.loads(out)["matches"]] == [(an, "front")]

@@ -1,0 +1,35 @@
+"""`bzgate collect` against a peer whose replies lack what collect needs (an older firmware, or
+not a gate at all): a clear error and exit status 1, never a traceback, and an audit row."""
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the scripted peer of test_link
+from test_link import ScriptedGate, ok  # noqa: E402
+
+from bzgate.cli import main  # noqa: E402
+from bzprov.keys import KeyStore  # noqa: E402
+
+
+@pytest.mark.parametrize("replies, message", [
+    ({"HELLO": {"gate_id": "front"}}, "did not give its board id"),
+    ({"HELLO": {"board_id": "aa", "gate_id": "front"}, "CONFIG GET": {"config": {"site": "A"}},
+      "STATUS": {"uptime_ms": 5}}, "STATUS without the journal's position"),
+])
+def test_replies_without_what_collect_needs_are_a_clear_error(tmp_path, replies, message):
+    gate = ScriptedGate(lambda req_id, command, args, error: ok(req_id, replies[command]))
+    keys = KeyStore(tmp_path / "keys.json")
+    keys.put("aa", bytes(32))
+    try:
+        result = CliRunner().invoke(main, ["collect", "--port", gate.path, "--db", str(tmp_path / "r.db"),
+                                           "--keys", str(keys.path)])
+    finally:
+        gate.close()
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # not a crash
+    assert message in result.stderr
+    with sqlite3.connect(tmp_path / "r.db") as conn:
+        assert conn.execute("SELECT count(*) FROM audit WHERE action = 'collect'").fetchone()[0] == 1

@@ -1,0 +1,62 @@
+"""Records as a gate signs them, stored as collect stores them (store.store_records), come out of
+export and report with their names and values: the schema is the contract between the two."""
+
+import json
+
+from click.testing import CliRunner
+from exportkit import utc
+
+from bzcore import record
+from bzgate import store
+from bzgate.cli import main
+
+KEY = bytes(range(32))
+AN = bytes.fromhex("130CEA6472130C185D8643DF")
+
+
+def journal(*built):
+    """(time, clock_valid, (kind, payload)) -> signed 48-byte records, chained."""
+    raws, mac = [], record.GENESIS
+    for seq, (t, clock_valid, (kind, payload)) in enumerate(built):
+        raw = record.encode(KEY, mac, seq, kind, t, clock_valid, 1, payload)
+        raws.append(raw)
+        mac = record.mac_of(raw)
+    return raws
+
+
+def test_stored_records_export_and_report_with_their_names(tmp_path):
+    path = tmp_path / "bzgate.db"
+    t = utc("2020-09-18 01:05")
+    raws = journal(
+        (t, True, record.sighting(AN, t - 10, t, -48, 4, record.ANDROID, record.ADV)),
+        (t + 1, True, record.decision(record.ALLOW, record.BUTTON, record.ENFORCE, AN, -48,
+                                      record.ANDROID, 6)),
+        (t + 30, True, record.decision(record.NO_APP, record.BEAM, record.MONITOR, None, -90,
+                                       record.PLATFORM_UNKNOWN, 3)),
+        (t + 40, True, record.event(record.CONFIG_ERROR, 0, b"near_rssi")))
+    conn = store.open_store(path)
+    with store.transaction(conn):
+        store.begin_journal(conn, "board-1", "cổng-chính", "Bệnh viện Chợ Rẫy", "1.0", t)
+        store.store_records(conn, "board-1", "cổng-chính", "Bệnh viện Chợ Rẫy", raws, t + 60)
+    conn.close()
+
+    runner = CliRunner()
+    out = runner.invoke(main, ["export", "--db", str(path), "--what", "decisions",
+                               "--format", "jsonl"])
+    allow, no_app = (json.loads(line) for line in out.output.splitlines()[:2])
+    assert (allow["verdict"], allow["trigger"], allow["mode"], allow["platform"]) == (
+        "allow", "button", "enforce", "android")
+    assert allow["id"] == AN.hex().upper() and allow["time_local"] == "2020-09-18 08:05:01"
+    assert (no_app["verdict"], no_app["trigger"], no_app["id"], no_app["platform"]) == (
+        "no-app", "beam", None, None)
+    out = runner.invoke(main, ["export", "--db", str(path), "--what", "events",
+                               "--format", "jsonl"])
+    event = json.loads(out.output.splitlines()[0])
+    assert (event["name"], event["text"], event["site"]) == (
+        "config-error", "near_rssi", "Bệnh viện Chợ Rẫy")
+
+    report = runner.invoke(main, ["report", "--db", str(path), "--format", "md", "--lang", "en"])
+    assert report.exit_code == 0, report.output
+    total = next(line for line in report.output.splitlines() if "**Total**" in line)
+    assert [cell.strip(" *") for cell in total.strip("|").split("|")][2:] == [
+        "2", "1", "0", "1", "50.0 %", "1", "1", "0", "08:00–09:00"]

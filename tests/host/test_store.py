@@ -1,0 +1,119 @@
+"""The database file: created at the current schema, WAL, migrations atomic, foreign files refused."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from collectkit import journal_bytes
+
+from bzcore import record
+from bzgate import store
+from bzgate.errors import UserError
+
+
+def test_a_new_store_has_every_table_at_the_current_schema_in_wal_mode(tmp_path):
+    conn = store.open_store(tmp_path / "a.db")
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"journals", "records", "sightings", "decisions", "counts", "events", "evidence",
+            "audit"} <= tables
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_opening_again_keeps_the_data(tmp_path):
+    conn = store.open_store(tmp_path / "a.db")
+    conn.execute("INSERT INTO audit (at, action, detail) VALUES (1, 'collect', '{}')")
+    conn.close()
+    again = store.open_store(tmp_path / "a.db")
+    assert again.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version={store.SCHEMA_VERSION + 1}")
+    with pytest.raises(UserError, match="upgrade bzgate"):
+        store.open_store(path)
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(UserError, match="not a bzgate database"):
+        store.open_store(path)
+
+
+def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS + ["CREATE TABLE extra (a); SELECT nonsense("])
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(store.MIGRATIONS))
+    store_path = tmp_path / "m.db"
+    sqlite3.connect(store_path).close()
+    with pytest.raises(sqlite3.OperationalError):
+        store.open_store(store_path)
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION - 1
+    assert not conn.execute("SELECT name FROM sqlite_master WHERE name='extra'").fetchall()
+
+
+def test_the_database_path_follows_option_then_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("BZGATE_DB", str(tmp_path / "env.db"))
+    assert store.db_path() == tmp_path / "env.db"
+    assert store.db_path(tmp_path / "opt.db") == tmp_path / "opt.db"
+    monkeypatch.delenv("BZGATE_DB")
+    assert str(store.db_path()) == "bzgate.db"
+
+
+# --- PostgreSQL: the same schema and writes behind a URL ---------------------------------------
+TABLES = {"journals", "records", "sightings", "decisions", "counts", "events", "evidence", "audit"}
+
+
+def test_a_new_postgresql_store_has_every_table_at_the_current_schema(pg_url):
+    with store.open_store(pg_url) as conn:
+        assert conn.kind == "postgresql"
+        tables = {row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert TABLES <= tables
+        assert conn.schema_version() == store.SCHEMA_VERSION
+        conn.execute("INSERT INTO audit (at, action, detail) VALUES (1, 'collect', '{}')")
+    with store.open_store(pg_url) as again:
+        assert again.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
+
+
+def test_processes_opening_one_new_postgresql_database_together_migrate_it_once(pg_url):
+    code = "import sys; from bzgate import store; store.open_store(sys.argv[1]).close()"
+    openers = [subprocess.Popen([sys.executable, "-c", code, pg_url], stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    for opener in openers:
+        assert opener.wait(timeout=60) == 0, opener.stderr.read()
+    with store.open_store(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM bzgate_schema").fetchone()[0] == 1
+        assert conn.schema_version() == store.SCHEMA_VERSION
+
+
+def test_a_newer_postgresql_schema_is_refused(pg_url):
+    with store.open_store(pg_url) as conn:
+        conn.set_schema_version(store.SCHEMA_VERSION + 1)
+    with pytest.raises(UserError, match="upgrade bzgate"):
+        store.open_store(pg_url)
+
+
+def test_a_postgresql_server_that_does_not_answer_is_a_clear_error_without_the_password():
+    with pytest.raises(UserError, match="cannot be reached") as refused:
+        store.open_store("postgresql://bz:hunter2@127.0.0.1:1/bzgate")
+    assert "hunter2" not in str(refused.value) and "postgresql://bz@127.0.0.1:1/bzgate" in str(refused.value)
+
+
+def test_records_stored_twice_are_kept_once_on_both_databases(db_target):
+    raws = journal_bytes(b"k" * 32, 120)
+    with store.open_store(db_target) as conn:
+        for _ in range(2):
+            with store.transaction(conn):
+                store.begin_journal(conn, "b1", "front", "A", "0.1.0", 1000)
+                stored = store.store_records(conn, "b1", "front", "A", raws, 1000)
+        assert sum(stored.values()) == len(raws)
+        assert [bytes(r[0]) for r in conn.execute("SELECT raw FROM records ORDER BY seq")] == raws
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("sightings", "decisions", "counts", "events")}
+        assert sum(counts.values()) == len(raws) and counts["events"] == 1
+        assert store.journal_position(conn, "b1") == (120, record.mac_of(raws[-1]))
+        assert conn.execute("SELECT id FROM sightings WHERE seq = 1").fetchone()[0] == bytes([0, 0, 0, 1]) * 3

@@ -1,0 +1,113 @@
+"""Kits for the monitor's tests: gates with a known key, the monitor as its own process (as a
+guard's PC runs it), and Debian's chromium driven by Playwright.
+
+    board = start_keyed_gate(where, keys, "gate-a", phones=[...])
+    monitor = Monitor([board.serial], db, keys.path); monitor.start(); monitor.stop()
+    with browser(profile_dir) as context: page = context.new_page()
+"""
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "firmware")]  # the gate kit
+
+from gatekit import phone, start_gate, stop_gate, wait_until  # noqa: E402, F401
+from services import free_port  # noqa: E402
+
+from bzprov.keys import KeyStore  # noqa: E402
+
+BIN = Path(sys.executable).parent
+ARTIFACTS = HERE.parents[1] / "test-artifacts" / "monitor"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+KEY = bytes(range(7, 39))
+
+
+def start_keyed_gate(where: Path, keys: KeyStore, gate_id: str, **args):
+    """A gate whose journal key (in its NVS, as provisioning leaves it) is in the key store."""
+    nvs = where / "flash" / ".bzsim"
+    nvs.mkdir(parents=True, exist_ok=True)
+    (nvs / "nvs-bzgate.json").write_text(json.dumps({"key": ["b", KEY.hex()]}))
+    board = start_gate(where, config={"gate_id": gate_id, **args.pop("config", {})}, **args)
+    try:
+        with board.link() as link:
+            keys.put(link.hello()["board_id"], KEY, gate_id=gate_id)
+            link.time_set()
+    except BaseException:
+        stop_gate(board)
+        raise
+    return board
+
+
+class Monitor:
+    """`bzgate monitor` on the given ports (and more options, e.g. --mqtt), its page on a fixed
+    local port across restarts."""
+
+    def __init__(self, ports: list[str], db: Path, keys: Path, log: Path, options: tuple = ()):
+        self.url = f"http://127.0.0.1:{free_port()}/"
+        self.args = [str(BIN / "bzgate"), "monitor", "--db", str(db), "--keys", str(keys),
+                     "--listen", self.url[7:-1], *options]
+        for port in ports:
+            self.args += ["--port", port]
+        self.log, self.process = log, None
+
+    def start(self, timeout: float = 15) -> None:
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen(self.args, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.state()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = self.log.read_text()
+                    raise RuntimeError(f"the monitor did not start: {log}") from None
+                time.sleep(0.2)
+
+    def state(self) -> dict:
+        with urllib.request.urlopen(self.url + "api/state", timeout=5) as reply:
+            return json.load(reply)
+
+    def stop(self) -> int:
+        self.process.terminate()
+        return self.process.wait(15)
+
+
+@contextmanager
+def browser(profile: Path, width: int = 1024, height: int = 640):
+    """A chromium context with a fresh profile (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": width, "height": height}, timezone_id="Asia/Ho_Chi_Minh")
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def seconds_to_verdict(tile, verdict: str, act, what: str) -> float:
+    """Seconds from act() (a press, a publish) to the verdict on a tile (a Playwright locator)."""
+    start = time.monotonic()
+    act()
+    tile.locator(f".verdict.v-{verdict}").wait_for(timeout=5000)
+    elapsed = time.monotonic() - start
+    print(f"{verdict} on the page {elapsed:.2f} s after {what}")
+    return elapsed
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

