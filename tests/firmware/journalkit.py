@@ -12,6 +12,7 @@ from toolchain import install_packages
 
 HERE = Path(__file__).resolve().parent
 SEGMENT_SUFFIX = ".seg"
+JOURNAL_MAIN = "from journal_driver import *\nj = open_journal()\n"  # the driver's names and journal `j`
 
 
 def start_journal_board(flash: Path, main: str, *board_args: str) -> VirtualBoard:
@@ -21,6 +22,18 @@ def start_journal_board(flash: Path, main: str, *board_args: str) -> VirtualBoar
     shutil.copy(HERE / "journal_driver.py", flash / "journal_driver.py")
     (flash / "main.py").write_text(main)
     return VirtualBoard(flash, "--heap", "96K", *board_args)
+
+
+def start_journal_session(flash: Path, main: str, *board_args: str) -> VirtualBoard:
+    """A journal board whose main.py has finished and left its names at the REPL. Waiting for the
+    prompt matters: mpremote's Ctrl-C would otherwise cut a main.py still importing on a busy host."""
+    board = start_journal_board(flash, main, *board_args)
+    try:
+        board.control.wait_console(">>> ", timeout=30)
+    except BaseException:
+        board.stop()
+        raise
+    return board
 
 
 def board_key(flash: Path) -> bytes:

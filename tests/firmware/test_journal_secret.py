@@ -2,7 +2,7 @@
 
 import json
 
-from journalkit import board_key, start_journal_board
+from journalkit import JOURNAL_MAIN, board_key, start_journal_session
 
 KEY_SESSION = "from gate import secret\n"
 PROVISIONED = bytes(range(32))
@@ -16,7 +16,7 @@ def load_key(board):
 
 def test_a_board_without_a_key_makes_one_and_keeps_it_and_a_provisioned_key_is_used(tmp_path):
     flash = tmp_path / "flash"
-    board = start_journal_board(flash, KEY_SESSION)
+    board = start_journal_session(flash, KEY_SESSION)
     try:
         made_key, made = load_key(board)
         assert made and len(made_key) == 32
@@ -33,7 +33,7 @@ def test_a_board_without_a_key_makes_one_and_keeps_it_and_a_provisioned_key_is_u
 
 
 def test_bad_calls_are_counted_never_raised(tmp_path):
-    board = start_journal_board(tmp_path / "flash", "from journal_driver import *\nj = open_journal()\n")
+    board = start_journal_session(tmp_path / "flash", JOURNAL_MAIN)
     try:
         out = board.resume_exec(
             "j.append(record.EVENT, None, b'x' * 27)\n"      # payload too long
@@ -55,7 +55,7 @@ def test_a_journal_it_cannot_read_is_left_alone(tmp_path):
     flash = tmp_path / "flash"
     flash.mkdir()
     (flash / "journal").write_bytes(b"not a directory")
-    board = start_journal_board(flash, "from journal_driver import *\nj = open_journal()\n")
+    board = start_journal_session(flash, JOURNAL_MAIN)
     try:
         out = board.resume_exec("append(j, 3)\nj.flush()\nshow(j)")
     finally:

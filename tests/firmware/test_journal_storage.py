@@ -5,11 +5,11 @@ import json
 import re
 import time
 
-from journalkit import board_key, flash_records, segments, start_journal_board
+from journalkit import (JOURNAL_MAIN, board_key, flash_records, segments, start_journal_board,
+                        start_journal_session)
 
 from bzcore import record
 
-SESSION = "from journal_driver import *\nj = open_journal()\n"
 T0 = 1_700_000_000
 DAY = 86400
 
@@ -27,7 +27,7 @@ def first_seqs(flash):
 
 def test_full_storage_keeps_unacked_records_counts_drops_and_ack_reclaims(tmp_path):
     flash = tmp_path / "flash"
-    board = start_journal_board(flash, SESSION, "--flash-size", "256K")
+    board = start_journal_session(flash, JOURNAL_MAIN, "--flash-size", "256K")
     try:
         out = board.resume_exec("fill(j, 100)")
         appended = int(re.search(r"APPENDED (\d+)", out).group(1))
@@ -73,7 +73,7 @@ def test_full_storage_keeps_unacked_records_counts_drops_and_ack_reclaims(tmp_pa
 
 def test_retention_deletes_old_acked_segments_only(tmp_path):
     flash = tmp_path / "flash"
-    board = start_journal_board(flash, SESSION)
+    board = start_journal_session(flash, JOURNAL_MAIN)
     try:
         stats(board, "append(j, 85)\nj.flush()")  # segment 0: before the clock was set
         stats(board, f"clock.set_utc({T0})\nappend(j, 170)\nappend(j, 10)\nj.flush()")
