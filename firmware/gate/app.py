@@ -15,9 +15,9 @@ outputs, presence (ends visits: SIGHTING records), beacon (the gate's own advert
 down (TASK_FAILED, then a reset). The watchdog is fed only while every task has reported
 healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below HEAP_LOW_BYTES).
 
-Crashes (a fatal error, a watchdog reset) are counted in RTC memory (b"BZCR" + up to three
-u32 times); three within CRASH_WINDOW_S boot the board into safe mode: host link and REPL
-only, relay off, fast red blink, no watchdog.
+Crashes (a fatal error, a watchdog reset) are counted in RTC memory (gate.crashes); three
+within ten minutes boot the board into safe mode: host link and REPL only, relay off, fast red
+blink, no watchdog.
 
 With config wifi and mqtt set (and not in safe mode), the task "uplink" (gate.uplink) sends
 the journal and the live events to an MQTT broker; its module and MQTT client are loaded only
@@ -41,7 +41,7 @@ import machine
 from micropython import const
 
 from bzcore import config, record
-from gate import clock, secret
+from gate import clock, crashes, secret
 from gate.beacon import Beacon
 from gate.hostlink import HostLink
 from gate.journal import Journal
@@ -59,8 +59,6 @@ WDT_MS = const(10000)
 MAINT_WDT_MS = const(3600000)  # the watchdog cannot be stopped: an hour for mpremote's work
 RESTARTS_MAX = const(5)
 RESTART_WINDOW_S = const(600)
-CRASH_WINDOW_S = const(600)
-CRASHES_FOR_SAFE_MODE = const(3)
 HEAP_CHECK_MS = const(10000)
 GC_EVERY_BYTES = const(8192)
 HEAP_LOW_BYTES = const(1536)  # a host-link reply needs about 1 KB in one piece
@@ -72,7 +70,6 @@ RESTART_FIELDS = ("mode", "trigger", "ios_read", "scan", "board", "wifi", "mqtt"
 # Measured with bench/uplink_scan.py (heap_free with the uplink off and on).
 UPLINK_HEAP_BYTES = const(40000)
 WORD_BYTES = struct.calcsize("P")  # the heap counts in this board's words; the ESP32's are 4 bytes
-_CRASH_TAG = b"BZCR"
 _NVS_BOOT = "boot"
 
 
@@ -119,21 +116,6 @@ def largest_free_block():
     return low
 
 
-def _crash_times():
-    data = machine.RTC().memory()
-    if data[:4] != _CRASH_TAG:
-        return []
-    return [struct.unpack_from(">I", data, k)[0] for k in range(4, len(data) - 3, 4)]
-
-
-def note_crash():
-    """Count a crash in RTC memory (kept through soft and watchdog resets); the recent ones."""
-    now = clock.now()[0]
-    times = [t for t in _crash_times() if 0 <= now - t < CRASH_WINDOW_S][-2:] + [now]
-    machine.RTC().memory(_CRASH_TAG + b"".join(struct.pack(">I", t) for t in times))
-    return times
-
-
 def _next_boot_id():
     nvs = esp32.NVS("bzgate")
     try:
@@ -178,12 +160,8 @@ class App:
         self.clock = clock
         self.reset_cause = machine.reset_cause()
         self.config, self.config_errors = read_config()
-        crashes = _crash_times()
-        if self.reset_cause == machine.WDT_RESET:
-            crashes = note_crash()
-        now = clock.now()[0]
-        recent = [t for t in crashes if 0 <= now - t < CRASH_WINDOW_S]
-        self.safe_mode = len(recent) >= CRASHES_FOR_SAFE_MODE
+        recent = crashes.note() if self.reset_cause == machine.WDT_RESET else crashes.recent()
+        self.safe_mode = len(recent) >= crashes.FOR_SAFE_MODE
         self.crashes = len(recent)
         cfg = self.config
         self.presence = Presence(cfg["near_rssi"], self.log)
@@ -460,6 +438,6 @@ def main():
             app.outputs.safe()
             app.log(record.event(record.CRASH, 0, type(e).__name__.encode()))
             app.journal.flush()
-        note_crash()
+        crashes.note()
         time.sleep_ms(500)
         machine.reset()

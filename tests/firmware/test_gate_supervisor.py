@@ -69,7 +69,7 @@ def test_three_crashes_within_ten_minutes_boot_into_safe_mode(gate):
     with board.link() as link:
         link.request("MAINT")
     # Three crashes as main() counts them (RTC memory survives the reset), then a reset.
-    board.mpremote("exec", "import gate.app\nfor _ in range(3): gate.app.note_crash()",
+    board.mpremote("exec", "from gate import crashes\nfor _ in range(3): crashes.note()",
                    "reset")
     assert wait_until(lambda: board.status()["safe_mode"], timeout=10)
     status = board.status()
