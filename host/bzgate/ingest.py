@@ -21,19 +21,22 @@ broker keeps what arrives while the ingester is away. paho acknowledges a messag
 broker once on_message returns, so a message being stored when the ingester dies comes again.
 Several ingesters may share one PostgreSQL database: a batch's transaction starts by taking its
 board's journal row (begin_journal), so one board's batches are stored one at a time.
+
+A broker that refuses the login or whose certificate is refused ends run() with a UserError
+(retrying cannot mend that); a broker that is away or refuses for another reason is tried
+again until it answers.
 """
 
 import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
 from bzcore import record, uplink
 from bzgate import audit, store
+from bzgate.broker import EXIT_BROKER, Broker, login_refused
 from bzgate.collect import store_span, verify_span
 from bzgate.errors import UserError
 from bzprov.keys import KeyStore
@@ -41,28 +44,6 @@ from bzprov.keys import KeyStore
 log = logging.getLogger("bzgate.ingest")
 EVIDENCE_MAX = 64 * 1024  # of a malformed payload, the bytes kept
 UNKNOWN_BOARD = "?"  # evidence of a payload that names no board
-
-
-@dataclass
-class Broker:
-    host: str
-    port: int = 1883
-
-    @classmethod
-    def from_url(cls, url: str) -> "Broker":
-        parts = urlsplit(url)
-        if parts.scheme != "mqtt" or not parts.hostname:
-            raise UserError(f"--mqtt {url}: give the broker as mqtt://HOST:PORT")
-        try:
-            return cls(parts.hostname, parts.port or 1883)
-        except ValueError as e:  # a port that is not a number
-            raise UserError(f"--mqtt {url}: {e}") from None
-
-    def accepted(self, reason, logger: logging.Logger) -> bool:
-        """Whether a CONNACK's reason code lets the client in; a refusal is logged."""
-        if reason.is_failure:
-            logger.warning("broker %s:%s refused the connection: %s", self.host, self.port, reason)
-        return not reason.is_failure
 
 
 def check_prefix(prefix: str) -> None:
@@ -92,15 +73,19 @@ class Ingester:
         self.counts = {"batches": 0, "stored": 0, "duplicate": 0, "gap": 0, "broken": 0,
                        "malformed": 0, "no-key": 0}
         self.connected = threading.Event()
+        self.failure: str | None = None  # why run() gave up: a login or certificate refused
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or default_client_id(), clean_session=False)
+        broker.configure(self.client)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
 
     def run(self) -> None:
-        """Take batches until stop() (or Ctrl-C); the broker may come and go meanwhile."""
+        """Take batches until stop() (or Ctrl-C); the broker may come and go meanwhile. A
+        refused login or certificate ends it with a UserError."""
         self.conn = store.open_store(self.db)
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         try:
@@ -110,21 +95,33 @@ class Ingester:
             self.client.loop(timeout=1)  # sends the DISCONNECT: a clean end, not a lost link
         finally:
             self.conn.close()
+        if self.failure is not None:
+            raise UserError(self.failure, exit_code=EXIT_BROKER)
 
     def stop(self) -> None:
         self.client.disconnect()
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
-        if not self.broker.accepted(reason, log):
-            return
+        if login_refused(reason):
+            return self._give_up(self.broker.refusal(reason))
+        if reason.is_failure:  # paho tries again
+            return log.warning("%s", self.broker.refusal(reason))
         client.subscribe(self.subscription, qos=1)
-        log.info("connected to %s:%s, taking %s", self.broker.host, self.broker.port,
-                 self.subscription)
+        log.info("connected to %s, taking %s", self.broker.url, self.subscription)
         self.connected.set()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        why = self.broker.certificate_refused()
+        if why is not None:
+            self._give_up(why)
+
+    def _give_up(self, why: str) -> None:
+        self.failure = why
+        self.client.disconnect()  # loop_forever returns instead of reconnecting
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         self.connected.clear()
-        if reason.is_failure:
+        if reason.is_failure and self.failure is None:
             log.warning("lost the broker (%s); reconnecting", reason)
 
     def _on_message(self, client, userdata, message) -> None:

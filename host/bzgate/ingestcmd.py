@@ -6,14 +6,14 @@ import logging
 import click
 
 from bzgate import store
+from bzgate.broker import Broker, broker_options
 from bzgate.cliparts import db_option, stop_like_ctrl_c
-from bzgate.ingest import Broker, Ingester, default_client_id
+from bzgate.ingest import Ingester, default_client_id
 from bzprov.keys import KeyStore
 
 
 @click.command("ingest")
-@click.option("--mqtt", "broker_url", required=True, metavar="mqtt://HOST:PORT",
-              help="The broker the gates publish to.")
+@broker_options(required=True, about="The broker the gates publish to.")
 @click.option("--topic-prefix", "prefix", default="bzgate", show_default=True, metavar="P",
               help="The gates' mqtt.topic_prefix: journals come on P/<gate_id>/journal.")
 @db_option
@@ -23,7 +23,7 @@ from bzprov.keys import KeyStore
               help="The MQTT session's id; the broker keeps batches for it while the ingester "
                    "is away. Give each ingester its own [default: bzgate-ingest-<hostname>].")
 @click.option("--json", "as_json", is_flag=True, help="On exit, print the counts as JSON.")
-def ingest_command(broker_url: str, prefix: str, db: str | None, keys_path: str | None,
+def ingest_command(broker: Broker, prefix: str, db: str | None, keys_path: str | None,
                    client_id: str | None, as_json: bool) -> None:
     """Take the gates' journal batches from MQTT, verify each board's MAC chain with its key,
     store them (nothing twice) and ack each gate after the commit, until Ctrl-C. Survives the
@@ -33,13 +33,13 @@ def ingest_command(broker_url: str, prefix: str, db: str | None, keys_path: str 
     Examples:
       bzgate ingest --mqtt mqtt://127.0.0.1:1883 --db bzgate.db
       bzgate ingest --mqtt mqtt://broker:1883 --db postgresql://bzgate@dbhost/bzgate
+      bzgate ingest --mqtt mqtts://ingest@broker --mqtt-password-file mqtt.pass
     """
-    broker = Broker.from_url(broker_url)
     keys = KeyStore(keys_path)
     target = store.db_path(db)
     ingester = Ingester(broker, prefix, target, keys, client_id or default_client_id())
     logging.basicConfig(format="bzgate ingest: %(message)s", level=logging.INFO)
-    click.echo(f"taking {prefix}/+/journal from {broker.host}:{broker.port} into "
+    click.echo(f"taking {prefix}/+/journal from {broker.url} into "
                f"{store.shown(target)} (Ctrl-C ends)", err=True)
     stop_like_ctrl_c()
     ingester.run()

@@ -15,10 +15,10 @@ from pathlib import Path
 import click
 
 from bzgate import store
+from bzgate.broker import Broker, broker_options
 from bzgate.cliparts import db_option, stop_like_ctrl_c
 from bzgate.collectcmd import listed_ports, port_options
 from bzgate.errors import UserError
-from bzgate.ingest import Broker
 from bzgate.monitorgate import GateSession
 from bzgate.monitormqtt import MqttSource
 from bzgate.monitorstate import Board
@@ -57,16 +57,15 @@ def gates_named(ports: tuple, fleet: str | None, all_ports_too: bool) -> dict[st
               help="The gates of a fleet file (bzgate provision fleet): ports, names and sites.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT",
               help="Where the page is served (0.0.0.0:8080 for tablets on the local network).")
-@click.option("--mqtt", "broker_url", metavar="mqtt://HOST:PORT",
-              help="Also the gates heard on this broker (Wi-Fi gates: live events; their "
-                   "journals come through `bzgate ingest`).")
+@broker_options(required=False, about="Also the gates heard on this broker (Wi-Fi gates: live "
+                                      "events; their journals come through `bzgate ingest`).")
 @click.option("--topic-prefix", "prefix", default="bzgate", show_default=True, metavar="P",
               help="The gates' mqtt.topic_prefix: events come on P/<gate_id>/events.")
 @db_option
 @click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="The host key store (default: $BZGATE_KEYS, else ~/.config/bzgate/keys.json).")
 def monitor_command(ports: tuple, all_ports: bool, fleet: str | None, listen: str,
-                    broker_url: str | None, prefix: str, db: str | None,
+                    broker: Broker | None, prefix: str, db: str | None,
                     keys_path: str | None) -> None:
     """A live page for guards: each gate's last decision, today's counts and alarms, the last
     200 events. The monitor holds the gates' ports and collects their journals as it goes;
@@ -79,7 +78,7 @@ def monitor_command(ports: tuple, all_ports: bool, fleet: str | None, listen: st
     """
     address = parse_listen(listen)
     board = Board()
-    mqtt_source = MqttSource(Broker.from_url(broker_url), prefix, board) if broker_url else None
+    mqtt_source = MqttSource(broker, prefix, board) if broker is not None else None
     gates = gates_named(ports, fleet, all_ports)
     if not gates and mqtt_source is None:
         raise UserError("no gate to watch: name ports with --port PATH, --fleet FILE.csv or --all, "
@@ -110,8 +109,8 @@ def monitor_command(ports: tuple, all_ports: bool, fleet: str | None, listen: st
         mqtt_source.start()
     threading.Thread(target=_refresh, args=(board, stop), name="refresh", daemon=True).start()
     host, port = server.server_address[:2]
-    broker = f" and the gates on {broker_url} ({prefix}/+)" if mqtt_source else ""
-    click.echo(f"bzgate monitor: http://{host}:{port}/ watching {len(sessions)} gate(s){broker}; "
+    heard = f" and the gates on {broker.url} ({prefix}/+)" if broker is not None else ""
+    click.echo(f"bzgate monitor: http://{host}:{port}/ watching {len(sessions)} gate(s){heard}; "
                "Ctrl-C stops it", err=True)
     stop_like_ctrl_c()
     try:

@@ -11,7 +11,8 @@ A gate that reports once a minute is offline after OFFLINE_AFTER_S without a wor
 
 Nothing here collects: the journals come through `bzgate ingest`. A payload that is not one
 of these objects is dropped and counted (`dropped`), never taken for a gate's state.
-paho reconnects by itself; while the broker is away the gates' tiles say so and go offline.
+paho reconnects by itself; while the broker is away the gates' tiles say so and go offline. A
+refused login or certificate is logged once (not at each retry) and shown on the tiles too.
 """
 
 import json
@@ -22,7 +23,8 @@ import socket
 import paho.mqtt.client as mqtt
 
 from bzcore import uplink
-from bzgate.ingest import Broker, check_prefix
+from bzgate.broker import Broker
+from bzgate.ingest import check_prefix
 from bzgate.monitorstate import Board, status_problem
 
 log = logging.getLogger("bzgate.monitor")
@@ -37,10 +39,13 @@ class MqttSource:
         self.broker, self.prefix, self.board = broker, prefix, board
         self.gates: set[str] = set()  # the board's keys of the gates heard
         self.dropped = 0
+        self.refused: str | None = None  # the broker's last refusal, logged once
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=f"bzgate-monitor-{socket.gethostname()}-{os.getpid()}")
+        broker.configure(self.client)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
 
@@ -54,16 +59,30 @@ class MqttSource:
         self.client.loop_stop()
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
-        if not self.broker.accepted(reason, log):
-            return
+        if reason.is_failure:
+            return self._refused(self.broker.refusal(reason))
+        self.refused = None
         client.subscribe([(f"{self.prefix}/+/{uplink.EVENTS}", 0),
                           (f"{self.prefix}/+/{uplink.ONLINE}", 1)])
 
+    def _on_connect_fail(self, client, userdata) -> None:
+        why = self.broker.certificate_refused()
+        if why is not None:
+            self._refused(why)
+
+    def _refused(self, why: str) -> None:
+        """paho tries again every few seconds: say it once, and on the tiles."""
+        if why != self.refused:
+            log.warning("%s; trying again", why)
+            self.refused = why
+        for key in self.gates:
+            self.board.lost(key, why)
+
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
-        if reason.is_failure:
+        if reason.is_failure and self.refused is None:  # not the end of a refused CONNACK
             log.warning("lost the broker (%s); reconnecting", reason)
             for key in self.gates:
-                self.board.lost(key, f"broker {self.broker.host}:{self.broker.port}: {reason}")
+                self.board.lost(key, f"broker {self.broker.url}: {reason}")
 
     def _on_message(self, client, userdata, message) -> None:
         parsed = uplink.parse_topic(message.topic)
