@@ -2,20 +2,24 @@
 ports) and fresh PostgreSQL databases; conftest.py's fixtures decide what a test does when one is
 missing. A module of its own so that test modules import it by a name no other file shares."""
 
+import getpass
 import os
 import random
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
+import trustme
 
-from bzgate.ingest import Broker
+from bzgate.broker import Broker
 
 SERVICES = {"postgresql": ("127.0.0.1", 5432), "mosquitto": ("127.0.0.1", 1883)}
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -87,20 +91,57 @@ class PrivateBroker:
     """A Mosquitto of the test's own on a free port, to stop and start again (never the
     machine's). With a folder it is persistent across stop() and start(), as a real broker's
     restart is (sessions, queued messages, retained acks); without one a restart loses all
-    that, the hard case. `with PrivateBroker() as b:` starts it and stops it at the end."""
+    that, the hard case. With users ({name: password}) it lets in only them; with tls it
+    speaks only TLS, its certificate (for 127.0.0.1) signed by a CA of its own, `ca_file`.
+    `broker` reaches it anonymously (with the CA), `as_user(name)` with a user's login.
+    `with PrivateBroker() as b:` starts it and stops it at the end."""
 
-    def __init__(self, folder: Path | None = None):
+    def __init__(self, folder: Path | None = None, users: dict[str, str] | None = None,
+                 tls: bool = False):
         if shutil.which("mosquitto") is None:
             missing("mosquitto is not installed (apt-get install mosquitto)")
-        self.broker = Broker("127.0.0.1", free_port())
-        self.port = self.broker.port
+        self.port = free_port()
+        self.users = users or {}
         self.command = ["mosquitto", "-p", str(self.port)]
-        if folder is not None:
-            conf = folder / "mosquitto.conf"
-            conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                            f"persistence true\npersistence_location {folder}/\n")
-            self.command = ["mosquitto", "-c", str(conf)]
+        self.ca_file: str | None = None
+        if folder is None and (users or tls):
+            self._scratch = tempfile.TemporaryDirectory(prefix="bzbroker")  # removed with self
+            files = Path(self._scratch.name)
+        else:
+            files = folder
+        if files is not None:
+            # As root mosquitto would become the user "mosquitto", who cannot read or write here.
+            conf = [f"listener {self.port} 127.0.0.1", f"user {getpass.getuser()}"]
+            if folder is not None:
+                conf += ["persistence true", f"persistence_location {folder}/"]
+            conf += self._logins(files) + (self._certificate(files) if tls else [])
+            (files / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+            self.command = ["mosquitto", "-c", str(files / "mosquitto.conf")]
+        self.broker = Broker("127.0.0.1", self.port, tls=tls, ca_file=self.ca_file)
         self.process: subprocess.Popen | None = None
+
+    def _logins(self, files: Path) -> list[str]:
+        if not self.users:
+            return ["allow_anonymous true"]
+        if shutil.which("mosquitto_passwd") is None:
+            missing("mosquitto_passwd is not installed (it comes with mosquitto)")
+        passwords = files / "passwords"
+        passwords.write_text("".join(f"{name}:{pw}\n" for name, pw in self.users.items()))
+        subprocess.run(["mosquitto_passwd", "-U", str(passwords)], check=True)  # hashes them
+        return ["allow_anonymous false", f"password_file {passwords}"]
+
+    def _certificate(self, files: Path) -> list[str]:
+        ca = trustme.CA()
+        issued = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_file = str(files / "ca.pem")
+        ca.cert_pem.write_to_path(self.ca_file)
+        issued.cert_chain_pems[0].write_to_path(files / "server.pem")
+        issued.private_key_pem.write_to_path(files / "server.key")
+        return [f"certfile {files / 'server.pem'}", f"keyfile {files / 'server.key'}"]
+
+    def as_user(self, name: str) -> Broker:
+        """The broker as `name` logs in to it."""
+        return replace(self.broker, user=name, password=self.users[name])
 
     def start(self) -> None:
         self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,

@@ -4,6 +4,7 @@ publishes real signed journal batches the way the firmware does (resume from the
 send the next batch, send again when no ack comes)."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from collectkit import journal_bytes
 from gatekit import wait_until
 
 from bzcore import uplink
-from bzgate.ingest import Broker, Ingester
+from bzgate.broker import PASSWORD_ENV, Broker
+from bzgate.ingest import Ingester
 from bzprov.keys import KeyStore
 
 LOCAL_BROKER = Broker("127.0.0.1", 1883)
@@ -45,16 +47,16 @@ def running_ingester(broker: Broker, prefix: str, db, keys: KeyStore, client_id:
 
 
 class IngestProcess:
-    """`bzgate ingest` as a process of its own (the command as a user runs it); `counts` and
-    `log` are filled in when it has ended."""
+    """`bzgate ingest` as a process of its own (the command as a user runs it), logged in
+    with the broker's password in $BZGATE_MQTT_PASSWORD; `counts` and `log` are filled in when
+    it has ended."""
 
     def __init__(self, broker: Broker, prefix: str, db, keys: KeyStore, client_id: str | None = None,
                  sigint_ignored: bool = False):
         self.process = subprocess.Popen(
-            [str(BIN / "bzgate"), "ingest", "--mqtt", f"mqtt://{broker.host}:{broker.port}",
-             "--topic-prefix", prefix, "--db", str(db), "--keys", str(keys.path),
-             "--client-id", client_id or unique("ingest-"), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            ingest_args(broker, prefix, db, keys) + ["--client-id", client_id or unique("ingest-"),
+                                                     "--json"],
+            env=ingest_env(broker), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             # as a background job of a shell, or a supervisor, starts it
             preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
         self.log: list[str] = []
@@ -81,6 +83,18 @@ class IngestProcess:
         return code
 
 
+def ingest_args(broker: Broker, prefix: str, db, keys: KeyStore) -> list[str]:
+    """The command line of `bzgate ingest` for this broker (its CA too), without the password."""
+    ca = ["--mqtt-ca", broker.ca_file] if broker.ca_file else []
+    return [str(BIN / "bzgate"), "ingest", "--mqtt", broker.url, *ca, "--topic-prefix", prefix,
+            "--db", str(db), "--keys", str(keys.path)]
+
+
+def ingest_env(broker: Broker) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    return env if broker.password is None else {**env, PASSWORD_ENV: broker.password}
+
+
 @contextmanager
 def ingest_process(broker: Broker, prefix: str, db, keys: KeyStore, client_id: str | None = None,
                    sigint_ignored: bool = False):
@@ -103,6 +117,7 @@ class PyGate:
         self.acked: tuple[str, int] | None = None
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=unique("gate-"),
                                   clean_session=False)
+        broker.configure(self.client)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_connect = lambda c, *_: c.subscribe(self.topic(uplink.ACK), qos=1)
         self.client.on_message = self._on_ack
@@ -151,6 +166,7 @@ def retained_ack(broker: Broker, prefix: str, gate_id: str, timeout: float = 10)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=unique("peek-"))
     client.on_connect = lambda c, *_: c.subscribe(uplink.topic(prefix, gate_id, uplink.ACK), qos=1)
     client.on_message = lambda c, u, m: got.append(json.loads(m.payload))
+    broker.configure(client)
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:

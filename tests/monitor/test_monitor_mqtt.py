@@ -28,7 +28,7 @@ from services import PrivateBroker
 from uplinkkit import BUTTON, uplink_config, wifi_args
 
 from bzgate.cli import main
-from bzgate.ingest import Broker
+from bzgate.broker import Broker
 from bzgate.monitormqtt import OFFLINE_AFTER_S, MqttSource
 from bzgate.monitorstate import Board
 
@@ -127,7 +127,7 @@ def test_the_source_tells_the_tiles_the_broker_is_gone_and_takes_events_again_af
 
                 assert publish_until(lambda: board.snapshot()["gates"], b'{"alarm": "heap-low"}')
                 private.stop()
-                assert wait_until(lambda: "broker 127.0.0.1" in gate_tile(board, "bzgate/door")["error"])
+                assert wait_until(lambda: "broker mqtt://127.0.0.1" in gate_tile(board, "bzgate/door")["error"])
                 private.start()
                 assert publish_until(lambda: gate_tile(board, "bzgate/door")["last"],
                                      b'{"verdict": "allow", "platform": "ios", "rssi": -50}')
@@ -151,7 +151,7 @@ def publisher(port: int):
 def test_a_bad_broker_url_or_prefix_is_one_line_and_status_2():
     runner = CliRunner()
     url = runner.invoke(main, ["monitor", "--mqtt", "http://broker:1883"])
-    assert url.exit_code == 2 and "give the broker as mqtt://HOST:PORT" in url.stderr
+    assert url.exit_code == 2 and "give the broker as mqtt://[USER@]HOST:PORT" in url.stderr
     prefix = runner.invoke(main, ["monitor", "--mqtt", "mqtt://127.0.0.1", "--topic-prefix", "a/#"])
     assert prefix.exit_code == 2 and "--topic-prefix 'a/#'" in prefix.stderr
     nothing = runner.invoke(main, ["monitor"])
