@@ -11,7 +11,7 @@ What it asks of the app object:
     app.journal                gate.journal.Journal: read_from, ack, stats, append
     app.presence               gate.presence.Presence: shift_times when TIME SET moves the clock
     app.subscribe_events()     an object with `async get()` -> dict (a live decision or alarm)
-                               and `clear()` (forget what waited while nobody streamed)
+                               and `clear()`; it keeps the newest while no stream runs
     app.restart()              reset the board (after this reply went out)
     app.maintenance()          stop every other task cleanly: the REPL follows
     app.key                    the journal's key (KEY PROVE answers with a proof of it, never it)
@@ -31,7 +31,11 @@ Commands (args after the command; replies are JSON):
                           a secret given as "***" keeps the one it replaces
     LOG PULL <seq> [n]    {"records": [base64], "next": seq to ask for next}
     LOG ACK <seq>         {"acked": seq}: every record up to seq is safe on the host
-    EVENTS                OK, then EV lines with this id until the next request (END first)
+    EVENTS                OK, then EV lines with this id until the next request (END first);
+                          what happened since the last stream ended (the newest 16; since HELLO,
+                          which starts a host's session afresh) comes first, so nothing is missed
+                          between two streams. Decisions carry "n", the gate's count since boot,
+                          by which a host knows one it has had from STATUS
     RESTART / MAINT       OK, then the board resets / returns to the REPL
     KEY PROVE <nonce hex> {"proof": hex of HMAC-SHA256(key, wire.KEY_PROOF_TAG + nonce)}; the
                           nonce is wire.KEY_NONCE_BYTES random bytes from the host
@@ -160,6 +164,8 @@ class HostLink:
             self._error(req_id, wire.ERR_BUSY, "%s failed: %s %s" % (command, type(e).__name__, e))
 
     def _hello(self, req_id, _args):
+        if self._events is not None:
+            self._events.clear()  # a new host session: what waited is not news to it
         self._reply(req_id, {"firmware": FIRMWARE_VERSION, "gate_id": self.app.config["gate_id"],
                              "mpy": getattr(sys.implementation, "_mpy", 0),
                              "board_id": machine.unique_id().hex()})
@@ -240,7 +246,6 @@ class HostLink:
     def _events_start(self, req_id, _args):
         if self._events is None:
             self._events = self.app.subscribe_events()
-        self._events.clear()
         self._reply(req_id)
         self._stream = (req_id, asyncio.create_task(self._stream_events(req_id, self._events)))
 

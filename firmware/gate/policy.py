@@ -113,7 +113,7 @@ class Policy:
         self.decisions += 1
         if latency > self.latency_max_ms:
             self.latency_max_ms = latency
-        self.last = {"verdict": record.VERDICT_NAMES[verdict],
+        self.last = {"n": self.decisions, "verdict": record.VERDICT_NAMES[verdict],
                      "trigger": record.TRIGGER_NAMES[trigger],
                      "id": None if ident is None else ident.hex(), "rssi": rssi,
                      "platform": record.PLATFORM_NAMES[platform], "latency_ms": latency}

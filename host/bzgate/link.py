@@ -85,6 +85,8 @@ class GateLink:
         self.timeout, self.retries = timeout, retries
         self._next_id = int(time.time()) % wire.ID_MAX + 1  # ids of an earlier session differ
         self._buffer = bytearray()
+        self._stream_id = 0  # the last EVENTS request's id
+        self._late: list[dict] = []  # its events that came after events() stopped reading
         self.skipped = 0  # lines read that were not the awaited reply
 
     def __enter__(self) -> "GateLink":
@@ -118,6 +120,9 @@ class GateLink:
             got_id, status, data, error = wire.parse_reply(line)
             if error is None and status in statuses and got_id in (req_id, 0):
                 return status, data
+            if error is None and status == wire.EV and got_id == self._stream_id and isinstance(data, dict):
+                self._late.append(data)  # sent before the gate saw the request ending its stream
+                continue
             self.skipped += 1
         return None
 
@@ -151,6 +156,8 @@ class GateLink:
         raise last
 
     def hello(self) -> dict:
+        """The gate's names; a new session: events from before are dropped here and on the gate."""
+        self._late = []
         return self._object(self.request("HELLO"))
 
     def status(self) -> dict:
@@ -200,8 +207,12 @@ class GateLink:
         return self._object(self.request("LOG ACK", str(seq)))
 
     def events(self, seconds: float) -> Iterator[dict]:
-        """Live decisions and alarms for `seconds`, then the stream is ended."""
-        req_id = self._send("EVENTS", "")
+        """Live decisions and alarms for `seconds`, then the stream is ended. Those the gate sent
+        as the stream ended come first in the next call, then the ones it kept meanwhile: across
+        calls, nothing is missed (a HELLO starts afresh)."""
+        late, self._late = self._late, []
+        yield from late
+        req_id = self._stream_id = self._send("EVENTS", "")
         deadline = time.monotonic() + seconds
         while (answer := self._reply_for(req_id, deadline, wire.STATUSES)) is not None:
             status, data = answer

@@ -14,6 +14,10 @@ journal-unreadable) plus what the host sees: offline, clock-invalid, storage-hig
 storage-full, scanner-stalled, safe-mode and chain-error (a collection refused).
 Today's counts (Vietnam's day): decisions in the database plus those seen live and not yet
 collected.
+
+Each decision is shown once: the gate numbers them ("n", its count since boot), a live event,
+the replay of those made while no stream ran and STATUS's last_decision may bring the same one,
+and one numbered at or below the gate's count at the session's first STATUS is from before.
 """
 
 import datetime as dt
@@ -29,6 +33,7 @@ STORAGE_HIGH = 0.8  # share of the journal's flash in use
 STALL_SHOWN_S = 120  # a scan restarted for silence is an alarm this long
 EVENTS_KEPT = 200
 QUEUED_MAX = 1000  # changes waiting for one page
+NUMBERS_KEPT = 64  # of each gate's decision numbers shown; a gate replays at most 16
 VERDICTS = ("allow", "deny", "no-app")
 REFUSED = ("broken-chain", "gap", "rolled-back", "truncated")  # collect's refusals
 
@@ -135,8 +140,8 @@ class Board:
                                             "live": dict.fromkeys(VERDICTS, 0),
                                             "day": day_start(self.clock()),
                                             "restarts": None, "stalled_at": None,
-                                            "decided": None, "gone": False,
-                                            "offline_after": offline_after})
+                                            "floor": None, "shown": set(), "last_n": None,
+                                            "gone": False, "offline_after": offline_after})
             self._changed(port)
 
     def hello(self, port: str, hello: dict, config: dict) -> None:
@@ -146,7 +151,7 @@ class Board:
                         board_id=str(hello.get("board_id", "")),
                         firmware=str(hello.get("firmware", "")),
                         site=str(config.get("site", tile["site"])), error="")
-            self._private[port]["decided"] = None  # the gate's count is taken again at STATUS
+            self._forget_numbers(port)  # the gate's count is taken again at STATUS
             self._seen(port)
 
     def status(self, port: str, status: dict) -> None:
@@ -166,9 +171,8 @@ class Board:
         with self._lock:
             now, tile = self.clock(), self._tiles[port]
             if "verdict" in event:
-                private = self._private[port]
-                private["decided"] = None if private["decided"] is None else private["decided"] + 1
-                self._decided(port, event)
+                if self._new_decision(port, event.get("n")):
+                    self._decided(port, event)
             else:
                 self._log(port, {"kind": "alarm", "alarm": str(event.get("alarm", ""))})
             self._seen(port)
@@ -225,8 +229,33 @@ class Board:
         self._private[port]["gone"] = False
         self._changed(port)
 
+    def _forget_numbers(self, port: str, floor: int | None = None) -> None:
+        """A new session or a reboot: decisions numbered up to floor are from before."""
+        self._private[port].update(floor=floor, shown=set(), last_n=None)
+
+    def _highest(self, port: str) -> int | None:
+        private = self._private[port]
+        return max(private["shown"], default=private["floor"])
+
+    def _new_decision(self, port: str, n) -> bool:
+        """Whether the decision numbered n is still to be shown (and from now on, shown)."""
+        private, highest = self._private[port], self._highest(port)
+        if type(n) is not int:  # a gate that does not number them: the next one
+            if highest is None:
+                return True
+            n = highest + 1
+        if (private["floor"] is not None and n <= private["floor"]) or n in private["shown"]:
+            return False
+        private["shown"].add(n)
+        if len(private["shown"]) > NUMBERS_KEPT:
+            private["shown"].discard(min(private["shown"]))
+        return True
+
     def _decided(self, port: str, decision: dict) -> None:
-        self._tiles[port]["last"] = {**decision, "at": self.clock()}
+        private, n = self._private[port], decision.get("n")
+        if type(n) is not int or private["last_n"] is None or n > private["last_n"]:
+            private["last_n"] = n if type(n) is int else None
+            self._tiles[port]["last"] = {**decision, "at": self.clock()}  # a replay is older
         verdict = str(decision["verdict"])
         if verdict in VERDICTS:
             self._roll_day(port)
@@ -234,16 +263,17 @@ class Board:
         self._log(port, {"kind": "decision", **decision})
 
     def _missed_decisions(self, port: str, status: dict) -> None:
-        """Decisions made while no EVENTS stream was open (during a collection, between two
-        requests): the gate's counter tells how many, its last_decision which was last."""
-        private, total = self._private[port], status.get("decisions")
-        if not isinstance(total, int):
+        """The gate's last decision if no stream brought it (the gate replays the others when
+        the next stream starts; a full queue loses the oldest, so this one stays shown)."""
+        total, last = status.get("decisions"), status.get("last_decision")
+        highest = self._highest(port)
+        if type(total) is not int:
             return
-        if private["decided"] is None or total < private["decided"]:  # a new session, a reboot
-            private["decided"] = total
-        elif total > private["decided"] and isinstance(status.get("last_decision"), dict):
-            private["decided"] = total
-            self._decided(port, status["last_decision"])
+        if highest is None or total < highest:  # a new session, a reboot
+            self._forget_numbers(port, total)
+        elif total > highest and isinstance(last, dict):
+            if self._new_decision(port, last["n"] if type(last.get("n")) is int else total):
+                self._decided(port, last)
 
     def _roll_day(self, port: str) -> None:
         private, today = self._private[port], day_start(self.clock())

@@ -211,6 +211,32 @@ def test_events_stream_until_the_next_request(link):
     assert link.hello()["gate_id"] == "front-door"  # the link answers as before
 
 
+def beats_queued_by(link, beats: int) -> int:
+    """Wait (no stream running) until the stand-in's heartbeat passed `beats`; its count then."""
+    deadline = time.monotonic() + 10
+    while (now := link.status()["counters"]["beats"]) < beats:
+        assert time.monotonic() < deadline, "the stand-in's heartbeat stopped"
+        time.sleep(0.1)
+    return now
+
+
+def test_what_happened_between_two_streams_comes_first_in_the_next(link):
+    link.hello()
+    first = [e["beat"] for e in link.events(seconds=0.5)]
+    beats_queued_by(link, first[-1] + 30)  # two alarms or more while no stream ran
+    second = [e["beat"] for e in link.events(seconds=0.3)]
+    assert first + second == list(range(first[0], second[-1] + 1, 10))  # none missed
+
+
+def test_hello_starts_a_session_afresh_without_what_waited(link):
+    link.hello()
+    before = [e["beat"] for e in link.events(seconds=0.5)]
+    waited = beats_queued_by(link, before[-1] + 30)
+    link.hello()
+    after = [e["beat"] for e in link.events(seconds=0.5)]
+    assert after and after[0] > waited - waited % 10  # the alarms queued up to HELLO are gone
+
+
 def raw_exchange(port, data: bytes, wait: float = 0.6) -> list[tuple]:
     """Send raw bytes; the parsed reply lines that came back within `wait` seconds."""
     port.write(data)

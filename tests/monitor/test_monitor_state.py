@@ -1,5 +1,6 @@
 """The monitor's state model without gates: alarms from STATUS, offline after 30 s, today's
-counts kept once across live events and collections, decisions missed between streams."""
+counts kept once across live events and collections, decisions missed between streams
+and replayed."""
 
 import datetime as dt
 
@@ -98,16 +99,47 @@ def test_todays_counts_count_a_decision_once_live_and_once_collected():
     assert gate(board)["compliance"] is None
 
 
-def test_a_decision_made_between_two_streams_is_taken_from_status():
-    board = watched(Clock(), decisions=5)
+def decision(n, verdict):
+    return {"n": n, "verdict": verdict, "platform": "android"}
+
+
+def decisions_logged(board):
+    return [e["n"] for e in board.snapshot()["events"] if e["kind"] == "decision"]
+
+
+def test_a_decision_made_between_two_streams_is_taken_from_status_and_its_replay_not_again():
+    board = watched(Clock(), decisions=5)  # five made before the monitor watched
     assert gate(board)["last"] is None
-    board.status(PORT, {"clock_valid": True, "decisions": 6,
-                        "last_decision": {"verdict": "deny", "platform": None}})
+    board.status(PORT, {"clock_valid": True, "decisions": 6, "last_decision": decision(6, "deny")})
     assert gate(board)["last"]["verdict"] == "deny" and gate(board)["today"]["deny"] == 1
-    board.event(PORT, {"verdict": "allow"})
-    board.status(PORT, {"clock_valid": True, "decisions": 7,
-                        "last_decision": {"verdict": "allow"}})  # seen live: not twice
+    board.event(PORT, decision(6, "deny"))  # the gate's replay when the next stream starts
+    board.event(PORT, decision(7, "allow"))
+    board.status(PORT, {"clock_valid": True, "decisions": 7, "last_decision": decision(7, "allow")})
     assert gate(board)["today"] == {"allow": 1, "deny": 1, "no-app": 0}
+    assert decisions_logged(board) == [7, 6]
+
+
+def test_a_replay_fills_in_what_status_skipped_without_moving_the_tile_back():
+    board = watched(Clock(), decisions=0)
+    board.status(PORT, {"clock_valid": True, "decisions": 2, "last_decision": decision(2, "allow")})
+    for n, verdict in ((1, "deny"), (2, "allow"), (3, "no-app")):  # the replay, then live
+        board.event(PORT, decision(n, verdict))
+    assert decisions_logged(board) == [3, 1, 2]
+    assert gate(board)["last"]["n"] == 3
+    assert gate(board)["today"] == {"allow": 1, "deny": 1, "no-app": 1}
+    board.event(PORT, decision(2, "allow"))
+    assert gate(board)["last"]["n"] == 3 and decisions_logged(board) == [3, 1, 2]
+
+
+def test_decisions_from_before_the_session_or_a_reboot_are_not_news():
+    board = watched(Clock(), decisions=40)
+    board.event(PORT, decision(39, "allow"))  # queued on the gate before this session
+    assert decisions_logged(board) == [] and gate(board)["today"]["allow"] == 0
+    board.event(PORT, decision(41, "allow"))
+    board.status(PORT, {"clock_valid": True, "decisions": 1, "last_decision": decision(1, "deny")})
+    assert gate(board)["last"]["n"] == 41  # a reboot: its count starts again, taken as the floor
+    board.event(PORT, decision(2, "deny"))
+    assert gate(board)["last"]["n"] == 2 and decisions_logged(board) == [2, 41]
 
 
 def test_the_event_list_keeps_the_last_200():
