@@ -3,7 +3,8 @@
 A scenario is JSON; times are seconds from the scenario start:
 
     {"start": "2020-09-18T08:00:00Z", "seed": 1,
-     "gates": [{"name": "front", "x": 0, "y": 0}],
+     "gates": [{"name": "front", "x": 0, "y": 0,
+                "wifi": {"ssid": "Office", "password": "secret123", "outages": [[60, 120]]}}],
      "phones": [{"name": "an", "platform": "android", "daily_key": "<hex64>", "max": 96,
                  "gate": "front", "arrive_s": 10, "dwell_s": 5, "path": "enter", "press": true}],
      "crowd": {"per_minute": 6, "shares": {"android": 0.5, "ios": 0.3, "ios-background": 0.1,
@@ -14,6 +15,11 @@ A scenario is JSON; times are seconds from the scenario start:
 Required: start, seed, gates (at least one). A phone needs name and platform, plus daily_key for
 rolling-ID platforms (the key of start's UTC day) and v1_code for v1 ones. Every error names the
 field it is about, e.g. "phones[1].platform: must be one of ...".
+
+A gate's "wifi" is the access point in range of the board standing there (none without it):
+"password" is "" (the default) for an open network, else 8 to 63 characters as WPA2 wants;
+"outages" are [from_s, to_s] windows when it is gone, sorted and apart. A board attached to
+the air with that gate's name gets it (bzsim.air_wifi).
 """
 
 import json
@@ -36,10 +42,18 @@ class ScenarioError(ValueError):
 
 
 @dataclass(frozen=True)
+class Wifi:
+    ssid: str
+    password: str = ""
+    outages: tuple = ()  # ((from_s, to_s), ...), sorted, apart
+
+
+@dataclass(frozen=True)
 class Gate:
     name: str
     x: float
     y: float
+    wifi: Wifi | None = None
 
 
 @dataclass(frozen=True)
@@ -187,9 +201,36 @@ def _parse_start(text, where):
 
 
 def _parse_gate(data, where):
-    obj = _Obj(data, where, ("name", "x", "y"))
+    obj = _Obj(data, where, ("name", "x", "y", "wifi"))
+    wifi = obj.get("wifi", dict)
     return Gate(obj.get("name", str, required=True), float(obj.get("x", float, required=True)),
-                float(obj.get("y", float, required=True)))
+                float(obj.get("y", float, required=True)),
+                _parse_wifi(wifi, f"{where}.wifi") if wifi is not None else None)
+
+
+def _parse_wifi(data, where):
+    obj = _Obj(data, where, ("ssid", "password", "outages"))
+    ssid = obj.get("ssid", str, required=True)
+    if not 1 <= len(ssid.encode()) <= 32:
+        raise ScenarioError(f"{where}.ssid: must be 1 to 32 bytes")
+    password = obj.get("password", str, default="")
+    if password and not 8 <= len(password) <= 63:
+        raise ScenarioError(f'{where}.password: must be 8 to 63 characters ("" for an open network)')
+    outages = []
+    for i, window in enumerate(obj.get("outages", list, default=[])):
+        name = f"{where}.outages[{i}]"
+        if (not isinstance(window, list) or len(window) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in window)):
+            raise ScenarioError(f"{name}: must be [from_s, to_s], not {window!r}")
+        start, end = float(window[0]), float(window[1])
+        if start < 0:
+            raise ScenarioError(f"{name}: must not start before the scenario")
+        if end <= start:
+            raise ScenarioError(f"{name}: must end after it starts")
+        if outages and start <= outages[-1][1]:
+            raise ScenarioError(f"{name}: must start after the previous outage ends")
+        outages.append((start, end))
+    return Wifi(ssid, password, tuple(outages))
 
 
 def _parse_phone(data, where, gate_names):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from airkit import DK, DK_HEX, phone, scenario, write_scenario
-from bzsim.scenario import ScenarioError, load, parse
+from bzsim.scenario import ScenarioError, Wifi, load, parse
 
 
 def test_a_valid_scenario_loads_with_defaults(tmp_path):
@@ -24,6 +24,14 @@ def test_a_valid_scenario_loads_with_defaults(tmp_path):
     assert loaded.faults.gatt_fail_share == 0.2
 
 
+def test_a_gates_access_point_loads_with_its_outages(tmp_path):
+    data = scenario([])
+    data["gates"][1]["wifi"] = {"ssid": "Office", "outages": [[60, 120], [300, 310.5]]}
+    front, back = load(write_scenario(tmp_path, data)).gates
+    assert front.wifi is None
+    assert back.wifi == Wifi("Office", "", ((60.0, 120.0), (300.0, 310.5)))  # "": an open network
+
+
 def _with(change):
     data = scenario([phone("an", "android")])
     change(data)
@@ -32,6 +40,10 @@ def _with(change):
 
 def _phone_field(key, value):
     return lambda data: data["phones"][0].__setitem__(key, value)
+
+
+def _wifi(**wifi):
+    return lambda data: data["gates"][0].__setitem__("wifi", wifi)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -65,6 +77,19 @@ def _phone_field(key, value):
      "faults.gatt_fail_share: must be between 0 and 1"),
     (lambda d: d.__setitem__("faults", {"gatt_fail_share": 0.6, "gatt_timeout_share": 0.6}),
      "faults: gatt_fail_share + gatt_timeout_share must not exceed 1"),
+    (_wifi(password="secret123"), "gates[0].wifi.ssid: required"),
+    (_wifi(ssid=""), "gates[0].wifi.ssid: must be 1 to 32 bytes"),
+    (_wifi(ssid="Office", password="short"), "gates[0].wifi.password: must be 8 to 63 characters"),
+    (_wifi(ssid="Office", channel=6), "gates[0].wifi.channel: unknown field"),
+    (_wifi(ssid="Office", outages=[60, 120]), "gates[0].wifi.outages[0]: must be [from_s, to_s], not 60"),
+    (_wifi(ssid="Office", outages=[[60, "2m"]]), "gates[0].wifi.outages[0]: must be [from_s, to_s]"),
+    (_wifi(ssid="Office", outages=[[-5, 10]]), "gates[0].wifi.outages[0]: must not start before"),
+    (_wifi(ssid="Office", outages=[[60, 120], [130, 130]]),
+     "gates[0].wifi.outages[1]: must end after it starts"),
+    (_wifi(ssid="Office", outages=[[60, 120], [100, 130]]),
+     "gates[0].wifi.outages[1]: must start after the previous outage ends"),
+    (_wifi(ssid="Office", outages=[[300, 310], [60, 120]]),
+     "gates[0].wifi.outages[1]: must start after the previous outage ends"),
 ])
 def test_mistakes_are_named_by_field(change, message):
     with pytest.raises(ScenarioError) as caught:
