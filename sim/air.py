@@ -27,10 +27,13 @@ Python control API (for tests, the demo and the board bridge):
                               {"event": "press", "t": unix, "gate": name, "phone": name}
                               (a visitor presses PRESS_AFTER_S after reaching the gate)
                               {"event": "board", "t": unix, "board": name, "joined": bool}
+                              {"event": "wifi", "t": unix, "gate": name, "up": bool}
+                              (a gate's access point going or coming back in an outage)
     air.bad_frames         -> how many malformed frames boards sent (each ignored)
     air.stop()
 
-Over TCP, a client that sends SUBSCRIBE gets the same events as EVENT frames (JSON).
+Over TCP, a client that sends SUBSCRIBE gets the same events as EVENT frames (JSON), and one
+that sends WIFI_QUERY gets the access point at a board's gate (bzsim.air_wifi).
 `start_air(path)` starts a private air in a thread; `spawn_air(path)` runs `bzgate sim air`
 as a subprocess. Both return something with `.address` and `.stop()`.
 """
@@ -48,6 +51,7 @@ import sys
 import threading
 import time
 
+from bzsim import air_wifi
 from bzsim import air_wire as wire
 from bzsim import link
 from bzsim.air_central import Central
@@ -116,6 +120,7 @@ class Air:
         for fixture in self.world.fixtures:
             self._schedule_adverts(fixture, fixture.first_advert_after(0.0))
         self.at(0.0, self._crowd_arrival)
+        self._announce_outages()
         for kind in self.world.noise_rates():
             self._noise(kind, 0.0)
         for target in (self._accept, self._loop):
@@ -252,6 +257,14 @@ class Air:
 
         self.at(t, emit)
 
+    def _announce_outages(self):
+        # For the air's log only: each board runs its own gate's outages (bzsim.air_wifi).
+        for gate in self.world.scenario.gates if self.world.scenario else ():
+            for start, end in gate.wifi.outages if gate.wifi else ():
+                for when, up in ((start, False), (end, True)):
+                    event = {"event": "wifi", "gate": gate.name, "up": up}
+                    self.at(when, lambda t, event=event: self._publish(event, t))
+
     def _publish(self, event, t):
         event["t"] = round(self.world.start + t, 3)
         for events in list(self._subscribers):
@@ -329,6 +342,10 @@ class Air:
 
     def _on_subscribe(self, session, t, head, tail):
         session.subscribed = True
+
+    def _on_wifi_query(self, session, t, head, tail):
+        gate = self.world.gate(tail.decode("utf-8", "replace"))
+        session.send("WIFI_PLAN", air_wifi.answer(gate, self.elapsed()))
 
     def _on_scan_start(self, session, t, head, tail):
         session.central.scan_start(t, *head)

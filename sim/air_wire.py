@@ -39,6 +39,7 @@ REQUEST_HEADS = {
     "READ": ">HH",
     "ADVERTISE": ">IBB",
     "SUBSCRIBE": ">",
+    "WIFI_QUERY": ">",
 }
 
 

@@ -30,12 +30,17 @@ class World:
         self._last_arrival = 0.0
         self._noise_rng = random.Random(f"{self.seed}/noise")
 
-    def gate_position(self, name):
-        """Where a board called `name` stands: its gate, else the first gate, else the origin."""
+    def gate(self, name):
+        """The gate a board called `name` stands at: its own, else the first; None without a
+        scenario."""
         if self.scenario is None:
-            return (0.0, 0.0)
-        gate = self.scenario.gate(name) or self.scenario.gates[0]
-        return (gate.x, gate.y)
+            return None
+        return self.scenario.gate(name) or self.scenario.gates[0]
+
+    def gate_position(self, name):
+        """Where a board called `name` stands: its gate (see gate()), else the origin."""
+        gate = self.gate(name)
+        return (0.0, 0.0) if gate is None else (gate.x, gate.y)
 
     def make_phone(self, spec):
         path = walk(spec.path, self.gate_position(spec.gate), spec.arrive_s, spec.dwell_s)

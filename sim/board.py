@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bzsim import boardlink as msg
 from bzsim import visitors
+from bzsim.air_wifi import Plan
 from bzsim.air_wire import MSG as AIR_MSG
 from bzsim.console import ConsoleFilter, ConsoleLog
 from bzsim.control import handle_request
@@ -74,7 +75,7 @@ class _Peer:
 class Board:
     def __init__(self, flash: Path, *, heap: str = "96K", name: str = "gate", air: str | None = None,
                  flash_bytes: int = DEFAULT_FLASH_BYTES, baud: int = DEFAULT_BAUD,
-                 wifi: tuple[str, str] | None = None):
+                 wifi: tuple[str, str] | None = None, wifi_plan: Plan | None = None):
         self.flash = Path(flash).resolve()
         self.private = self.flash / PRIVATE
         self.private.mkdir(parents=True, exist_ok=True)
@@ -83,7 +84,10 @@ class Board:
         self.uid = _board_uid(self.private)
         self.console, self.filter, self.pins = ConsoleLog(), ConsoleFilter(), PinBank()
         self.line = SerialLine(baud)
-        # The access point in range (ssid, password), up until the control op "wifi" drops it.
+        # The access point in range: --wifi's (ssid, password), up until the control op "wifi"
+        # drops it, or the scenario's for this gate (wifi_plan), gone in its outages; not both.
+        if wifi is not None and wifi_plan is not None:
+            raise ValueError("an access point from the scenario and another one: give one")
         self.wifi = None if wifi is None else {"ssid": wifi[0], "password": wifi[1], "up": True}
 
         self._serial_fd, self._serial_slave = pty.openpty()
@@ -107,6 +111,8 @@ class Board:
         self._timers: list[tuple[float, object]] = []
         self._shim: _Peer | None = None
         self.stopping = False
+        if wifi_plan is not None:
+            self._follow_wifi_plan(wifi_plan)
         control_host, control_port = self._control_server.getsockname()
         self.control_address = f"{control_host}:{control_port}"
         (self.private / "board.json").write_text(json.dumps(
@@ -363,6 +369,13 @@ class Board:
                 self._shim.sock.sendall(encode(msg.WIFI, bytes((1 if up else 0,))))
             except OSError:
                 pass
+
+    def _follow_wifi_plan(self, plan: Plan) -> None:
+        """The scenario's access point, going and coming back at its outages (the air's clock)."""
+        now = time.monotonic()
+        self.wifi = {"ssid": plan.ssid, "password": plan.password, "up": plan.up_at(now)}
+        for delay, up in plan.changes_after(now):
+            self.after(delay, lambda up=up: self.set_wifi(up))
 
     def press(self, pin: int, seconds: float, level: int = 0) -> None:
         """Hold an input at level (a button to ground, a broken beam), then release it."""

@@ -7,6 +7,7 @@ import time
 import click
 
 from bzgate.errors import UserError
+from bzsim import air_wifi
 from bzsim.air import start_air
 from bzsim.aircmd import air_command
 from bzsim.board import DEFAULT_FLASH_BYTES, Board
@@ -47,7 +48,8 @@ sim.add_command(air_command)
 @click.option("--baud", type=click.IntRange(1200, 5_000_000), default=DEFAULT_BAUD, show_default=True,
               help="Speed of the serial line into the board (input beyond its 260-byte buffer is lost).")
 @click.option("--wifi", metavar="SSID:PASSWORD",
-              help="An access point in range; the board's sockets then reach this machine's loopback.")
+              help="An access point in range; the board's sockets then reach this machine's loopback. "
+                   "Refused when the scenario gives the board's gate one.")
 def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> None:
     """Start a virtual ESP32; print its serial device's path, then run until stopped.
 
@@ -65,11 +67,24 @@ def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> N
     except (ScenarioError, OSError) as e:
         raise UserError(f"scenario {scenario}: {e}") from None
     try:
-        run(Board(flash, heap=heap.upper(), name=name, air=air or private_air.address, flash_bytes=flash_bytes,
-                  baud=baud, wifi=access_point))
+        address = air or private_air.address
+        plan = _scenario_wifi(address, name)
+        if plan is not None and access_point is not None:
+            raise UserError(f"--wifi: gate {plan.gate!r} has its access point in the scenario "
+                            f"(SSID {plan.ssid!r}); leave --wifi out")
+        run(Board(flash, heap=heap.upper(), name=name, air=address, flash_bytes=flash_bytes,
+                  baud=baud, wifi=access_point, wifi_plan=plan))
     finally:
         if private_air is not None:
             private_air.stop()
+
+
+def _scenario_wifi(address: str, name: str) -> air_wifi.Plan | None:
+    try:
+        return air_wifi.ask(address, name)
+    except (OSError, ValueError) as e:  # as with the visitors (bzsim.runboard): run without
+        click.echo(f"bzgate sim board: the air's Wi-Fi cannot reach this board: {e}", err=True)
+        return None
 
 
 def _control(flash: str) -> BoardControl:

@@ -25,6 +25,7 @@
 #   READ             conn handle
 #   ADVERTISE        interval_us(4, 0 = stop) connectable(1) adv_len(1) adv resp
 #   SUBSCRIBE        (control clients: the air then sends EVENT frames)
+#   WIFI_QUERY       name(utf-8) (board bridges: the air answers WIFI_PLAN)
 #   air -> board
 #   SCAN_RESULT      gen(1) addr_type(1) addr(6) adv_type(1) rssi(1, signed) data
 #   SCAN_DONE        gen(1)
@@ -38,6 +39,7 @@
 #   READ_RESULT      conn handle data
 #   READ_DONE        conn handle status
 #   EVENT            JSON (a press, a board joining or leaving; see bzsim.air)
+#   WIFI_PLAN        JSON (the access point at that name's gate; see bzsim.air_wifi)
 import errno
 import hashlib
 import os
@@ -59,6 +61,7 @@ _MSG_DISCOVER_CHARS = const(0x08)
 _MSG_READ = const(0x09)
 _MSG_ADVERTISE = const(0x0A)
 _MSG_SUBSCRIBE = const(0x10)
+_MSG_WIFI_QUERY = const(0x11)
 _MSG_SCAN_RESULT = const(0x21)
 _MSG_SCAN_DONE = const(0x22)
 _MSG_CONNECTED = const(0x23)
@@ -71,6 +74,7 @@ _MSG_CHAR_DONE = const(0x29)
 _MSG_READ_RESULT = const(0x2A)
 _MSG_READ_DONE = const(0x2B)
 _MSG_EVENT = const(0x30)
+_MSG_WIFI_PLAN = const(0x31)
 
 _IRQ_SCAN_RESULT = const(5)
 _IRQ_SCAN_DONE = const(6)
