@@ -12,7 +12,7 @@ from airkit import running_air, scenario
 from boardkit import BIN, VirtualBoard
 
 SSID, PASSWORD = "Office", "secret123"
-OUTAGE = (4.0, 6.0)  # scenario seconds: after the board has joined, short for the test's sake
+OUTAGE = (10.0, 12.0)  # scenario seconds: after the board has joined, even on a busy machine
 JOIN = f"import network\nw = network.WLAN(network.STA_IF)\nw.active(True)\nw.connect({SSID!r}, {PASSWORD!r})\n"
 
 
@@ -69,7 +69,7 @@ def test_the_station_loses_the_access_point_during_the_gates_outage(tmp_path, bo
         wifi_events = [events.get(timeout=1) for _ in range(2)]
     server.close()
     assert joined < OUTAGE[0], "the board took too long to start for this test's outage"
-    assert OUTAGE[0] <= lost < OUTAGE[0] + 0.5  # on the air's clock, not from the board's start
+    assert OUTAGE[0] <= lost < OUTAGE[0] + 1.5  # on the air's clock, not from the board's start
     assert back >= OUTAGE[1]
     assert result == [["joined", "1010", "lost", "200", "write", str(errno.ECONNABORTED),
                        "outage", "201", "back", "1010"]]
