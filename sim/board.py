@@ -40,8 +40,9 @@ _ROM_RESET_NAMES = {
     DEEPSLEEP_RESET: b"0x5 (DEEPSLEEP_RESET)",
 }
 # The shims are Python here but C on the board: the interpreter gets this much more heap,
-# and _startup holds the surplus back so the firmware finds the board's heap, no more.
-SHIM_HEAP_BYTES = 128 * 1024
+# and _startup holds the surplus back so the firmware finds the board's heap, no more. Enough
+# that the board's heap fits above the shims' high-water mark, in one piece as on the board.
+SHIM_HEAP_BYTES = 384 * 1024
 _TICK = 0.05  # longest sleep of the loop: watchdog and timers are checked this often
 
 

@@ -10,14 +10,17 @@ import _board
 import _flashfs
 
 
-def _run(name, scope):
-    """False when the script failed, as pyexec_file_if_exists reports it."""
+def _run(name, scope, interrupted=False):
+    """False when the script failed, as pyexec_file_if_exists reports it. `interrupted`: a
+    Ctrl-C came while the port was in C, and stops the script at its first line."""
     try:
         with open(name) as f:
             source = f.read()
     except OSError:
         return True
     try:
+        if interrupted:
+            raise KeyboardInterrupt
         exec(compile(source, name, "exec"), scope)
         return True
     except SystemExit:
@@ -27,20 +30,74 @@ def _run(name, scope):
     return False
 
 
-def _reserve_shim_memory(interpreter_used):
-    """Hold back what the interpreter has beyond the board's heap: the share of the shims
-    loaded so far (the board's startup code, C on the port, as bluetooth and machine are)."""
-    gc.collect()
-    surplus = gc.mem_free() - (int(os.getenv("BZSIM_HEAP_BYTES")) - interpreter_used)
-    _board.reserved = held = []
-    piece = surplus
-    while surplus > 64 and piece >= 64:  # in pieces if it must: the free memory may be split
+def _largest_free():
+    """The largest bytearray the heap can give now (bisection)."""
+    low, high = 0, gc.mem_free()
+    while high - low > 32:
+        mid = (low + high) // 2
         try:
-            held.append(bytearray(piece))
-            surplus -= piece + 16
+            bytearray(mid)
+            low = mid
+        except MemoryError:
+            high = mid
+    gc.collect()
+    return low
+
+
+def _hold(held, n, total, smallest):
+    """Hold about `total` bytes in pieces, largest first (first fit puts each as low as it
+    fits), in held[n:]: preallocated, since growing a list can fail on a full heap. Returns
+    the next free slot."""
+    piece = total
+    while total >= smallest and piece >= smallest and n < len(held):
+        try:
+            held[n] = bytearray(piece)
+            n += 1
+            total -= piece + 16
         except MemoryError:
             piece //= 2
-        piece = min(piece, surplus)
+        piece = min(piece, total)
+    return n
+
+
+def _reserve_shim_memory(interpreter_used):
+    """Hold back what the interpreter has beyond the board's heap: the share of the shims
+    loaded so far (the board's startup code, C on the port, as bluetooth and machine are).
+    The port's heap starts in one piece; here compiling the shims left holes among them. The
+    holes are held first, then the start of the top free run, so the firmware finds the
+    board's heap in one piece at the top, as on the board."""
+    gc.collect()
+    board = int(os.getenv("BZSIM_HEAP_BYTES")) - interpreter_used
+    _board.reserved = held = [None] * 4096
+    top = _largest_free()
+    n = 0
+    if top >= board:
+        lid = bytearray(top - 64)  # covers the top run while the holes below are filled
+        n = _hold(held, n, gc.mem_free(), 16)
+        del lid
+        gc.collect()
+    _hold(held, n, gc.mem_free() - board, 64)
+
+
+def _load_c_modules(interpreter_used):
+    # C on the port: compiled here, outside the board's heap; collected after each, so that
+    # what they keep packs low and the board's heap fits above it in one piece.
+    for name in ("network", "socket", "machine", "esp32", "bluetooth"):
+        __import__(name)
+        gc.collect()
+    _reserve_shim_memory(interpreter_used)
+
+
+def _as_c(step, *args):
+    """Run startup work that is C on the port, where a Ctrl-C cannot stop it halfway: it is
+    done again whole, and True says a Ctrl-C came meanwhile."""
+    interrupted = False
+    while True:
+        try:
+            step(*args)
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
 
 
 def start(scope, interpreter_used):
@@ -54,7 +111,6 @@ def start(scope, interpreter_used):
     sys.path[:] = ["", ".frozen", "/lib", "/" + _flashfs.SHIMS]
     sys.argv[:] = []
     _board.ready()
-    import network, socket  # noqa: F401, E401  (C on the port: compiled here, outside the board's heap)
-    _reserve_shim_memory(interpreter_used)
-    if _run("boot.py", scope) and os.getenv("BZSIM_RUN_MAIN") == "1":
+    interrupted = _as_c(_load_c_modules, interpreter_used)
+    if _run("boot.py", scope, interrupted) and os.getenv("BZSIM_RUN_MAIN") == "1":
         _run("main.py", scope)

@@ -85,3 +85,14 @@ def test_the_code_finds_the_boards_whole_heap_whatever_the_shims_cost(board):
     the port, take none of it, however long the checkout's path."""
     out = board.mpremote("exec", "import gc; gc.collect(); print(gc.mem_free())").stdout
     assert 0 <= heap_bytes("96K") - int(out) < 2048
+
+
+def test_the_boards_heap_is_one_piece_and_its_c_modules_take_none_of_it(board):
+    """As on the port: the free heap is one block (the shims' holes are held back, not
+    handed to the code), and bluetooth, machine and esp32, C there, were loaded before it."""
+    code = ("import gc; gc.collect(); free = gc.mem_free()\n"
+            "import bluetooth, esp32, machine; gc.collect(); print(free - gc.mem_free())\n"
+            "try:\n b = bytearray(free - 4096)\n print('one piece')\nexcept MemoryError:\n print('split')")
+    out = board.mpremote("exec", code).stdout
+    cost, piece = out.splitlines()
+    assert int(cost) < 256 and piece == "one piece"  # the REPL's names only; bluetooth alone is 8 KB
