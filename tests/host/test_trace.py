@@ -99,6 +99,13 @@ def test_ids_probed_in_batches_give_the_same_result(gate_db, tmp_path, monkeypat
     assert len(together["matches"]) == 2
 
 
+def test_batches_keep_the_records_in_order_the_first_a_quarter_of_the_others():
+    records = [F0Record(bytes([n]) * 32, DAY, 96, DAY + 86400 - 1) for n in range(20)]  # 96 IDs
+    got = list(trace.batches(records, size=8 * 96))
+    assert [len(batch) for batch in got] == [2, 8, 8, 2]
+    assert [record for batch in got for record in batch] == records
+
+
 def test_a_phone_that_never_came_by_matches_nothing(gate_db, tmp_path):
     assert trace_json(gate_db, f0_json(ABSENT_KEY), tmp_path) == {"matches": [], "exposed": []}
 
