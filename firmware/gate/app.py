@@ -64,10 +64,11 @@ GC_EVERY_BYTES = const(8192)
 HEAP_LOW_BYTES = const(1536)  # a host-link reply needs about 1 KB in one piece
 EVENT_QUEUE_MAX = const(16)
 RESTART_FIELDS = ("mode", "trigger", "ios_read", "scan", "board", "wifi", "mqtt")
-# ESP32 bytes the uplink needs free once the gate is built: the uplink running takes about 26 KB
-# (mqtt_async's code 7.6 KB, gate.uplink and bzcore.uplink 4.5 KB, buffers and objects), the
-# gate's own tasks about 10 KB more once running, and 4 KB stay for host-link replies.
-# Measured with bench/uplink_scan.py (heap_free with the uplink off and on).
+# ESP32 bytes the uplink needs free once the gate is built: the uplink running takes about 19 KB
+# (bench/uplink_scan.py, heap_free with it off and on; mqtt_async's code, gate.uplink and
+# bzcore.uplink, buffers and objects) and more at its peaks, the gate's own tasks about 10 KB
+# more once running, and 4 KB stay for host-link replies. Forced on with 22 KB spare, it left
+# the largest free block at 888 bytes and lost most of its batches.
 UPLINK_HEAP_BYTES = const(40000)
 WORD_BYTES = struct.calcsize("P")  # the heap counts in this board's words; the ESP32's are 4 bytes
 _NVS_BOOT = "boot"
