@@ -5,14 +5,29 @@ import gc
 import bluetooth
 
 bluetooth.BLE().active(True)
-# Each module's load leaves garbage behind; collected before the next loads, the code packs
-# into one end of the heap and the free memory stays in large pieces (field note 12).
-for name in ("bzcore.record", "gate.journal", "bzcore.wire", "gate.hostlink", "gate.reader",
-             "gate.radio", "gate.presence", "gate.policy", "gate.app"):
+try:
+    # Each module's load leaves garbage behind; collected before the next loads, the code packs
+    # into one end of the heap and the free memory stays in large pieces (field note 12).
+    for name in ("bzcore.record", "gate.journal", "bzcore.wire", "gate.hostlink", "gate.reader",
+                 "gate.radio", "gate.presence", "gate.policy", "gate.app"):
+        gc.collect()
+        __import__(name)
     gc.collect()
-    __import__(name)
-gc.collect()
+except Exception as e:  # noqa: BLE001 - a damaged or missing file, no memory: the gate cannot run
+    import sys
+    import time
 
-import gate.app  # noqa: E402
+    import machine
 
-gate.app.main()
+    sys.print_exception(e)
+    from gate import crashes
+
+    if len(crashes.note()) < crashes.FOR_SAFE_MODE:
+        time.sleep_ms(500)
+        machine.reset()  # perhaps a passing fault: a fresh start, counted as a crash
+    # The third failure in ten minutes: stay at the REPL, relay safe (boot.py), for IT staff.
+    print("gate: the firmware does not load (%r); deploy it again (bzgate provision deploy)" % e)
+else:
+    import gate.app
+
+    gate.app.main()

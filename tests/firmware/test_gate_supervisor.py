@@ -1,6 +1,6 @@
 """The supervisor on the virtual board: the relay safe from the first instant, the BOOT event,
-configuration errors (events, slow red blink, never a crash loop) and safe mode after three
-crashes within ten minutes."""
+configuration errors (events, slow red blink, never a crash loop), safe mode after three
+crashes within ten minutes, and a firmware that does not load tried three times, then left."""
 
 import time
 
@@ -79,6 +79,23 @@ def test_three_crashes_within_ten_minutes_boot_into_safe_mode(gate):
     assert board.status()["decisions"] == 0
     safe, = events(board, record.SAFE_MODE)
     assert safe["detail"] == 3
+
+
+def test_a_firmware_that_does_not_load_is_tried_three_times_then_left_at_the_repl(gate):
+    board = gate()
+    with board.link() as link:
+        link.request("MAINT")
+    (board.flash / "gate" / "policy.mpy").write_bytes(b"M\x06 not a module any more")
+    since, started = board.control.status()["console_end"], time.time()
+    board.control.power_off()
+    board.control.power_on()  # RTC memory starts empty: no crash counted yet
+    console = board.control.wait_console("the firmware does not load", timeout=40, since=since)
+    board.control.wait_console(">>> ", timeout=10, since=since + console.rindex("does not load"))
+    assert console.count("rst:") == 3, "power-on, then a reset after each of two failures"
+    assert console.count("Traceback") == 3
+    assert 1 not in board.levels(RELAY, started), "the relay stayed safe throughout"
+    out = board.resume_exec("from gate import crashes\nprint(len(crashes.recent()))")
+    assert out.strip() == "3"
 
 
 # The supervisor's logic on the MicroPython interpreter, with the virtual board's shims for the
