@@ -6,21 +6,20 @@ import os
 import sys
 import vfs
 
+import micropython
+
 import _board
 import _flashfs
 
 
-def _run(name, scope, interrupted=False):
-    """False when the script failed, as pyexec_file_if_exists reports it. `interrupted`: a
-    Ctrl-C came while the port was in C, and stops the script at its first line."""
+def _run(name, scope):
+    """False when the script failed, as pyexec_file_if_exists reports it."""
     try:
         with open(name) as f:
             source = f.read()
     except OSError:
         return True
     try:
-        if interrupted:
-            raise KeyboardInterrupt
         exec(compile(source, name, "exec"), scope)
         return True
     except SystemExit:
@@ -89,15 +88,16 @@ def _load_c_modules(interpreter_used):
 
 
 def _as_c(step, *args):
-    """Run startup work that is C on the port, where a Ctrl-C cannot stop it halfway: it is
-    done again whole, and True says a Ctrl-C came meanwhile."""
-    interrupted = False
-    while True:
-        try:
-            step(*args)
-            return interrupted
-        except KeyboardInterrupt:
-            interrupted = True
+    """Run startup work that is C on the port. There a Ctrl-C before boot.py is an input byte
+    (the port makes it an interrupt only while it runs a script), and so it is here with
+    kbd_intr(-1) (interpreter.write). It must not interrupt this work anyway: the unix port
+    raises it from its signal handler wherever the interpreter is, even inside a collection,
+    which leaves the heap locked (or the interpreter crashed)."""
+    micropython.kbd_intr(-1)
+    try:
+        step(*args)
+    finally:
+        micropython.kbd_intr(3)
 
 
 def start(scope, interpreter_used):
@@ -111,6 +111,6 @@ def start(scope, interpreter_used):
     sys.path[:] = ["", ".frozen", "/lib", "/" + _flashfs.SHIMS]
     sys.argv[:] = []
     _board.ready()
-    interrupted = _as_c(_load_c_modules, interpreter_used)
-    if _run("boot.py", scope, interrupted) and os.getenv("BZSIM_RUN_MAIN") == "1":
+    _as_c(_load_c_modules, interpreter_used)
+    if _run("boot.py", scope) and os.getenv("BZSIM_RUN_MAIN") == "1":
         _run("main.py", scope)
