@@ -337,7 +337,7 @@ class Air:
                   file=sys.stderr)
         session.gate = gate.name if gate else None
         session.position = self.world.gate_position(session.gate or "")
-        session.central.rng.seed(f"{self.world.seed}/central/{session.name}")
+        session.central.reseed(self.world.seed)
         self._publish({"event": "board", "board": session.name, "joined": True}, t)
 
     def _on_subscribe(self, session, t, head, tail):

@@ -49,7 +49,9 @@ class Central:
     def __init__(self, air, session, seed: int):
         self.air = air
         self.session = session
-        self.rng = random.Random(f"{seed}/central/{session.name}")
+        self.rng = random.Random()  # the RSSI noise of what it hears
+        self.fault_rng = random.Random()  # a connect's fault: drawn per attempt, in order
+        self.reseed(seed)
         self.scan = None
         self.attempt = None
         self.connections = {}
@@ -82,6 +84,12 @@ class Central:
         self._tx_at = t
         if self.scan is not None:
             self.deaf_s += ADV_EVENT_S
+
+    def reseed(self, seed: int) -> None:
+        """The board's draws from the scenario's seed and its name. Faults have their own
+        stream, so the n-th connect gets the same fault however many adverts came before."""
+        self.rng.seed(f"{seed}/central/{self.session.name}")
+        self.fault_rng.seed(f"{seed}/faults/{self.session.name}")
 
     def listening_share(self, t) -> float:
         """Of the time this board scanned, the share its receiver was not busy advertising."""
@@ -116,7 +124,7 @@ class Central:
             self.session.send("CONNECT_FAILED", bytes((seq,)))
             return
         faults = self.air.faults
-        r = self.rng.random()
+        r = self.fault_rng.random()
         fault = None
         if r < faults.gatt_timeout_share:
             fault = "timeout"
