@@ -63,6 +63,20 @@ def verify_span(key: bytes, raws: list, prev_mac: bytes, prev_seq: int) -> Span:
     return Span(raws[:good], raws[good:], prev_seq + 1 + good, why)
 
 
+GAP_UNCHECKED = "first record after a gap: its chain cannot be checked"
+
+
+def chain_after_gap(key: bytes, raw: bytes) -> tuple[bytes, int]:
+    """(MAC, seq) the chain is checked from after an accepted gap whose first record is raw.
+    A journal begun again after its files were lost chains that record to GENESIS and is
+    checked from there; otherwise the record's own link cannot be checked: the chain is checked
+    from it on, and the caller keeps it as evidence (GAP_UNCHECKED)."""
+    first = _seq(raw)
+    if record.verify_chain(key, [raw], record.GENESIS, first - 1)[1] is None:
+        return record.GENESIS, first - 1
+    return record.mac_of(raw), first
+
+
 def store_span(conn, board_id: str, gate_id: str, site: str, span: Span, now: int) -> dict:
     """In the caller's transaction: the trusted records stored (idempotently), the refused ones
     kept as evidence. How many went where, with "records" and "clock_invalid"."""
@@ -184,16 +198,11 @@ class _Collection:
                 "database: were they collected into another one? If they are lost for good, run "
                 f"again with --accept-gap to store from seq {first} on (the gap goes into the "
                 "audit). Nothing was stored"), EXIT_REFUSED)
-        # A journal begun again after its files were lost chains its first record to GENESIS;
-        # otherwise the first record's own chain cannot be checked: it becomes evidence, and
-        # the chain is checked from the next one.
-        self.prev_mac, self.prev_seq = record.GENESIS, first - 1
-        if record.verify_chain(self.key, [raw], record.GENESIS, first - 1)[1] is None:
+        self.prev_mac, self.prev_seq = chain_after_gap(self.key, raw)
+        if self.prev_seq < first:
             return self._commit([raw])
         with transaction(self.conn):
-            store.keep_evidence(self.conn, self.board_id, first,
-                                "first record after a gap: its chain cannot be checked", [raw], self.now)
-        self.prev_mac, self.prev_seq = record.mac_of(raw), first
+            store.keep_evidence(self.conn, self.board_id, first, GAP_UNCHECKED, [raw], self.now)
         return True
 
     def _commit(self, batch: list) -> bool:

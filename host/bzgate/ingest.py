@@ -10,7 +10,10 @@ goes the retained ack P/G/ack {"board", "seq": the last stored seq}, where the g
     duplicate   records already stored: nothing written, the ack repeats the position (a
                 replayed record that differs from the stored one is kept as evidence)
     gap         the batch starts after the next seq to store: nothing stored, the ack says
-                where to resume
+                where to resume. For a gate named in accept_gaps (its records before are lost
+                for good, or were stored in another database) the batch is stored as collect
+                --accept-gap stores it, the gap goes into the audit, and the next gap of that
+                gate is refused again
     broken      a record does not verify: the records before it are stored, it and the rest
                 of the batch are kept as evidence, nothing of them trusted
     malformed   not a batch at all (bzcore.uplink.decode_batch): kept as evidence
@@ -37,7 +40,7 @@ import paho.mqtt.client as mqtt
 from bzcore import record, uplink
 from bzgate import audit, store
 from bzgate.broker import EXIT_BROKER, Broker, login_refused
-from bzgate.collect import store_span, verify_span
+from bzgate.collect import GAP_UNCHECKED, chain_after_gap, store_span, verify_span
 from bzgate.errors import UserError
 from bzprov.keys import KeyStore
 
@@ -64,14 +67,15 @@ class Ingester:
     """One connection to the broker and one to the database; run() until stop()."""
 
     def __init__(self, broker: Broker, prefix: str, db, keys: KeyStore,
-                 client_id: str | None = None):
+                 client_id: str | None = None, accept_gaps: tuple[str, ...] = ()):
         check_prefix(prefix)
         self.broker, self.prefix, self.keys, self.db = broker, prefix, keys, db
+        self.accept_gaps = set(accept_gaps)  # gate ids; each gap accepted once
         self.subscription = f"{prefix}/+/{uplink.JOURNAL}"
         store.open_store(db).close()  # created or migrated now: errors before any message
         self.conn = None  # run() opens its own: an SQLite connection stays in its thread
-        self.counts = {"batches": 0, "stored": 0, "duplicate": 0, "gap": 0, "broken": 0,
-                       "malformed": 0, "no-key": 0}
+        self.counts = {"batches": 0, "stored": 0, "duplicate": 0, "gap": 0, "gap-accepted": 0,
+                       "broken": 0, "malformed": 0, "no-key": 0}
         self.connected = threading.Event()
         self.failure: str | None = None  # why run() gave up: a login or certificate refused
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
@@ -157,6 +161,7 @@ class Ingester:
             if key is None:
                 return self._refused(board_id, gate_id, seen, next_seq, "no-key", why, now)
             result, problem = self._store(board_id, gate_id, site, raws, key, next_seq, prev_mac, now)
+            gap = [next_seq, _seq(raws[0]) - 1]  # for an accepted gap: the seqs given up
             stored_seq = store.journal_position(self.conn, board_id)[0] - 1
             store.note_uplink(self.conn, board_id, gate_id, seen, stored_seq, now, problem)
         self.counts[result] += 1
@@ -165,23 +170,42 @@ class Ingester:
         if result == "broken":
             audit.record(self.conn, "ingest-refused", {"gate_id": gate_id, "board_id": board_id,
                                                        "why": problem})
+        if result == "gap-accepted":
+            audit.record(self.conn, "ingest-gap-accepted", {"gate_id": gate_id, "board_id": board_id,
+                                                            "gap": gap})
         return board_id, stored_seq
 
     def _store(self, board_id, gate_id, site, raws, key, next_seq, prev_mac, now) -> tuple[str, str | None]:
         """Inside the batch's transaction: ("stored" | "duplicate" | "gap" | "broken", problem)."""
         first = _seq(raws[0])
+        if first > next_seq and gate_id in self.accept_gaps:
+            return self._cross_gap(board_id, gate_id, site, raws, key, next_seq, now)
         if first > next_seq:
-            return "gap", f"batch from seq {first}, but seq {next_seq} is the next to store: resume there"
+            return "gap", (f"batch from seq {first}, but seq {next_seq} is the next to store: resume "
+                           f"there (if seqs {next_seq} to {first - 1} are lost for good, run ingest "
+                           f"with --accept-gap {gate_id})")
         self._check_replayed(board_id, raws[:max(0, next_seq - first)], now)
         new = raws[max(0, next_seq - first):]
         if not new:
             return "duplicate", None
         span = verify_span(key, new, prev_mac, next_seq - 1)
         store_span(self.conn, board_id, gate_id, site, span, now)
-        if span.refused:
-            return "broken", (f"refused from seq {span.broken_at} ({span.why}): forged or changed; "
-                              "kept as evidence")
-        return "stored", None
+        return _outcome(span)
+
+    def _cross_gap(self, board_id, gate_id, site, raws, key, next_seq, now) -> tuple[str, str | None]:
+        """A gap accepted for this gate: the batch checked from where the chain can be."""
+        first = _seq(raws[0])
+        prev_mac, prev_seq = chain_after_gap(key, raws[0])
+        if prev_seq == first:
+            store.keep_evidence(self.conn, board_id, first, GAP_UNCHECKED, raws[:1], now)
+        span = verify_span(key, raws[prev_seq + 1 - first:], prev_mac, prev_seq)
+        store_span(self.conn, board_id, gate_id, site, span, now)
+        if not span.trusted:
+            return _outcome(span)
+        self.accept_gaps.discard(gate_id)  # stored past the gap: the next one is asked again
+        log.warning("gate %s (board %s): gap of seqs %d to %d accepted, stored from seq %d on",
+                    gate_id, board_id, next_seq, first - 1, _seq(span.trusted[0]))
+        return ("gap-accepted", None) if not span.refused else _outcome(span)
 
     def _check_replayed(self, board_id: str, old: list, now: int) -> None:
         """Records the store has already: one that differs from the stored copy is evidence."""
@@ -209,6 +233,14 @@ class Ingester:
         audit.record(self.conn, "ingest-refused", {"gate_id": gate_id, "why": why})
         self.counts["malformed"] += 1
         log.warning("gate %s: not a journal batch (%s); kept as evidence", gate_id, why)
+
+
+def _outcome(span) -> tuple[str, str | None]:
+    """A stored span's result and problem: "broken" when the chain broke inside it."""
+    if span.refused:
+        return "broken", (f"refused from seq {span.broken_at} ({span.why}): forged or changed; "
+                          "kept as evidence")
+    return "stored", None
 
 
 def _seq(raw: bytes) -> int:

@@ -22,9 +22,13 @@ from bzprov.keys import KeyStore
 @click.option("--client-id", metavar="ID",
               help="The MQTT session's id; the broker keeps batches for it while the ingester "
                    "is away. Give each ingester its own [default: bzgate-ingest-<hostname>].")
+@click.option("--accept-gap", "accept_gaps", multiple=True, metavar="GATE_ID",
+              help="Store this gate's journal past a gap once: its records before are lost for good "
+                   "or in another database (a new store, say). The gap goes into the audit. "
+                   "Repeat for more gates.")
 @click.option("--json", "as_json", is_flag=True, help="On exit, print the counts as JSON.")
 def ingest_command(broker: Broker, prefix: str, db: str | None, keys_path: str | None,
-                   client_id: str | None, as_json: bool) -> None:
+                   client_id: str | None, accept_gaps: tuple[str, ...], as_json: bool) -> None:
     """Take the gates' journal batches from MQTT, verify each board's MAC chain with its key,
     store them (nothing twice) and ack each gate after the commit, until Ctrl-C. Survives the
     broker going away; `bzgate status --db ...` shows how far each gate is behind.
@@ -37,7 +41,7 @@ def ingest_command(broker: Broker, prefix: str, db: str | None, keys_path: str |
     """
     keys = KeyStore(keys_path)
     target = store.db_path(db)
-    ingester = Ingester(broker, prefix, target, keys, client_id or default_client_id())
+    ingester = Ingester(broker, prefix, target, keys, client_id or default_client_id(), accept_gaps)
     logging.basicConfig(format="bzgate ingest: %(message)s", level=logging.INFO)
     click.echo(f"taking {prefix}/+/journal from {broker.url} into "
                f"{store.shown(target)} (Ctrl-C ends)", err=True)

@@ -33,9 +33,10 @@ def unique(prefix: str) -> str:
 
 
 @contextmanager
-def running_ingester(broker: Broker, prefix: str, db, keys: KeyStore, client_id: str | None = None):
+def running_ingester(broker: Broker, prefix: str, db, keys: KeyStore, client_id: str | None = None,
+                     accept_gaps: tuple[str, ...] = ()):
     """An Ingester running in a thread, connected and subscribed; stopped at the end."""
-    ingester = Ingester(broker, prefix, db, keys, client_id or unique("ingest-"))
+    ingester = Ingester(broker, prefix, db, keys, client_id or unique("ingest-"), accept_gaps)
     thread = threading.Thread(target=ingester.run, daemon=True)
     thread.start()
     try:
