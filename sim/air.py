@@ -260,10 +260,9 @@ class Air:
     def _announce_outages(self):
         # For the air's log only: each board runs its own gate's outages (bzsim.air_wifi).
         for gate in self.world.scenario.gates if self.world.scenario else ():
-            for start, end in gate.wifi.outages if gate.wifi else ():
-                for when, up in ((start, False), (end, True)):
-                    event = {"event": "wifi", "gate": gate.name, "up": up}
-                    self.at(when, lambda t, event=event: self._publish(event, t))
+            for when, up in air_wifi.changes(gate.wifi.outages) if gate.wifi else ():
+                event = {"event": "wifi", "gate": gate.name, "up": up}
+                self.at(when, lambda t, event=event: self._publish(event, t))
 
     def _publish(self, event, t):
         event["t"] = round(self.world.start + t, 3)

@@ -47,8 +47,12 @@ class Plan:
     def changes_after(self, monotonic: float) -> list:
         """(seconds from `monotonic`, up) for each change of the access point still to come."""
         t = monotonic - self.origin
-        edges = [(edge, up) for start, end in self.outages for edge, up in ((start, False), (end, True))]
-        return [(edge - t, up) for edge, up in edges if edge > t]
+        return [(edge - t, up) for edge, up in changes(self.outages) if edge > t]
+
+
+def changes(outages) -> list:
+    """(air seconds, up) for each start (up False) and end (up True) of the outages."""
+    return [(edge, up) for start, end in outages for edge, up in ((start, False), (end, True))]
 
 
 def ask(address: str, name: str) -> Plan | None:

@@ -176,7 +176,8 @@ class Ingester:
         return board_id, stored_seq
 
     def _store(self, board_id, gate_id, site, raws, key, next_seq, prev_mac, now) -> tuple[str, str | None]:
-        """Inside the batch's transaction: ("stored" | "duplicate" | "gap" | "broken", problem)."""
+        """Inside the batch's transaction: ("stored" | "duplicate" | "gap" | "gap-accepted" |
+        "broken", problem)."""
         first = _seq(raws[0])
         if first > next_seq and gate_id in self.accept_gaps:
             return self._cross_gap(board_id, gate_id, site, raws, key, next_seq, now)
@@ -205,7 +206,7 @@ class Ingester:
         self.accept_gaps.discard(gate_id)  # stored past the gap: the next one is asked again
         log.warning("gate %s (board %s): gap of seqs %d to %d accepted, stored from seq %d on",
                     gate_id, board_id, next_seq, first - 1, _seq(span.trusted[0]))
-        return ("gap-accepted", None) if not span.refused else _outcome(span)
+        return _outcome(span) if span.refused else ("gap-accepted", None)
 
     def _check_replayed(self, board_id: str, old: list, now: int) -> None:
         """Records the store has already: one that differs from the stored copy is evidence."""

@@ -79,23 +79,19 @@ def _reserve_shim_memory(interpreter_used):
 
 
 def _load_c_modules(interpreter_used):
-    # C on the port: compiled here, outside the board's heap; collected after each, so that
-    # what they keep packs low and the board's heap fits above it in one piece.
-    for name in ("network", "socket", "machine", "esp32", "bluetooth"):
-        __import__(name)
-        gc.collect()
-    _reserve_shim_memory(interpreter_used)
+    """What is C on the port, compiled here outside the board's heap; collected after each, so
+    that what they keep packs low and the board's heap fits above it in one piece.
 
-
-def _as_c(step, *args):
-    """Run startup work that is C on the port. There a Ctrl-C before boot.py is an input byte
-    (the port makes it an interrupt only while it runs a script), and so it is here with
-    kbd_intr(-1) (interpreter.write). It must not interrupt this work anyway: the unix port
-    raises it from its signal handler wherever the interpreter is, even inside a collection,
-    which leaves the heap locked (or the interpreter crashed)."""
+    On the port a Ctrl-C before boot.py is an input byte (it is an interrupt only while a script
+    runs), and so it is here with kbd_intr(-1) (interpreter.write). It must not interrupt this
+    work anyway: the unix port raises it from its signal handler wherever the interpreter is,
+    even inside a collection, which leaves the heap locked (or the interpreter crashed)."""
     micropython.kbd_intr(-1)
     try:
-        step(*args)
+        for name in ("network", "socket", "machine", "esp32", "bluetooth"):
+            __import__(name)
+            gc.collect()
+        _reserve_shim_memory(interpreter_used)
     finally:
         micropython.kbd_intr(3)
 
@@ -111,6 +107,6 @@ def start(scope, interpreter_used):
     sys.path[:] = ["", ".frozen", "/lib", "/" + _flashfs.SHIMS]
     sys.argv[:] = []
     _board.ready()
-    _as_c(_load_c_modules, interpreter_used)
+    _load_c_modules(interpreter_used)
     if _run("boot.py", scope) and os.getenv("BZSIM_RUN_MAIN") == "1":
         _run("main.py", scope)
