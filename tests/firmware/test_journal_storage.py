@@ -110,6 +110,7 @@ def test_a_torn_tail_is_dropped_and_the_chain_goes_on(tmp_path):
     board = start_journal_board(flash, "import journal_driver\njournal_driver.append_until_cut()\n")
     control = board.control
     try:
+        control.wait_console("FLUSHED", timeout=15)  # a segment on flash before the first cut
         for tail in ("partial", "misplaced"):
             time.sleep(0.1)
             control.power_off()
