@@ -40,10 +40,13 @@ def _hmac_check(case):
 
 def _payload_check(case):
     def check():
-        kind, payload = getattr(record, case["build"])(*_builder_args(case))
-        _expect(kind, case["kind"], "kind")
-        _expect(payload.hex().upper(), case["payload"], "payload")
-        _expect(len(payload) <= record.PAYLOAD_SIZE, True, "fits")
+        if case["build"] is None:  # a payload as an older record holds it: read back only
+            kind, payload = case["kind"], _bytes(case["payload"])
+        else:
+            kind, payload = getattr(record, case["build"])(*_builder_args(case))
+            _expect(kind, case["kind"], "kind")
+            _expect(payload.hex().upper(), case["payload"], "payload")
+            _expect(len(payload) <= record.PAYLOAD_SIZE, True, "fits")
         _expect(_shown_fields(record.payload_fields(kind, payload)), case["fields"], "fields")
     return check
 

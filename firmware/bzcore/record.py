@@ -18,11 +18,16 @@ record breaks the chain at that point. The first record of a journal chains to G
 Payloads (builders return (kind, payload bytes); `payload_fields(kind, payload)` reads them back):
 
     sighting(id, first_seen, last_seen, max_rssi, count, platform, source)   25 bytes
-    decision(verdict, trigger, mode, id_or_None, rssi, platform, latency_ms) 19 bytes
+    decision(verdict, trigger, mode, id_or_None, rssi_or_None, platform, latency_ms,
+             presses=1)                                                   20 bytes
     count(near, present, adverts, drops)                                      12 bytes
     event(code, detail_int=0, text=b"")                                        6 + len(text) bytes
 
-An ID is 12 bytes; None is stored as 12 zero bytes. Integers are clamped to their field, so a
+An ID is 12 bytes; None is stored as 12 zero bytes. A decision's RSSI is None when no phone
+decided it (DENY, NO_APP): stored as 127, the Core spec's "RSSI not available" (HCI LE
+Advertising Report). `presses` counts the presses (or beam breaks) one decision answered: a
+press while the gate is still deciding joins that decision; records made before the field
+existed read 1. Integers are clamped to their field, so a
 builder never raises on a big counter; event text is cut to EVENT_TEXT_MAX bytes.
 """
 
@@ -106,7 +111,8 @@ _U32_MAX = const(0xFFFFFFFF)
 _ID_SIZE = const(12)
 _NO_ID = b"\x00" * 12
 _SIGHTING = ">12sIIbHBB"
-_DECISION = ">BBB12sbBH"
+_DECISION = ">BBB12sbBHB"
+_NO_RSSI = const(127)
 _COUNT = ">HHII"
 _EVENT = ">BiB"
 _EVENT_HEAD = const(6)
@@ -229,10 +235,12 @@ def sighting(ident, first_seen, last_seen, max_rssi, count, platform, source):
                                  _u8(platform), _u8(source))
 
 
-def decision(verdict, trigger, mode, ident, rssi, platform, latency_ms):
-    """A gate decision; `ident` is None when no ID was known (DENY / NO_APP)."""
+def decision(verdict, trigger, mode, ident, rssi, platform, latency_ms, presses=1):
+    """A gate decision; `ident` is None when no ID was known, `rssi` None when no phone decided
+    it (DENY / NO_APP)."""
+    rssi = _NO_RSSI if rssi is None else _clamp(rssi, -128, _NO_RSSI - 1)
     return DECISION, struct.pack(_DECISION, _u8(verdict), _u8(trigger), _u8(mode), _id_bytes(ident),
-                                 _clamp(rssi, -128, 127), _u8(platform), _u16(latency_ms))
+                                 rssi, _u8(platform), _u16(latency_ms), _u8(presses))
 
 
 def count(near, present, adverts, drops):
@@ -258,11 +266,11 @@ def payload_fields(kind, payload):
             return {"id": _id_or_none(ident), "first_seen": first, "last_seen": last,
                     "max_rssi": rssi, "count": n, "platform": platform, "source": source}
         if kind == DECISION:
-            verdict, trigger, mode, ident, rssi, platform, latency = struct.unpack_from(
+            verdict, trigger, mode, ident, rssi, platform, latency, presses = struct.unpack_from(
                 _DECISION, payload)
             return {"verdict": verdict, "trigger": trigger, "mode": mode,
-                    "id": _id_or_none(ident), "rssi": rssi, "platform": platform,
-                    "latency_ms": latency}
+                    "id": _id_or_none(ident), "rssi": None if rssi == _NO_RSSI else rssi,
+                    "platform": platform, "latency_ms": latency, "presses": presses or 1}
         if kind == COUNT:
             near, present, adverts, drops = struct.unpack_from(_COUNT, payload)
             return {"near": near, "present": present, "adverts": adverts, "drops": drops}
