@@ -12,7 +12,9 @@ Tables (times are integer Unix seconds, UTC; IDs are 12-byte BLOBs, NULL when no
   records    every verified record as the board signed it (48 bytes), by (board_id, seq):
              the evidence an export can be checked against; `collected`: when it was stored
   sightings, decisions, counts, events
-             the records' payloads as columns, with the gate and site they were made at
+             the records' payloads as columns, with the gate and site they were made at;
+             a decision's rssi is NULL when no phone decided it (DENY, NO_APP), `presses` how
+             many presses or beam breaks it answered (1 for records from before the field)
   evidence   raw bytes of spans refused on collect (a broken chain), kept for investigation
   audit      collections, exports, purges and traces: who asked what, when, with what result
   uplink     per board whose journal arrives over MQTT: the last seq seen on the broker and the
@@ -33,6 +35,10 @@ DEFAULT_DB = "bzgate.db"
 
 _COMMON = """board_id TEXT NOT NULL, seq INTEGER NOT NULL, gate_id TEXT NOT NULL, site TEXT NOT NULL,
     time INTEGER NOT NULL, clock_valid INTEGER NOT NULL"""
+
+# A decision the gates made before an absent RSSI was stored as such: a DENY or NO_APP without a
+# phone, its RSSI written as 0.
+_OLD_NO_RSSI = "id IS NULL AND rssi = 0 AND verdict IN ('deny', 'no-app')"
 
 MIGRATIONS = [
     f"""
@@ -77,6 +83,24 @@ MIGRATIONS = [
         board_id TEXT PRIMARY KEY, gate_id TEXT NOT NULL, seen_seq INTEGER NOT NULL,
         stored_seq INTEGER NOT NULL, last_batch INTEGER NOT NULL, batches INTEGER NOT NULL,
         refused INTEGER NOT NULL, problem TEXT);
+    """,
+    # A decision's RSSI may be absent (no phone decided it: DENY, NO_APP), and a decision counts
+    # the presses it answered. Neither database can drop a NOT NULL the same way: the table is
+    # built again. Rows of gates from before stored a DENY's or NO_APP's missing RSSI as 0.
+    f"""
+    CREATE TABLE decisions_new ({_COMMON}, verdict TEXT NOT NULL, trigger TEXT NOT NULL,
+        mode TEXT NOT NULL, id BLOB, rssi INTEGER, platform TEXT,
+        latency_ms INTEGER NOT NULL, presses INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (board_id, seq));
+    INSERT INTO decisions_new (board_id, seq, gate_id, site, time, clock_valid, verdict, trigger,
+        mode, id, rssi, platform, latency_ms)
+        SELECT board_id, seq, gate_id, site, time, clock_valid, verdict, trigger, mode, id,
+            CASE WHEN {_OLD_NO_RSSI} THEN NULL ELSE rssi END, platform, latency_ms
+        FROM decisions;
+    DROP TABLE decisions;
+    ALTER TABLE decisions_new RENAME TO decisions;
+    CREATE INDEX decisions_time ON decisions (time);
+    CREATE INDEX decisions_gate_time ON decisions (gate_id, time);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -140,7 +164,8 @@ _PAYLOAD_TABLES = {record.SIGHTING: "sightings", record.DECISION: "decisions",
                    record.COUNT: "counts", record.EVENT: "events"}
 _PAYLOAD_COLUMNS = {
     "sightings": ("id", "first_seen", "last_seen", "max_rssi", "count", "platform", "source"),
-    "decisions": ("verdict", "trigger", "mode", "id", "rssi", "platform", "latency_ms"),
+    "decisions": ("verdict", "trigger", "mode", "id", "rssi", "platform", "latency_ms",
+                  "presses"),
     "counts": ("near", "present", "adverts", "drops"),
     "events": ("code", "name", "detail", "text"),
 }
@@ -209,6 +234,9 @@ def _columns(table: str, fields: dict) -> list:
     if table == "events":
         return [fields["code"], record.EVENT_NAMES.get(fields["code"], str(fields["code"])),
                 fields["detail"], fields["text"].decode("utf-8", "replace")]
+    if table == "decisions" and fields["rssi"] == 0 and fields["id"] is None \
+            and fields["verdict"] in (record.DENY, record.NO_APP):
+        fields = {**fields, "rssi": None}  # a gate's firmware from before: see _OLD_NO_RSSI
     out = []
     for column in _PAYLOAD_COLUMNS[table]:
         value = fields[column]

@@ -117,3 +117,71 @@ def test_records_stored_twice_are_kept_once_on_both_databases(db_target):
         assert sum(counts.values()) == len(raws) and counts["events"] == 1
         assert store.journal_position(conn, "b1") == (120, record.mac_of(raws[-1]))
         assert conn.execute("SELECT id FROM sightings WHERE seq = 1").fetchone()[0] == bytes([0, 0, 0, 1]) * 3
+
+
+# --- schema 4: a decision's RSSI may be absent, a decision counts its presses ------------------
+_OLD_ROWS = [  # (seq, verdict, id, rssi) as schema 3 held them: no RSSI stored as 0
+    (0, "allow", bytes(12), -48), (1, "deny", None, 0), (2, "no-app", None, 0),
+    (3, "no-app", None, -90), (4, "allow", None, -51)]
+
+
+def _at_schema_3(target, monkeypatch) -> None:
+    """A store as bzgate made it before schema 4, with decisions in it."""
+    with monkeypatch.context() as m:
+        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:3])
+        m.setattr(store, "SCHEMA_VERSION", 3)
+        with store.open_store(target) as conn, store.transaction(conn):
+            for seq, verdict, ident, rssi in _OLD_ROWS:
+                conn.execute("INSERT INTO decisions (board_id, seq, gate_id, site, time, clock_valid, "
+                             "verdict, trigger, mode, id, rssi, platform, latency_ms) VALUES "
+                             "('b1', ?, 'front', 'A', ?, 1, ?, 'button', 'enforce', ?, ?, NULL, 9)",
+                             (seq, 1000 + seq, verdict, ident, rssi))
+
+
+def test_schema_4_makes_a_missing_rssi_null_and_counts_one_press_for_old_decisions(db_target, monkeypatch):
+    _at_schema_3(db_target, monkeypatch)
+    with store.open_store(db_target) as conn:
+        assert conn.schema_version() == store.SCHEMA_VERSION >= 4
+        rows = conn.execute("SELECT seq, verdict, rssi, presses, latency_ms FROM decisions "
+                            "ORDER BY seq").fetchall()
+        assert [tuple(r) for r in rows] == [(0, "allow", -48, 1, 9), (1, "deny", None, 1, 9),
+                                            (2, "no-app", None, 1, 9), (3, "no-app", -90, 1, 9),
+                                            (4, "allow", -51, 1, 9)]
+        # the table's indexes came back with it, and a new row may leave its RSSI out
+        indexes = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decisions'"
+                   if conn.kind == "sqlite" else
+                   "SELECT indexname FROM pg_indexes WHERE tablename = 'decisions'")
+        assert {"decisions_time", "decisions_gate_time"} <= {r[0] for r in conn.execute(indexes)}
+        with store.transaction(conn):
+            conn.execute("INSERT INTO decisions (board_id, seq, gate_id, site, time, clock_valid, "
+                         "verdict, trigger, mode, id, rssi, platform, latency_ms) VALUES "
+                         "('b1', 9, 'front', 'A', 2000, 1, 'deny', 'button', 'enforce', NULL, NULL, "
+                         "NULL, 5000)")
+        assert tuple(conn.execute("SELECT rssi, presses FROM decisions WHERE seq = 9").fetchone()) \
+            == (None, 1)
+
+
+def _decision_records(key: bytes, payloads: list) -> list[bytes]:
+    raws, mac = [], record.GENESIS
+    for seq, (kind, payload) in enumerate(payloads):
+        raws.append(record.encode(key, mac, seq, kind, 1_790_000_000 + seq, True, 1, payload))
+        mac = record.mac_of(raws[-1])
+    return raws
+
+
+def test_decisions_are_stored_with_their_presses_and_no_rssi_when_no_phone_decided(db_target):
+    phone = bytes.fromhex("130CEA6472130C185D8643DF")
+    old_deny = bytes.fromhex("020101" + "00" * 12 + "00" + "00" + "0010")  # before the field: 0
+    raws = _decision_records(b"k" * 32, [
+        record.decision(record.ALLOW, record.BUTTON, record.ENFORCE, phone, -55, record.ANDROID, 40),
+        record.decision(record.DENY, record.BUTTON, record.ENFORCE, None, None, 0, 5012, presses=3),
+        record.decision(record.NO_APP, record.BEAM, record.MONITOR, None, None, 0, 5000),
+        (record.DECISION, old_deny)])
+    with store.open_store(db_target) as conn:
+        with store.transaction(conn):
+            store.begin_journal(conn, "b1", "front", "A", "0.1.0", 1000)
+            assert store.store_records(conn, "b1", "front", "A", raws, 1000)["decisions"] == 4
+        rows = conn.execute("SELECT verdict, id, rssi, latency_ms, presses FROM decisions "
+                            "ORDER BY seq").fetchall()
+    assert [tuple(r) for r in rows] == [("allow", phone, -55, 40, 1), ("deny", None, None, 5012, 3),
+                                        ("no-app", None, None, 5000, 1), ("deny", None, None, 16, 1)]
