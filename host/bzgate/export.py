@@ -4,7 +4,8 @@ Rows stream from SQLite to the writer one at a time, so an export of millions of
 only one row in memory. Every format has the same
 columns: each time as `<name>_utc` (ISO, Z) and `<name>_local` (Asia/Ho_Chi_Minh), a
 `clock_valid` flag (false: the gate's clock was not set, the time is not a date), and the ID as
-it is (`full`), as a keyed hash (`hashed`) or not at all (`none`).
+it is (`full`), as a keyed hash (`hashed`) or not at all (`none`). A value the record does not
+hold (an ID, a DENY's RSSI: no phone decided it) is an empty cell, or null in JSON; never 0.
 """
 
 import csv
@@ -33,7 +34,7 @@ TABLES = {
     "decisions": ("time", _COMMON + (
         ("time", "time"), ("clock_valid", "bool"), ("verdict", "text"), ("trigger", "text"),
         ("mode", "text"), ("id", "id"), ("rssi", "int"), ("platform", "text"),
-        ("latency_ms", "int"))),
+        ("latency_ms", "int"), ("presses", "int"))),
     "counts": ("time", _COMMON + (
         ("time", "time"), ("clock_valid", "bool"), ("near", "int"), ("present", "int"),
         ("adverts", "int"), ("drops", "int"))),

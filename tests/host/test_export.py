@@ -40,7 +40,8 @@ def db(request, tmp_path_factory, service):
 def _filled(path):
     rows = Builder(path)
     rows.add("decisions", utc("2020-09-18 16:59"), site=SITE, id=ID_A)
-    rows.add("decisions", utc("2020-09-18 17:30"), site=SITE, verdict="deny", platform=None)
+    rows.add("decisions", utc("2020-09-18 17:30"), site=SITE, verdict="deny", platform=None,
+             rssi=None, latency_ms=5012, presses=3)  # no phone: no RSSI; three presses answered
     rows.add("decisions", utc("2020-09-19 02:00"), gate="back", site="Nhà máy", id=ID_B,
              platform="ios")
     rows.add("decisions", 86_400, clock_valid=False, id=ID_A)  # before the clock was set
@@ -108,6 +109,23 @@ def test_iso_times_select_exactly_and_sites_and_gates_filter(db, tmp_path):
     assert [row["gate_id"] for row in read_csv(out)] == ["back"]
     run(db, "--what", "decisions", "--gate", "front", "--site", SITE, "-o", str(out))
     assert len(read_csv(out)) == 2
+
+
+def test_a_deny_without_a_phone_has_no_rssi_and_a_decision_its_presses_in_every_format(db, tmp_path):
+    out = tmp_path / "d.csv"
+    run(db, "--what", "decisions", "-o", str(out))
+    rows = read_csv(out)
+    assert [(row["verdict"], row["rssi"], row["presses"]) for row in rows[1:3]] == [
+        ("allow", "-50", "1"), ("deny", "", "3")]
+    assert rows[2]["latency_ms"] == "5012"
+    lines = run(db, "--what", "decisions", "--format", "jsonl").output.splitlines()
+    deny = json.loads(lines[2])
+    assert deny["rssi"] is None and deny["presses"] == 3 and json.loads(lines[1])["presses"] == 1
+    out = tmp_path / "d.xlsx"
+    run(db, "--what", "decisions", "--format", "xlsx", "-o", str(out))
+    header, *cells = ([cell.value for cell in row] for row in openpyxl.load_workbook(out).active.rows)
+    deny = dict(zip(header, cells[2]))
+    assert deny["rssi"] is None and deny["presses"] == 3
 
 
 def test_rows_without_a_valid_clock_are_flagged(db, tmp_path):

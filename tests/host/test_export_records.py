@@ -33,6 +33,8 @@ def test_stored_records_export_and_report_with_their_names(tmp_path):
                                       record.ANDROID, 6)),
         (t + 30, True, record.decision(record.NO_APP, record.BEAM, record.MONITOR, None, -90,
                                        record.PLATFORM_UNKNOWN, 3)),
+        (t + 35, True, record.decision(record.DENY, record.BUTTON, record.ENFORCE, None, None,
+                                       record.PLATFORM_UNKNOWN, 5004, presses=2)),
         (t + 40, True, record.event(record.CONFIG_ERROR, 0, b"near_rssi")))
     conn = store.open_store(path)
     with store.transaction(conn):
@@ -43,12 +45,15 @@ def test_stored_records_export_and_report_with_their_names(tmp_path):
     runner = CliRunner()
     out = runner.invoke(main, ["export", "--db", str(path), "--what", "decisions",
                                "--format", "jsonl"])
-    allow, no_app = (json.loads(line) for line in out.output.splitlines()[:2])
+    allow, no_app, deny = (json.loads(line) for line in out.output.splitlines()[:3])
     assert (allow["verdict"], allow["trigger"], allow["mode"], allow["platform"]) == (
         "allow", "button", "enforce", "android")
     assert allow["id"] == AN.hex().upper() and allow["time_local"] == "2020-09-18 08:05:01"
     assert (no_app["verdict"], no_app["trigger"], no_app["id"], no_app["platform"]) == (
         "no-app", "beam", None, None)
+    assert (allow["rssi"], allow["presses"], no_app["rssi"], no_app["presses"]) == (-48, 1, -90, 1)
+    assert (deny["verdict"], deny["rssi"], deny["latency_ms"], deny["presses"]) == (
+        "deny", None, 5004, 2)
     out = runner.invoke(main, ["export", "--db", str(path), "--what", "events",
                                "--format", "jsonl"])
     event = json.loads(out.output.splitlines()[0])
@@ -59,4 +64,4 @@ def test_stored_records_export_and_report_with_their_names(tmp_path):
     assert report.exit_code == 0, report.output
     total = next(line for line in report.output.splitlines() if "**Total**" in line)
     assert [cell.strip(" *") for cell in total.strip("|").split("|")][2:] == [
-        "2", "1", "0", "1", "50.0 %", "1", "1", "0", "08:00–09:00"]
+        "3", "1", "1", "1", "33.3 %", "1", "1", "0", "08:00–09:00"]
