@@ -22,8 +22,10 @@ def _fields(case):
     if type(fields) is dict and fields.get("DEFAULTS"):
         out = config.defaults()
         for name in fields:
-            if name != "DEFAULTS":
+            if name not in ("DEFAULTS", "WITHOUT"):
                 out[name] = fields[name]
+        for name in fields.get("WITHOUT", ()):
+            del out[name]
         return out
     return fields
 

@@ -12,8 +12,11 @@ Fields (default):
     site            ""          up to 64 characters
     mode            "enforce"   enforce | monitor | count
     trigger         "button"    button | beam | tap | none
-    near_rssi       -60         dBm, -100 to -30: nearer than this counts as at the gate
-    present_s       8           1 to 120 s a device stays "present" after it was near
+    near_rssi       -60         dBm, -100 to -30: a phone heard this strong is at the scanner
+    present_s       8           1 to 120 s a device stays "present" after it was near (counts)
+    wait_s          5           0 to 15 s a press with no phone at the scanner keeps checking
+                                before DENY (5 s covers an Android app's foreground pause);
+                                may be left out of older files: the default, no error
     relay_pulse_ms  3000        100 to 30000 ms the relay opens on ALLOW
     antipassback_s  30          0 to 3600 s before one ID may open the gate again
     ios_read        true        read iPhones' IDs over GATT
@@ -65,6 +68,7 @@ DEFAULTS = {
     "trigger": "button",
     "near_rssi": -60,
     "present_s": 8,
+    "wait_s": 5,
     "relay_pulse_ms": 3000,
     "antipassback_s": 30,
     "ios_read": True,
@@ -76,10 +80,11 @@ DEFAULTS = {
     "wifi": None,
     "mqtt": None,
 }
-FIELDS = ("gate_id", "site", "mode", "trigger", "near_rssi", "present_s", "relay_pulse_ms",
+FIELDS = ("gate_id", "site", "mode", "trigger", "near_rssi", "present_s", "wait_s", "relay_pulse_ms",
           "antipassback_s", "ios_read", "require_id", "retention_days", "checkpoint_beacon", "scan",
           "board", "wifi", "mqtt")
 OPTIONAL = ("wifi", "mqtt")  # may be left out: the uplink is off
+ADDED = ("wait_s",)  # came after the first boards: a file without it takes the default
 SCAN_MIN_US = 10000
 SCAN_MAX_US = 1000000
 
@@ -87,6 +92,7 @@ SCAN_MAX_US = 1000000
 _RANGES = {
     "near_rssi": (-100, -30, "dBm"),
     "present_s": (1, 120, "s"),
+    "wait_s": (0, 15, "s"),
     "relay_pulse_ms": (100, 30000, "ms"),
     "antipassback_s": (0, 3600, "s"),
     "retention_days": (1, 365, "days"),
@@ -261,7 +267,8 @@ def checked(fields):
         if name in OPTIONAL:
             cfg[name] = _checked_uplink(name, fields.get(name), errors)
         elif name not in fields:
-            errors.append("%s: missing (default %s)" % (name, _shown(DEFAULTS[name])))
+            if name not in ADDED:
+                errors.append("%s: missing (default %s)" % (name, _shown(DEFAULTS[name])))
             cfg[name] = _copy(DEFAULTS[name])
         elif name == "scan":
             cfg[name] = _checked_scan(fields[name], errors)

@@ -254,6 +254,7 @@ class App:
                "heap_largest": self.heap_largest, "heap_free_gc": self.heap_live_free,
                "alarms": self.alarms,
                "decisions": self.policy.decisions, "latency_max_ms": self.policy.latency_max_ms,
+               "checking": self.policy.checking, "presses_merged": self.policy.presses_merged,
                "last_decision": self.policy.last, "present": self.presence.used,
                "evictions": self.presence.evictions, "glimpses": self.presence.glimpses,
                "task_restarts": sum(len(task.failures) for task in self.tasks)}

@@ -8,6 +8,8 @@ and on safe().
     ALLOW   green LED 2 s, short beep (0.1 s), relay pulse of relay_pulse_ms
     DENY    red LED 2 s, long beep (0.8 s), relay stays off
     NO_APP  (monitor mode) red LED 2 s, long beep, relay pulse (monitor never blocks anyone)
+    checking  green LED blinking (0.25 s on, 0.25 s off) while a press waits for a phone,
+            until the verdict shows
     config errors: slow red blink (1 s on, 1 s off) while idle
     safe mode: fast red blink (0.2 s on, 0.2 s off), relay off
 
@@ -29,6 +31,7 @@ LONG_BEEP_MS = const(800)
 TICK_MS = const(20)
 SLOW_BLINK_MS = const(1000)
 FAST_BLINK_MS = const(200)
+CHECKING_BLINK_MS = const(250)
 TEST_MS = const(250)  # each output on, then off, this long in a self-test
 
 BLINK_NONE = const(0)
@@ -76,19 +79,27 @@ class Outputs:
         self._red_until = now
         self._beep_until = now
         self.blink = BLINK_NONE
+        self.checking = False
         self.pulses = 0
         self._testing = False
 
     def _until(self, ms):
         return time.ticks_add(time.ticks_ms(), ms)
 
+    def show_checking(self):
+        """Blink green until the verdict: the gate heard the press and is looking for the phone."""
+        self.checking = True
+        self.update()
+
     def show_allow(self, pulse_ms):
+        self.checking = False
         self._green_until = self._until(LED_MS)
         self._red_until = time.ticks_ms()
         self._beep_until = self._until(SHORT_BEEP_MS)
         self._pulse(pulse_ms)
 
     def show_deny(self):
+        self.checking = False
         self._red_until = self._until(LED_MS)
         self._green_until = time.ticks_ms()
         self._beep_until = self._until(LONG_BEEP_MS)
@@ -107,6 +118,7 @@ class Outputs:
         """Everything off now and no pulse pending (a crash, maintenance, safe mode)."""
         now = time.ticks_ms()
         self._relay_until = self._green_until = self._red_until = self._beep_until = now
+        self.checking = False
         self.relay.set(False)
         self.green.set(False)
         self.red.set(False)
@@ -137,7 +149,10 @@ class Outputs:
             return
         now = time.ticks_ms()
         self.relay.set(time.ticks_diff(self._relay_until, now) > 0)
-        self.green.set(time.ticks_diff(self._green_until, now) > 0)
+        green = time.ticks_diff(self._green_until, now) > 0
+        if self.checking:
+            green = (time.ticks_diff(now, 0) // CHECKING_BLINK_MS) % 2 == 0
+        self.green.set(green)
         self.buzzer.set(time.ticks_diff(self._beep_until, now) > 0)
         red = time.ticks_diff(self._red_until, now) > 0
         if not red and self.blink:

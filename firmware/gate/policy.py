@@ -1,17 +1,31 @@
-"""The gate's decisions: a trigger plus who is near gives ALLOW, DENY or NO_APP.
+"""The gate's decisions: a trigger plus who is at the scanner gives ALLOW, DENY or NO_APP.
+
+The rule (enforce mode): a trigger is ALLOW at once when a Bluezone phone is near now (heard at
+or above near_rssi within presence.NEAR_NOW_MS) and has not opened the gate within
+antipassback_s: the strongest such phone decides. Otherwise the gate is "checking": the green
+LED blinks and it keeps listening up to wait_s, since a phone running Bluezone may be silent
+for a while (an Android app in the background advertises 15 s of every 30; in the foreground
+it pauses 5 s a minute: spec 2.7). It ALLOWs the moment such a phone comes to the scanner and
+DENYs only when wait_s is over. An unread iPhone counts by its address unless require_id.
+
+Anti-passback follows the device: the presence entry that opened the gate keeps the mark when
+an iPhone's read turns its address into an ID, and the ID keeps it in `opened` when the phone
+comes back under a new address or a new entry. One phone never admits two people.
+
+Presses (or beam breaks) while a decision is under way, or within MERGE_MS of the one that
+started it (a bouncing button, a visitor pressing twice), join that decision: its record counts
+them (`presses`) and STATUS counts the extras (`presses_merged`). None is lost unseen.
 
 Modes (config "mode"):
-    enforce  a trigger is ALLOW when a Bluezone device was near within present_s and its ID
-             (an unread iPhone: its address, unless require_id) has not opened the gate within
-             antipassback_s; else DENY. ALLOW pulses the relay; DENY leaves it off.
-    monitor  the same decision, NO_APP in place of DENY; the relay opens either way.
+    enforce  as above; ALLOW pulses the relay; DENY leaves it off.
+    monitor  the same rule, NO_APP in place of DENY; the relay opens either way.
     count    no decisions; count_minutes() writes a COUNT record each minute.
 Triggers (config "trigger"): button and beam are pin edges (pin IRQ -> press()); tap makes a
-Bluezone device entering the near zone the trigger itself (presence.on_near -> tap()); none
-takes no decisions.
+Bluezone device entering the near zone the trigger itself (presence.on_near -> tap()), and
+does not wait; none takes no decisions.
 
 press() and tap() only note the trigger's time and set a ThreadSafeFlag; the run() task
-decides. latency_ms in each DECISION record runs from the trigger to the outputs being set.
+decides. latency_ms in each DECISION record runs from the trigger to the verdict showing.
 """
 
 import time
@@ -21,9 +35,9 @@ from micropython import const
 
 from bzcore import record
 
-_OPENED_MAX = const(32)  # anti-passback entries kept
+_OPENED_MAX = const(32)  # anti-passback entries kept by ID
 COUNT_PERIOD_MS = const(60000)
-_DEBOUNCE_MS = const(300)
+MERGE_MS = const(300)  # presses this soon after the one that started a decision join it
 _HEALTH_MS = const(1000)
 
 
@@ -35,19 +49,23 @@ class Policy:
         self.publish = publish  # (dict) -> None: live events for the host link
         self.configure(cfg)
         self.flag = asyncio.ThreadSafeFlag()
-        self.opened = {}  # key -> ticks_ms it last opened the gate
-        self._pending = 0  # trigger code waiting for a decision
-        self._at_ms = 0
+        self.opened = {}  # ID -> ticks_ms it last opened the gate
+        self._pending = 0  # trigger code of the decision under way
+        self._at_ms = time.ticks_add(time.ticks_ms(), -MERGE_MS)
         self._tap_entry = -1
-        self._last_press = time.ticks_add(time.ticks_ms(), -_DEBOUNCE_MS)
+        self._extra = 0  # presses that joined the decision under way
+        self.checking = False
         self.decisions = 0
+        self.presses_merged = 0
         self.latency_max_ms = 0
         self.last = None  # the last decision, as published
+        presence.on_strong = self._phone_arrived
 
     def configure(self, cfg):
         self.mode = {"enforce": record.ENFORCE, "monitor": record.MONITOR}.get(
             cfg["mode"], record.COUNTING)
         self.present_ms = cfg["present_s"] * 1000
+        self.wait_ms = cfg["wait_s"] * 1000
         self.antipassback_ms = cfg["antipassback_s"] * 1000
         self.pulse_ms = cfg["relay_pulse_ms"]
         self.require_id = cfg["require_id"]
@@ -57,9 +75,9 @@ class Policy:
     def press(self, trigger):
         """A button press or beam break (called from the pin IRQ)."""
         now = time.ticks_ms()
-        if time.ticks_diff(now, self._last_press) < _DEBOUNCE_MS or self._pending:
+        if self._pending or time.ticks_diff(now, self._at_ms) < MERGE_MS:
+            self._extra += 1  # joins the decision under way (or just made)
             return
-        self._last_press = now
         self._arm(trigger, now, -1)
 
     def tap(self, entry):
@@ -70,53 +88,120 @@ class Policy:
     def _arm(self, trigger, now, entry):
         self._at_ms = now
         self._tap_entry = entry
+        self._extra = 0
         self._pending = trigger
         self.flag.set()
 
+    def _phone_arrived(self, entry):
+        if self.checking:
+            self.flag.set()
+
     # ---- deciding ------------------------------------------------------------------------
 
-    def _chosen(self, now):
-        """(entry, key) of the device that may pass, or (-1, None)."""
+    def _blocked(self, i, now):
+        """True when the device at entry i opened the gate within antipassback_s."""
         p = self.presence
-        entries = [self._tap_entry] if self._tap_entry >= 0 else p.candidates(now, self.present_ms)
+        if p.admitted_within(i, now, self.antipassback_ms):
+            return True
+        ident = p.id_of(i)
+        opened = self.opened.get(ident) if ident is not None else None
+        return opened is not None and time.ticks_diff(now, opened) < self.antipassback_ms
+
+    def _chosen(self, now):
+        """The entry of the phone that may pass now, or -1."""
+        p = self.presence
+        entries = p.at_scanner(now)
+        if self._tap_entry >= 0:
+            entries.insert(0, self._tap_entry)  # the phone that tapped comes first
         for i in entries:
             if self.require_id and not p.has_id[i]:
                 continue
-            key = p.id_of(i) or p.key_of(i)
-            opened = self.opened.get(key)
-            if opened is not None and time.ticks_diff(now, opened) < self.antipassback_ms:
-                continue
-            return i, key
-        return -1, None
+            if not self._blocked(i, now):
+                return i
+        return -1
 
-    def decide(self, trigger, at_ms):
+    def _admit(self, i, now):
+        p = self.presence
+        p.admit(i, now)
+        ident = p.id_of(i)
+        if ident is not None:
+            self._remember(ident, now)
+
+    def _remember(self, ident, at):
+        if ident not in self.opened and len(self.opened) >= _OPENED_MAX:
+            del self.opened[next(iter(self.opened))]  # the oldest: dicts keep order
+        self.opened[ident] = at
+
+    def _learn_admitted_ids(self, now):
+        """An iPhone admitted by address and read since: its ID keeps the mark (it may come
+        back under another address)."""
+        for ident, at in self.presence.admitted_ids(now, self.antipassback_ms):
+            if self.opened.get(ident) != at:
+                self._remember(ident, at)
+
+    async def _wait_for_phone(self, trigger, healthy):
+        """Checking: the entry of a phone that came to the scanner within wait_ms, or -1."""
+        self.checking = True
+        self.outputs.show_checking()
+        self.publish({"checking": {"n": self.decisions + 1, "trigger": record.TRIGGER_NAMES[trigger],
+                                   "wait_ms": self.wait_ms}})
+        try:
+            while True:
+                now = time.ticks_ms()
+                left = self.wait_ms - time.ticks_diff(now, self._at_ms)
+                if left <= 0:
+                    return -1
+                try:
+                    await asyncio.wait_for_ms(self.flag.wait(), min(left, _HEALTH_MS))
+                except asyncio.TimeoutError:
+                    pass
+                healthy()
+                i = self._chosen(time.ticks_ms())
+                if i >= 0:
+                    return i
+        finally:
+            self.checking = False
+
+    async def decide(self, trigger, healthy):
+        """One decision for the trigger armed at self._at_ms; returns its verdict."""
+        self._learn_admitted_ids(time.ticks_ms())
+        i = self._chosen(time.ticks_ms())
+        if i < 0 and trigger != record.TAP and self.wait_ms:
+            i = await self._wait_for_phone(trigger, healthy)
         now = time.ticks_ms()
-        i, key = self._chosen(now)
         p = self.presence
         if i >= 0:
             verdict = record.ALLOW
             self.outputs.show_allow(self.pulse_ms)
-            if len(self.opened) >= _OPENED_MAX:
-                del self.opened[next(iter(self.opened))]  # the oldest: dicts keep order
-            self.opened[key] = now
+            self._admit(i, now)
         elif self.mode == record.MONITOR:
             verdict = record.NO_APP
             self.outputs.show_no_app(self.pulse_ms)
         else:
             verdict = record.DENY
             self.outputs.show_deny()
-        latency = time.ticks_diff(time.ticks_ms(), at_ms)
+        latency = time.ticks_diff(time.ticks_ms(), self._at_ms)
         ident = p.id_of(i) if i >= 0 else None
-        rssi = p.rssi(i) if i >= 0 else 0
+        rssi = p.rssi(i) if i >= 0 else None
         platform = p.platform[i] if i >= 0 else record.PLATFORM_UNKNOWN
-        self.log(record.decision(verdict, trigger, self.mode, ident, rssi, platform, latency))
+        address = p.address_of(i) if i >= 0 and ident is None else None
+        merge_left = MERGE_MS - time.ticks_diff(time.ticks_ms(), self._at_ms)
+        if merge_left > 0:
+            await asyncio.sleep_ms(merge_left)  # a bounce or a second press joins this record
+        presses = 1 + self._extra
+        self.presses_merged += self._extra
+        self.log(record.decision(verdict, trigger, self.mode, ident, rssi, platform, latency,
+                                 presses))
         self.decisions += 1
         if latency > self.latency_max_ms:
             self.latency_max_ms = latency
         self.last = {"n": self.decisions, "verdict": record.VERDICT_NAMES[verdict],
                      "trigger": record.TRIGGER_NAMES[trigger],
                      "id": None if ident is None else ident.hex(), "rssi": rssi,
-                     "platform": record.PLATFORM_NAMES[platform], "latency_ms": latency}
+                     "platform": record.PLATFORM_NAMES[platform], "latency_ms": latency,
+                     "presses": presses}
+        if address is not None:  # an unread iPhone: which phone it was, for the guard's log
+            self.last["addr"] = address.hex()
         self.publish(self.last)
         return verdict
 
@@ -130,7 +215,7 @@ class Policy:
             trigger = self._pending
             if trigger:
                 if self.mode != record.COUNTING:
-                    self.decide(trigger, self._at_ms)
+                    await self.decide(trigger, healthy)
                 self._pending = 0
 
     # ---- count mode ----------------------------------------------------------------------

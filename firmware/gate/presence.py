@@ -9,7 +9,12 @@ table evicts the least recently seen one, which is counted.
 
 RSSI is smoothed (exponential, fixed point x16, faster for devices that advertise seldom). A
 device is near when the smoothed RSSI reaches near_rssi and stays near until it falls 6 dB
-below. A visit ends when the device has not been heard for VISIT_GAP_MS, when its entry is
+below. A device is at the scanner ("near now", what a decision asks) while it was heard at or
+above near_rssi within NEAR_NOW_MS, with no hysteresis: a phone held to the scanner reads well
+above near_rssi, one a step behind it below (sim/air_radio.py has the figures). on_strong(entry)
+tells the policy when a device comes to the scanner, and when an iPhone there gets its ID.
+admit(entry) marks the device that opened the gate; the mark stays with the entry whether it
+is known by address or, after a read, by ID. A visit ends when the device has not been heard for VISIT_GAP_MS, when its entry is
 evicted, or when its ID changes (a new ID slot): each visit of at least MIN_ADVERTS adverts
 gives one SIGHTING through on_sighting(record); shorter ones (a flood of random IDs would fill
 the journal) are counted.
@@ -27,6 +32,7 @@ KEY_BYTES = const(13)
 HYSTERESIS_DB = const(6)
 VISIT_GAP_MS = const(30000)
 ASK_MS = const(2000)
+NEAR_NOW_MS = const(1500)
 MIN_ADVERTS = const(2)  # a visit of one advert is noise (or a flood): counted, not recorded
 _SMOOTH_SHIFT = const(2)  # each reading moves the average a quarter of the way...
 _SLOW_MS = const(500)  # ...or half of it when readings come this far apart or more
@@ -34,7 +40,7 @@ _STALE_MS = const(3000)  # a reading after this long a silence starts the averag
 _NO_ENTRY = const(-1)
 
 
-def _not_tapping(entry):
+def _nobody_listens(entry):
     pass
 
 
@@ -55,6 +61,10 @@ class Presence:
         self.last_seen = [0] * size  # Unix seconds
         self.last_ms = [0] * size  # ticks_ms of the last advert
         self.near_ms = [0] * size  # ticks_ms when last heard near
+        self.strong_ms = [0] * size  # ticks_ms when last heard at or above near_rssi
+        self.strong = bytearray(size)  # heard so at least once in this entry's life
+        self.admitted_ms = [0] * size  # ticks_ms when this device last opened the gate
+        self.admitted = bytearray(size)  # opened it at least once in this entry's life
         self.asked_ms = [0] * size  # ticks_ms when the reader was last asked for the ID
         self.id_until = [0] * size  # ticks_ms when a read ID's slot ends
         self.near = bytearray(size)
@@ -63,7 +73,8 @@ class Presence:
         self.evictions = 0
         self.glimpses = 0  # visits too short to record
         self.on_sighting = on_sighting
-        self.on_near = _not_tapping  # (entry): a device entered the near zone
+        self.on_near = _nobody_listens  # (entry): a device entered the near zone
+        self.on_strong = _nobody_listens  # (entry): a device came to the scanner, or got its ID
 
     def set_near(self, near_rssi):
         self.near_enter = near_rssi << 4
@@ -120,6 +131,8 @@ class Presence:
             self.first_seen[i] = now_s
             self.near[i] = 0
             self.was_near[i] = 0
+            self.strong[i] = 0
+            self.admitted[i] = 0
         else:
             s = self.smooth[i]
             gap = time.ticks_diff(now_ms, self.last_ms[i])
@@ -133,6 +146,12 @@ class Presence:
         self.last_seen[i] = now_s
         self.last_ms[i] = now_ms
         s = self.smooth[i]
+        if s >= self.near_enter:
+            arrived = not self.near_now(i, now_ms)
+            self.strong[i] = 1
+            self.strong_ms[i] = now_ms
+            if arrived:
+                self.on_strong(i)
         if self.near[i]:
             if s < self.near_leave:
                 self.near[i] = 0
@@ -171,6 +190,8 @@ class Presence:
         self.ident[i * 12:i * 12 + 12] = ident
         self.has_id[i] = 1
         self.source[i] = record.GATT
+        if self.near_now(i, time.ticks_ms()):
+            self.on_strong(i)  # a gate that requires IDs may decide now
 
     def shift_times(self, seconds):
         """The clock was just corrected by `seconds`: visits under way keep their true times
@@ -219,23 +240,47 @@ class Presence:
             return None
         return bytes(self.ident[i * 12:i * 12 + 12])
 
-    def key_of(self, i):
-        """A stable key for anti-passback: the ID, or the address while unread."""
+    def address_of(self, i):
+        """The 6-byte address of an entry known by address (an unread iPhone), else None."""
         o = i * KEY_BYTES
-        return bytes(self.keys[o:o + KEY_BYTES])
+        if self.keys[o] != KEY_ADDR:
+            return None
+        return bytes(self.keys[o + 2:o + 8])
 
     def rssi(self, i):
         return self.smooth[i] >> 4
 
-    def candidates(self, now_ms, within_ms):
-        """Entries near within the last `within_ms`, strongest first."""
+    def near_now(self, i, now_ms):
+        """True while the entry was heard at or above near_rssi within NEAR_NOW_MS."""
+        return self.strong[i] and time.ticks_diff(now_ms, self.strong_ms[i]) <= NEAR_NOW_MS
+
+    def at_scanner(self, now_ms):
+        """Entries near now, strongest first."""
         found = []
         keys = self.keys
         for i in range(self.size):
-            if keys[i * KEY_BYTES] and self.was_near[i] \
-                    and time.ticks_diff(now_ms, self.near_ms[i]) <= within_ms:
+            if keys[i * KEY_BYTES] and self.near_now(i, now_ms):
                 found.append(i)
-        found.sort(key=lambda i: -self.smooth[i])
+        if len(found) > 1:
+            found.sort(key=lambda i: -self.smooth[i])
+        return found
+
+    def admit(self, i, now_ms):
+        self.admitted[i] = 1
+        self.admitted_ms[i] = now_ms
+
+    def admitted_within(self, i, now_ms, ms):
+        """True when this entry's device opened the gate less than `ms` ago."""
+        return self.admitted[i] and time.ticks_diff(now_ms, self.admitted_ms[i]) < ms
+
+    def admitted_ids(self, now_ms, within_ms):
+        """[(ID, ticks_ms it opened the gate)] of devices with a known ID admitted within
+        `within_ms`."""
+        found = []
+        for i in range(self.size):
+            if self.keys[i * KEY_BYTES] and self.has_id[i] \
+                    and self.admitted_within(i, now_ms, within_ms):
+                found.append((self.id_of(i), self.admitted_ms[i]))
         return found
 
     def counts(self, now_ms, within_ms):
