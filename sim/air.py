@@ -57,16 +57,18 @@ from bzsim import link
 from bzsim.air_central import Central
 from bzsim.air_devices import BoardBeacon, ADV_DELAY_S
 from bzsim.air_history import Histories
-from bzsim.air_radio import distance, heard, rssi
+from bzsim.air_radio import body_loss, distance, heard, rssi
+from bzsim.air_visitors import Visitors, press_event
 from bzsim.air_world import World
 from bzsim.scenario import Faults, load
 
 TICK_S = 0.005  # the longest the loop sleeps before looking at the inbox again
 SEND_TIMEOUT_S = 2.0  # a board that stops reading is dropped rather than stalling the air
+BODIES_EVERY_S = 0.1  # how often the list of phones that may stand in the way is brought up to date
+GATE_SIGNALS = ("relay", "red", "green")
 
-
-# A visitor stops at the gate, then reaches for the button: the press comes this long after
-# arrival (or halfway through a shorter stay).
+# A visitor who presses without queueing (path linger) reaches for the button this long after
+# arrival (or halfway through a shorter stay); queueing visitors: bzsim.air_visitors.
 PRESS_AFTER_S = 1.0
 
 
@@ -110,6 +112,10 @@ class Air:
         self._stopping = threading.Event()
         self._mono0 = None
         self._threads = []
+        self.visitors = Visitors(self.at, self._publish)
+        self._active = []  # phones in the air, or still to come; pruned once they have left
+        self._bodies_at = None
+        self._bodies = []
 
     # ---- control API ------------------------------------------------------------------
 
@@ -164,7 +170,7 @@ class Air:
             out.append({
                 "name": phone.name, "platform": phone.platform, "gate": phone.gate,
                 "present": phone.path.present(t), "advertising": phone.advertising(t),
-                "addr_type": addr_type, "address": addr.hex(":").upper(),
+                "addr_type": addr_type, "address": addr.hex(":").upper(), "app": phone.app(t),
                 "id": current.hex().upper() if current else phone.spec.v1_code,
                 "advertised_id": shown.hex().upper() if shown else None,
                 "position": phone.path.position(t)})
@@ -176,6 +182,17 @@ class Air:
                  "advertising": s.beacon is not None and s.beacon.advert(0) is not None,
                  "listening": s.central.listening_share(self.elapsed()), "missed": s.central.missed}
                 for s in list(self._sessions) if s.mac is not None]
+
+    def gate_signal(self, board: str, relay: int, red: int, green: int = 0) -> None:
+        """As if the board called `board` showed these outputs (1: on) from now: what its
+        bridge sends as GATE_SIGNAL (for tests without a board)."""
+        self._inbox.put((None, "gate_signal",
+                         {"board": board, "relay": relay, "red": red, "green": green}))
+
+    def gates(self) -> list:
+        """The scenario's gate names ([] for a quiet office)."""
+        scenario = self.world.scenario
+        return [gate.name for gate in scenario.gates] if scenario else []
 
     # ---- clock and timers -------------------------------------------------------------
 
@@ -199,11 +216,28 @@ class Air:
     # ---- devices ----------------------------------------------------------------------
 
     def _enter(self, phone, now=0.0):
+        self._active.append(phone)
         self._schedule_adverts(phone, phone.first_advert_after(max(now, phone.path.appears)))
-        if phone.spec.press:
+        if phone.visitor is not None:
+            self.visitors.start(phone.visitor, now)
+        elif phone.spec.press:
             reach = min(PRESS_AFTER_S, phone.spec.dwell_s / 2)
-            self.at(phone.spec.arrive_s + reach, lambda when: self._publish(
-                {"event": "press", "gate": phone.gate, "phone": phone.name}, when))
+            self.at(phone.spec.arrive_s + reach,
+                    lambda when: self._publish(press_event(phone, when, 1), when))
+
+    def _bodies_near(self, device, t):
+        """Where the visitors other than `device` stand at t (whose bodies may be in the way)."""
+        if self._bodies_at is None or not 0 <= t - self._bodies_at < BODIES_EVERY_S:
+            self._active = [p for p in self._active if p.path.leaves >= t]
+            self._bodies = [p for p in self._active if p.path.appears <= t]
+            self._bodies_at = t
+        return [p.path.position(t) for p in self._bodies if p is not device]
+
+    def _level(self, device, where, bodies, shadow, session):
+        """The RSSI of one packet from `device` at `where` as `session`'s board hears it."""
+        body_db = body_loss(where, session.position, bodies) if bodies else 0.0
+        return rssi(device.power_1m, distance(where, session.position), shadow,
+                    session.central.rng, body_db)
 
     def _schedule_adverts(self, device, first, epoch=None):
         def emit(when):
@@ -223,22 +257,25 @@ class Air:
         where = device.path.position(t)
         shadow = device.shadow.at(t)
         self.histories.heard(self.world.phones, device, advert, t, where, shadow)
+        bodies = None
         for session in list(self._sessions):
             if session.central is None:
                 continue
             if session.beacon is device:
                 session.central.transmitting(t)
                 continue
-            level = rssi(device.power_1m, distance(where, session.position), shadow,
-                         session.central.rng)
+            if bodies is None:
+                bodies = self._bodies_near(device, t)
+            level = self._level(device, where, bodies, shadow, session)
             if heard(level):
                 session.central.hear(t, device, advert, addr_type, addr, level)
 
     def in_range(self, device, session, t) -> bool:
         if not device.path.present(t):
             return False
-        d = distance(device.path.position(t), session.position)
-        return heard(rssi(device.power_1m, d, device.shadow.at(t), session.central.rng))
+        where = device.path.position(t)
+        return heard(self._level(device, where, self._bodies_near(device, t),
+                                 device.shadow.at(t), session))
 
     def _crowd_arrival(self, when):
         # The next visitor is drawn when this one appears: arrivals only move forward, so
@@ -301,6 +338,9 @@ class Air:
         self._inbox.put((session, None, None))
 
     def _handle(self, session, mtype, payload, t):
+        if mtype == "gate_signal":
+            self._signal(payload, t)
+            return
         if mtype == "join":
             session.central = Central(self, session, self.world.seed)
             self._sessions.append(session)
@@ -341,6 +381,26 @@ class Air:
 
     def _on_subscribe(self, session, t, head, tail):
         session.subscribed = True
+
+    def _on_gate_signal(self, session, t, head, tail):
+        try:
+            fields = json.loads(tail)
+        except ValueError:
+            fields = None
+        if not (isinstance(fields, dict) and isinstance(fields.get("board"), str)
+                and all(fields.get(k) in (0, 1) for k in GATE_SIGNALS)):
+            self.bad_frames += 1
+            return
+        self._signal(fields, t)
+
+    def _signal(self, fields, t):
+        """A board's relay/red/green outputs changed: its gate's visitor at the scanner reacts."""
+        gate = self.world.gate(fields["board"])
+        if gate is not None:
+            self.visitors.signal(gate.name, {k: int(fields[k]) for k in GATE_SIGNALS}, t)
+
+    def _on_gates_query(self, session, t, head, tail):
+        session.send("GATES", json.dumps(self.gates()).encode())
 
     def _on_wifi_query(self, session, t, head, tail):
         gate = self.world.gate(tail.decode("utf-8", "replace"))

@@ -17,7 +17,7 @@ from bzcore.adv import encode_v1_name
 
 from bzsim.air_gatt import PROP_READ, Characteristic, GattServer, Service, standard_services
 from bzsim.air_paths import Path, standing
-from bzsim.air_radio import Shadowing
+from bzsim.air_radio import TX_OFFSET_DB, Shadowing
 
 ADV_IND = 0
 ADV_SCAN_IND = 2
@@ -33,14 +33,18 @@ V1_ANDROID_SERVICE = bytes.fromhex("89A807ADD1172FA1C44BF573F4390AE2")
 V1_IOS_SERVICE = bytes.fromhex("67A607ADD1172FA1C44BF573F4390AE2")
 V1_IOS_CHAR = bytes.fromhex("D413EBFAF67257877E4605DB7E0F5908")
 
-# Estimates of received power at 1 m (dBm): Android TX_POWER_LOW is about -15 dBm nominal.
-POWER_1M = {"android": -68.0, "ios": -60.0, "other": -62.0, "board": -55.0}
+# Mean received power at 1 m on an ESP32 (dBm), calibrated in bzsim.air_radio (sources there):
+# Android's TX_POWER_LOW is about -15 dBm nominal; iPhones advertise a few dB stronger. Each
+# phone adds its own fixed offset within +-TX_OFFSET_DB.
+POWER_1M = {"android": -66.5, "ios": -62.0, "other": -62.0, "board": -55.0}
 ANDROID_INTERVAL_S = 0.100  # ADVERTISE_MODE_LOW_LATENCY
 ANDROID_V1_INTERVAL_S = 1.000  # ADVERTISE_MODE_LOW_POWER
 IOS_FOREGROUND_INTERVAL_S = 0.100  # estimate; iOS does not publish it
 IOS_BACKGROUND_INTERVAL_S = 1.000  # estimate: backgrounded iPhones advertise far less often
 ANDROID_CYCLE_S = 30.0  # background scheduler: 15 s advertising, 15 s off (spec 2.7)
 ANDROID_ON_S = 15.0
+ANDROID_OPEN_CYCLE_S = 65.0  # the app open (foreground, 3.0.4+): 60 s advertising, 5 s pause
+ANDROID_OPEN_ON_S = 60.0
 ADDRESS_PERIOD_S = (840.0, 960.0)  # random addresses rotate about every 15 minutes
 ADV_DELAY_S = 0.010  # the Core spec's random advDelay added to every interval
 
@@ -57,6 +61,12 @@ FLAGS_IOS = ad(0x01, b"\x1a")
 
 def device_rng(seed: int, name: str) -> random.Random:
     return random.Random(f"{seed}/{name}")
+
+
+def visit_rng(seed: int, name: str) -> random.Random:
+    """A phone's draws for its visit (where it stands, how long it takes) and its TX offset: a
+    stream of its own, so they leave the device's other draws as they were."""
+    return random.Random(f"{seed}/{name}/visit")
 
 
 class RotatingAddress:
@@ -113,11 +123,22 @@ class Phone(Device):
         rng = device_rng(seed, spec.name)
         family = "ios" if spec.platform.startswith("ios") else spec.platform.split("-")[0]
         super().__init__(spec.name, path, POWER_1M.get(family, POWER_1M["other"]), rng)
+        self.visit_rng = visit_rng(seed, spec.name)
+        self.tx_offset_db = self.visit_rng.uniform(-TX_OFFSET_DB, TX_OFFSET_DB)
+        self.power_1m += self.tx_offset_db
         self.spec = spec
         self.platform = spec.platform
         self.gate = gate
         self.start = start
         self._address = RotatingAddress(seed, spec.name, rng)
+        self.visitor = None  # its bzsim.air_visitors.Visitor when it queues at its gate
+
+    def app(self, t: float) -> str:
+        """The Bluezone app's state at t: "open" (foreground), "background", or "none"."""
+        return "none"
+
+    def open_app(self, t: float) -> None:
+        """The visitor unlocks the phone and opens Bluezone at t (no app: nothing happens)."""
 
     def address(self, t):
         return ADDR_RANDOM, self._address.at(t)
@@ -147,8 +168,10 @@ class Phone(Device):
 
 
 class AndroidPhone(Phone):
-    """Background scheduler mode: 15 s on / 15 s off; the ID is read when advertising starts,
-    so after a slot boundary the previous ID stays on air until the next start (spec 2.1)."""
+    """Background scheduler mode: 15 s on / 15 s off; the app open (foreground): 60 s on, 5 s
+    pause (spec 2.7, 3.0.4+). The ID is read when advertising starts, so after a slot boundary
+    the previous ID stays on air until the next start (spec 2.1). Opening the app restarts
+    advertising at once, in foreground mode."""
 
     kind = "android"
     interval_s = ANDROID_INTERVAL_S
@@ -156,12 +179,34 @@ class AndroidPhone(Phone):
     def __init__(self, spec, path, start, seed, gate):
         super().__init__(spec, path, start, seed, gate)
         self._cycle_phase = self.rng.uniform(0, ANDROID_CYCLE_S)
+        # From when the app is open, and when one of its cycles started (random when it was
+        # open all along).
+        self._open_from = None
+        self._open_anchor = 0.0
+        if getattr(spec, "app", "background") == "open":
+            self._open_from = float("-inf")
+            self._open_anchor = -self.visit_rng.uniform(0, ANDROID_OPEN_CYCLE_S)
+
+    def app(self, t):
+        return "open" if self._open_from is not None and t >= self._open_from else "background"
+
+    def open_app(self, t):
+        if self.app(t) != "open":
+            self._open_from = self._open_anchor = t
+
+    def _cycle(self, t):
+        """(cycle, on, a time one cycle started) of the mode the phone is in at t."""
+        if self.app(t) == "open":
+            return ANDROID_OPEN_CYCLE_S, ANDROID_OPEN_ON_S, self._open_anchor
+        return ANDROID_CYCLE_S, ANDROID_ON_S, -self._cycle_phase
 
     def cycle_started(self, t: float) -> float:
-        return t - (t + self._cycle_phase) % ANDROID_CYCLE_S
+        cycle, _, anchor = self._cycle(t)
+        return t - (t - anchor) % cycle
 
     def advertising(self, t):
-        return super().advertising(t) and t - self.cycle_started(t) < ANDROID_ON_S
+        _, on, _ = self._cycle(t)
+        return super().advertising(t) and t - self.cycle_started(t) < on
 
     def advertised_id(self, t):
         return self.id_at(self.cycle_started(t)) if self.advertising(t) else None
@@ -176,6 +221,11 @@ class AndroidV1Phone(AndroidPhone):
 
     kind = "android-v1"
     interval_s = ANDROID_V1_INTERVAL_S
+
+    def advertising(self, t):
+        if self.app(t) == "open":  # v1 had no restart timer in the foreground (spec 2.7)
+            return Phone.advertising(self, t)
+        return super().advertising(t)
 
     def advertised_id(self, t):
         return None
@@ -198,6 +248,15 @@ class IosPhone(Phone):
         self.gatt = GattServer(standard_services(b"iPhone") + [
             Service(IOS_SERVICE, [Characteristic(IOS_CHAR, PROP_READ, self.id_at)])])
 
+    def app(self, t):
+        return "background" if self.background else "open"
+
+    def open_app(self, t):
+        """In the foreground the iPhone advertises the service UUID, every 100 ms."""
+        self.background = False
+        self.kind = "ios"
+        self.interval_s = IOS_FOREGROUND_INTERVAL_S
+
     def _advert(self, t):
         if self.background:
             overflow = b"\x4c\x00\x01\x08" + bytes(15)
@@ -211,6 +270,9 @@ class IosV1Phone(Phone):
 
     kind = "ios-v1"
     interval_s = IOS_FOREGROUND_INTERVAL_S
+
+    def app(self, t):
+        return "open"
 
     def __init__(self, spec, path, start, seed, gate):
         super().__init__(spec, path, start, seed, gate)

@@ -40,6 +40,8 @@ REQUEST_HEADS = {
     "ADVERTISE": ">IBB",
     "SUBSCRIBE": ">",
     "WIFI_QUERY": ">",
+    "GATE_SIGNAL": ">",
+    "GATES_QUERY": ">",
 }
 
 

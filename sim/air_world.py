@@ -8,8 +8,9 @@ time order, so a scenario plays out the same way every time.
 import random
 
 from bzsim.air_devices import PHONE_CLASSES, NoiseAdvert, noise_advert, quiet_office
-from bzsim.air_paths import RANGE_M, walk
-from bzsim.scenario import CROWD_PLATFORMS, Phone as PhoneSpec
+from bzsim.air_paths import RANGE_M, Path, Stance, approach, walk
+from bzsim.air_visitors import Visitor
+from bzsim.scenario import CROWD_SHARES, Phone as PhoneSpec
 
 CROWD_DWELL_S = (2.0, 6.0)
 
@@ -42,9 +43,22 @@ class World:
         gate = self.gate(name)
         return (0.0, 0.0) if gate is None else (gate.x, gate.y)
 
-    def make_phone(self, spec):
-        path = walk(spec.path, self.gate_position(spec.gate), spec.arrive_s, spec.dwell_s)
-        return PHONE_CLASSES[spec.platform](spec, path, self.start, self.seed, spec.gate)
+    def make_phone(self, spec, queues=None):
+        """The phone of a visitor. One who queues (by default: path enter with a press; every
+        crowd visitor) gets an open-ended path and a Visitor (bzsim.air_visitors) that walks it
+        through the queue; the others walk a fixed path (bzsim.air_paths.walk)."""
+        if queues is None:
+            queues = spec.path == "enter" and spec.press
+        gate_xy = self.gate_position(spec.gate)
+        phone = PHONE_CLASSES[spec.platform](spec, Path([(0.0, *gate_xy)]), self.start,
+                                             self.seed, spec.gate)
+        stance = Stance(phone.visit_rng)
+        if queues and spec.path == "enter":
+            phone.path = approach(gate_xy, stance, spec.arrive_s)
+            phone.visitor = Visitor(phone, gate_xy, stance)
+        else:
+            phone.path = walk(spec.path, gate_xy, spec.arrive_s, spec.dwell_s, stance)
+        return phone
 
     # ---- crowd ------------------------------------------------------------------------
 
@@ -56,14 +70,19 @@ class World:
         rng = self._crowd_rng
         arrive = self._last_arrival + rng.expovariate(crowd.per_minute / 60.0)
         self._last_arrival = arrive
-        platform = rng.choices(CROWD_PLATFORMS, [crowd.shares[p] for p in CROWD_PLATFORMS])[0]
+        share = rng.choices(CROWD_SHARES, [crowd.shares[p] for p in CROWD_SHARES])[0]
+        platform = "android" if share == "android-open" else share
         self._crowd_count += 1
+        press = rng.random() < crowd.press_share
+        # Only drawn when some retry: crowds without retry_share play out as they did before.
+        retry = crowd.retry_share > 0 and rng.random() < crowd.retry_share
         spec = PhoneSpec(
             name=f"crowd-{self._crowd_count}", platform=platform, gate=crowd.gate,
             daily_key=rng.randbytes(32) if platform != "other" else None,
             arrive_s=arrive, dwell_s=rng.uniform(*CROWD_DWELL_S), path="enter",
-            press=rng.random() < crowd.press_share)
-        phone = self.make_phone(spec)
+            press=press, app="open" if share == "android-open" else "background",
+            retry=press and retry and platform != "other")
+        phone = self.make_phone(spec, queues=True)
         self.phones.append(phone)
         return phone
 

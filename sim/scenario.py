@@ -6,15 +6,35 @@ A scenario is JSON; times are seconds from the scenario start:
      "gates": [{"name": "front", "x": 0, "y": 0,
                 "wifi": {"ssid": "Office", "password": "secret123", "outages": [[60, 120]]}}],
      "phones": [{"name": "an", "platform": "android", "daily_key": "<hex64>", "max": 96,
-                 "gate": "front", "arrive_s": 10, "dwell_s": 5, "path": "enter", "press": true}],
-     "crowd": {"per_minute": 6, "shares": {"android": 0.5, "ios": 0.3, "ios-background": 0.1,
-               "other": 0.1}, "press_share": 0.8, "gate": "front"},
+                 "gate": "front", "arrive_s": 10, "dwell_s": 5, "path": "enter", "press": true,
+                 "app": "background", "retry": true}],
+     "crowd": {"per_minute": 6, "shares": {"android": 0.4, "android-open": 0.1, "ios": 0.3,
+               "ios-background": 0.1, "other": 0.1}, "press_share": 0.8, "retry_share": 0.5,
+               "gate": "front"},
      "noise": {"other_adverts_per_s": 2, "malformed_per_s": 0.5, "random_bluezone_ids_per_s": 0.2},
      "faults": {"gatt_fail_share": 0.1, "gatt_timeout_share": 0.1}}
 
 Required: start, seed, gates (at least one). A phone needs name and platform, plus daily_key for
 rolling-ID platforms (the key of start's UTC day) and v1_code for v1 ones. Every error names the
 field it is about, e.g. "phones[1].platform: must be one of ...".
+
+Visitors (bzsim.air_visitors, bzsim.air_paths): "enter" walks to the gate, "linger" stays about
+3 m from it, "pass-by" walks past 2-4 m away. A phone with path "enter" and "press": true (and
+every crowd visitor) queues at its gate, is served in arrival order and reacts to the gate: the
+door opening (its relay on) lets it in; a DENY (red LED on, relay off) with "retry": true makes
+it open the app and press again, once; otherwise, or after a second DENY, it turns away; no
+answer for a while after a press and it gives up. Such a visitor's arrive_s is when it would
+reach the scanner with nobody in front; its dwell_s only counts when it does not press (it
+stands at the scanner that long, then walks in). A phone with path "enter" and no press stands
+at the scanner for dwell_s and walks in, outside the queue, whatever the gate does.
+
+"app" (default "background") is the Bluezone app's state on an Android phone (platforms android
+and android-v1): "open" is the foreground mode, advertising 60 s on / 5 s off (v1: all the
+time), "background" the scheduler's 15 s on / 15 s off. iPhones give their app state by platform
+(ios: open, ios-background: background), so "app": "open" is an error for any other platform.
+"retry" (default false) needs "press" and a Bluezone platform. In the crowd, shares' key
+"android-open" is Android phones with the app open ("android" those in the background), and
+"retry_share" (0 to 1, default 0) is the share of app users who retry after a DENY.
 
 A gate's "wifi" is the access point in range of the board standing there (none without it):
 "password" is "" (the default) for an open network, else 8 to 63 characters as WPA2 wants;
@@ -35,6 +55,10 @@ ROLLING_PLATFORMS = ("android", "ios", "ios-background")
 V1_PLATFORMS = ("android-v1", "ios-v1")
 PATHS = ("enter", "pass-by", "linger")
 CROWD_PLATFORMS = ("android", "ios", "ios-background", "other")
+# The crowd's share keys: the platforms, and Android phones with the app open.
+CROWD_SHARES = ("android", "android-open", "ios", "ios-background", "other")
+APP_STATES = ("background", "open")
+APP_PLATFORMS = ("android", "android-v1")  # the platforms an "app" state can be set for
 
 
 class ScenarioError(ValueError):
@@ -68,6 +92,8 @@ class Phone:
     dwell_s: float = 5.0
     path: str = "enter"
     press: bool = False
+    app: str = "background"
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,7 @@ class Crowd:
     shares: dict
     press_share: float
     gate: str
+    retry_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -235,7 +262,7 @@ def _parse_wifi(data, where):
 
 def _parse_phone(data, where, gate_names):
     obj = _Obj(data, where, ("name", "platform", "daily_key", "max", "v1_code", "gate",
-                             "arrive_s", "dwell_s", "path", "press"))
+                             "arrive_s", "dwell_s", "path", "press", "app", "retry"))
     platform = obj.choice("platform", PLATFORMS)
     key = obj.get("daily_key", str)
     if platform in ROLLING_PLATFORMS and key is None:
@@ -256,10 +283,19 @@ def _parse_phone(data, where, gate_names):
     press = obj.get("press", bool, default=False)
     if press and path == "pass-by":
         raise ScenarioError(f"{where}.press: a pass-by never reaches the gate's button")
+    app = obj.choice("app", APP_STATES, default="background")
+    if app != "background" and platform not in APP_PLATFORMS:
+        raise ScenarioError(f"{where}.app: only for platforms {', '.join(APP_PLATFORMS)} "
+                            f"(an iPhone's app state is its platform: ios or ios-background)")
+    retry = obj.get("retry", bool, default=False)
+    if retry and not press:
+        raise ScenarioError(f"{where}.retry: only a visitor who presses can press again")
+    if retry and platform == "other":
+        raise ScenarioError(f"{where}.retry: a phone without Bluezone has no app to open")
     return Phone(obj.get("name", str, required=True), platform,
                  _gate_name(obj, gate_names), bytes.fromhex(key) if key else None, max_ids,
                  code, obj.non_negative("arrive_s", 0.0), obj.non_negative("dwell_s", 5.0),
-                 path, press)
+                 path, press, app, retry)
 
 
 def _gate_name(obj, gate_names):
@@ -271,16 +307,19 @@ def _gate_name(obj, gate_names):
 
 
 def _parse_crowd(data, gate_names):
-    obj = _Obj(data, "crowd", ("per_minute", "shares", "press_share", "gate"))
-    shares_obj = _Obj(obj.get("shares", dict, required=True), "crowd.shares", CROWD_PLATFORMS)
-    shares = {p: shares_obj.non_negative(p, 0.0) for p in CROWD_PLATFORMS}
+    obj = _Obj(data, "crowd", ("per_minute", "shares", "press_share", "retry_share", "gate"))
+    shares_obj = _Obj(obj.get("shares", dict, required=True), "crowd.shares", CROWD_SHARES)
+    shares = {p: shares_obj.non_negative(p, 0.0) for p in CROWD_SHARES}
     if sum(shares.values()) <= 0:
         raise ScenarioError("crowd.shares: at least one share must be positive")
     press_share = obj.non_negative("press_share", 0.0)
     if press_share > 1:
         raise ScenarioError("crowd.press_share: must be between 0 and 1")
+    retry_share = obj.non_negative("retry_share", 0.0)
+    if retry_share > 1:
+        raise ScenarioError("crowd.retry_share: must be between 0 and 1")
     return Crowd(obj.non_negative("per_minute", None), shares, press_share,
-                 _gate_name(obj, gate_names))
+                 _gate_name(obj, gate_names), retry_share)
 
 
 def _rates(data, where, cls, share=False):

@@ -26,6 +26,9 @@
 #   ADVERTISE        interval_us(4, 0 = stop) connectable(1) adv_len(1) adv resp
 #   SUBSCRIBE        (control clients: the air then sends EVENT frames)
 #   WIFI_QUERY       name(utf-8) (board bridges: the air answers WIFI_PLAN)
+#   GATE_SIGNAL      JSON {"board", "relay", "red", "green"} (board bridges, on their SUBSCRIBE
+#                    connection: the gate's outputs changed, 1 = on; see bzsim.air_visitors)
+#   GATES_QUERY      (the air answers GATES)
 #   air -> board
 #   SCAN_RESULT      gen(1) addr_type(1) addr(6) adv_type(1) rssi(1, signed) data
 #   SCAN_DONE        gen(1)
@@ -40,6 +43,7 @@
 #   READ_DONE        conn handle status
 #   EVENT            JSON (a press, a board joining or leaving; see bzsim.air)
 #   WIFI_PLAN        JSON (the access point at that name's gate; see bzsim.air_wifi)
+#   GATES            JSON list of the scenario's gate names ([] without a scenario)
 import errno
 import hashlib
 import os
@@ -62,6 +66,8 @@ _MSG_READ = const(0x09)
 _MSG_ADVERTISE = const(0x0A)
 _MSG_SUBSCRIBE = const(0x10)
 _MSG_WIFI_QUERY = const(0x11)
+_MSG_GATE_SIGNAL = const(0x12)
+_MSG_GATES_QUERY = const(0x13)
 _MSG_SCAN_RESULT = const(0x21)
 _MSG_SCAN_DONE = const(0x22)
 _MSG_CONNECTED = const(0x23)
@@ -75,6 +81,7 @@ _MSG_READ_RESULT = const(0x2A)
 _MSG_READ_DONE = const(0x2B)
 _MSG_EVENT = const(0x30)
 _MSG_WIFI_PLAN = const(0x31)
+_MSG_GATES = const(0x32)
 
 _IRQ_SCAN_RESULT = const(5)
 _IRQ_SCAN_DONE = const(6)
