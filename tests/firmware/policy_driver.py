@@ -90,5 +90,5 @@ async def main():
     for d in decisions:
         d["id"] = shown(d["id"])
     print(json.dumps({"decisions": decisions, "shown": outputs.shown, "events": events,
-                      "status": {"checking": policy.checking,
-                                 "presses_merged": policy.presses_merged}}))
+                      "status": {"checking": getattr(policy, "checking", None),
+                                 "presses_merged": getattr(policy, "presses_merged", None)}}))
