@@ -32,8 +32,11 @@ Python control API (for tests, the demo and the board bridge):
     air.bad_frames         -> how many malformed frames boards sent (each ignored)
     air.stop()
 
-Over TCP, a client that sends SUBSCRIBE gets the same events as EVENT frames (JSON), and one
-that sends WIFI_QUERY gets the access point at a board's gate (bzsim.air_wifi).
+Over TCP, a client that sends SUBSCRIBE gets the same events as EVENT frames (JSON), one that
+sends WIFI_QUERY gets the access point at a board's gate (bzsim.air_wifi), one that sends
+GATES_QUERY the scenario's gate names (GATES, a JSON list; `ask_gates(address)`), and a board
+bridge sends GATE_SIGNAL (JSON {"board", "relay", "red", "green"}, 1 = on) on its SUBSCRIBE
+connection whenever those outputs change: the gate's answer its visitor reacts to.
 `start_air(path)` starts a private air in a thread; `spawn_air(path)` runs `bzgate sim air`
 as a subprocess. Both return something with `.address` and `.stop()`.
 """
@@ -446,6 +449,21 @@ class Air:
             return
         beacon.set(interval_us / 1e6, bool(connectable), tail[:adv_len], tail[adv_len:])
         self._schedule_adverts(beacon, t + beacon.rng.uniform(0, ADV_DELAY_S), beacon.epoch)
+
+
+def ask_gates(address: str, timeout: float = 5.0) -> list:
+    """The gate names of the air at `address` ([] for a quiet office); OSError when it cannot be
+    reached or does not answer."""
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(link.encode(wire.MSG["GATES_QUERY"]))
+        frame = link.read_frame(sock)
+    if frame is None or frame[0] != wire.MSG["GATES"]:
+        raise ConnectionError("the air did not answer with its gates")
+    gates = json.loads(frame[1])
+    if not isinstance(gates, list) or not all(isinstance(g, str) for g in gates):
+        raise ConnectionError("the air's gates are not a list of names")
+    return gates
 
 
 def start_air(scenario_path=None, listen=("127.0.0.1", 0)) -> Air:

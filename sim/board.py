@@ -111,6 +111,9 @@ class Board:
         self._wdt_deadline = None
         self._timers: list[tuple[float, object]] = []
         self._shim: _Peer | None = None
+        self._air_peer: _Peer | None = None  # the air's visitors (follow_visitors)
+        self._signal_outputs = None  # (config.json's mtime, role -> (gpio, active_low))
+        self._signal_sent = {role: 0 for role in visitors.SIGNAL_ROLES}
         self.stopping = False
         if wifi_plan is not None:
             self._follow_wifi_plan(wifi_plan)
@@ -247,12 +250,14 @@ class Board:
         self.powered = False
         self.watchdog_ms = self._wdt_deadline = None
         self.pins.release_outputs()
+        self._signal_gate()
         self._timers = [t for t in self._timers if t[1] != self._wake]
 
     def _hard_reset(self, cause: int) -> None:
         self._stop_interpreter(drain=True)
         self.watchdog_ms = self._wdt_deadline = None
         self.pins.release_outputs()
+        self._signal_gate()
         self.filter.raw_repl = False
         self._emit(_rom_banner(cause))
         self._start(cause)
@@ -266,6 +271,7 @@ class Board:
         self._stop_interpreter(drain=True)
         self.watchdog_ms = self._wdt_deadline = None
         self.pins.release_outputs()
+        self._signal_gate()
         if ms:
             self.after(ms / 1000, self._wake)
 
@@ -345,6 +351,8 @@ class Board:
                 handler()
             except (IndexError, struct.error):  # a malformed frame changes nothing
                 pass
+            if mtype in (msg.PIN_MODE, msg.PIN_OUT):
+                self._signal_gate()
 
     def _arm_watchdog(self, timeout_ms: int | None) -> None:
         if timeout_ms:
@@ -391,7 +399,29 @@ class Board:
         sock = socket.create_connection((host, int(port)), timeout=5)
         sock.sendall(encode(AIR_MSG["SUBSCRIBE"]))
         peer = _Peer(sock)
+        self._air_peer = peer
         self._sel.register(sock, selectors.EVENT_READ, lambda: self._receive(peer, self._on_air_data))
+
+    def _signal_gate(self) -> None:
+        """Tell the air when the relay, red or green output (as config.json wires them) turns
+        on or off: what the visitor at the scanner sees (bzsim.air_visitors)."""
+        peer = self._air_peer
+        if peer is None:
+            return
+        try:
+            mtime = (self.flash / "config.json").stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        if self._signal_outputs is None or self._signal_outputs[0] != mtime:
+            self._signal_outputs = (mtime, visitors.gate_outputs(self.flash))
+        on = visitors.signal_levels(self._signal_outputs[1], self.pins.outputs)
+        if on == self._signal_sent:
+            return
+        self._signal_sent = on
+        try:
+            peer.sock.sendall(encode(AIR_MSG["GATE_SIGNAL"], visitors.signal_payload(self.name, on)))
+        except OSError:
+            pass
 
     def _on_air_data(self, peer: _Peer) -> None:
         for mtype, payload in split_frames(peer.buffer):

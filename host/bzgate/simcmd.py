@@ -8,7 +8,7 @@ import click
 
 from bzgate.errors import UserError
 from bzsim import air_wifi
-from bzsim.air import start_air
+from bzsim.air import ask_gates, start_air
 from bzsim.aircmd import air_command
 from bzsim.board import DEFAULT_FLASH_BYTES, Board
 from bzsim.control import BoardControl, BoardControlError
@@ -42,7 +42,8 @@ sim.add_command(air_command)
               help="Run a private air playing this scenario (default: a quiet office).")
 @click.option("--heap", default="96K", show_default=True,
               help="Python heap, in ESP32 (32-bit) terms.")
-@click.option("--name", default="gate", show_default=True, help="The board's name in the air.")
+@click.option("--name", help="The board's name in the air: a gate of the scenario (default: its "
+                             "only gate; \"gate\" without a scenario).")
 @click.option("--flash-size", default=str(DEFAULT_FLASH_BYTES // 1024) + "K", show_default=True,
               help="Capacity of the board's filesystem.")
 @click.option("--baud", type=click.IntRange(1200, 5_000_000), default=DEFAULT_BAUD, show_default=True,
@@ -68,6 +69,7 @@ def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> N
         raise UserError(f"scenario {scenario}: {e}") from None
     try:
         address = air or private_air.address
+        name = _gate_name(name, private_air.gates() if private_air is not None else _air_gates(air))
         plan = _scenario_wifi(address, name)
         if plan is not None and access_point is not None:
             raise UserError(f"--wifi: gate {plan.gate!r} has its access point in the scenario "
@@ -77,6 +79,28 @@ def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> N
     finally:
         if private_air is not None:
             private_air.stop()
+
+
+def _air_gates(address: str) -> list | None:
+    try:
+        return ask_gates(address)
+    except (OSError, ValueError) as e:  # an air that cannot say: run with the name given
+        click.echo(f"bzgate sim board: the air's gates are unknown: {e}", err=True)
+        return None
+
+
+def _gate_name(name: str | None, gates: list | None) -> str:
+    """The board's name: the one given, which must be one of the scenario's gates (the air's
+    visitors press only there); by default the scenario's only gate, else "gate"."""
+    if name is None:
+        if gates and len(gates) == 1:
+            return gates[0]
+        name = "gate"
+    if gates and name not in gates:
+        raise UserError(f"--name {name!r}: the scenario has no such gate (its gates: "
+                        f"{', '.join(gates)}); its visitors would never press here, give "
+                        f"--name with one of them")
+    return name
 
 
 def _scenario_wifi(address: str, name: str) -> air_wifi.Plan | None:
