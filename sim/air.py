@@ -30,6 +30,10 @@ Python control API (for tests, the demo and the board bridge):
                               {"event": "wifi", "t": unix, "gate": name, "up": bool}
                               (a gate's access point going or coming back in an outage)
     air.bad_frames         -> how many malformed frames boards sent (each ignored)
+    Air(scenario, hold_visitors=True) ... air.release_visitors(crowd_s=None)
+                              nobody comes until released (boards boot first); then the
+                              scenario's phones come with their times counted from that
+                              moment, and the crowd for crowd_s seconds (None: without end)
     air.stop()
 
 Over TCP, a client that sends SUBSCRIBE gets the same events as EVENT frames (JSON), one that
@@ -99,8 +103,10 @@ class Session:
 
 
 class Air:
-    def __init__(self, scenario=None, listen=("127.0.0.1", 0)):
-        self.world = World(scenario, int(time.time()))
+    def __init__(self, scenario=None, listen=("127.0.0.1", 0), hold_visitors=False):
+        """hold_visitors: nobody comes until release_visitors() (a board can boot first)."""
+        self._hold_visitors = hold_visitors
+        self.world = World(scenario, int(time.time()), held=hold_visitors)
         self.histories = Histories(self.world.start, self.world.seed)
         self.faults = scenario.faults if scenario else Faults()
         self.bad_frames = 0
@@ -124,11 +130,10 @@ class Air:
 
     def start(self):
         self._mono0 = time.monotonic()
-        for phone in self.world.phones:
-            self._enter(phone)
+        if not self._hold_visitors:
+            self._visitors_come(0.0)
         for fixture in self.world.fixtures:
             self._schedule_adverts(fixture, fixture.first_advert_after(0.0))
-        self.at(0.0, self._crowd_arrival)
         self._announce_outages()
         for kind in self.world.noise_rates():
             self._noise(kind, 0.0)
@@ -191,6 +196,18 @@ class Air:
         bridge sends as GATE_SIGNAL (for tests without a board)."""
         self._inbox.put((None, "gate_signal",
                          {"board": board, "relay": relay, "red": red, "green": green}))
+
+    def release_visitors(self, crowd_s=None) -> None:
+        """With hold_visitors: the scenario's visitors come from now (phones' times counted
+        from this moment, the crowd from now, for crowd_s seconds or without end)."""
+        self._inbox.put((None, "release", crowd_s))
+
+    def _visitors_come(self, t, crowd_s=None):
+        if self._hold_visitors:
+            self.world.release(t, crowd_s)
+        for phone in self.world.phones:
+            self._enter(phone, t)
+        self.at(t, self._crowd_arrival)
 
     def gates(self) -> list:
         """The scenario's gate names ([] for a quiet office)."""
@@ -343,6 +360,9 @@ class Air:
     def _handle(self, session, mtype, payload, t):
         if mtype == "gate_signal":
             self._signal(payload, t)
+            return
+        if mtype == "release":
+            self._visitors_come(t, payload)
             return
         if mtype == "join":
             session.central = Central(self, session, self.world.seed)

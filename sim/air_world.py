@@ -5,6 +5,7 @@ and runs the connections. Everything random here comes from the scenario's seed,
 time order, so a scenario plays out the same way every time.
 """
 
+import dataclasses
 import random
 
 from bzsim.air_devices import PHONE_CLASSES, NoiseAdvert, noise_advert, quiet_office
@@ -16,7 +17,8 @@ CROWD_DWELL_S = (2.0, 6.0)
 
 
 class World:
-    def __init__(self, scenario, now_unix: int):
+    def __init__(self, scenario, now_unix: int, held=False):
+        """held: the scenario's phones are made only by release()."""
         self.scenario = scenario
         self.seed = scenario.seed if scenario else 0
         self.start = scenario.start if scenario else now_unix
@@ -25,10 +27,11 @@ class World:
         if scenario is None:
             self.fixtures = quiet_office((0.0, 0.0), self.seed)
             return
-        self.phones = [self.make_phone(spec) for spec in scenario.phones]
+        self.phones = [] if held else [self.make_phone(spec) for spec in scenario.phones]
         self._crowd_rng = random.Random(f"{self.seed}/crowd")
         self._crowd_count = 0
         self._last_arrival = 0.0
+        self._crowd_until = float("inf")
         self._noise_rng = random.Random(f"{self.seed}/noise")
 
     def gate(self, name):
@@ -60,6 +63,14 @@ class World:
             phone.path = walk(spec.path, gate_xy, spec.arrive_s, spec.dwell_s, stance)
         return phone
 
+    def release(self, t: float, crowd_s=None):
+        """The visitors come from t (they were held back): the scenario's phones with their
+        times counted from t, the crowd from t, for crowd_s seconds (None: without end)."""
+        self.phones = [self.make_phone(dataclasses.replace(spec, arrive_s=spec.arrive_s + t))
+                       for spec in self.scenario.phones] if self.scenario else []
+        self._last_arrival = t
+        self._crowd_until = float("inf") if crowd_s is None else t + crowd_s
+
     # ---- crowd ------------------------------------------------------------------------
 
     def next_crowd_phone(self):
@@ -69,6 +80,8 @@ class World:
             return None
         rng = self._crowd_rng
         arrive = self._last_arrival + rng.expovariate(crowd.per_minute / 60.0)
+        if arrive > self._crowd_until:
+            return None
         self._last_arrival = arrive
         share = rng.choices(CROWD_SHARES, [crowd.shares[p] for p in CROWD_SHARES])[0]
         platform = "android" if share == "android-open" else share

@@ -147,3 +147,27 @@ def test_the_air_command_prints_its_address_and_stops_cleanly(tmp_path, with_sce
     assert process.process.returncode == 0
     line = process.process.stdout.readline()
     assert json.loads(line)["event"] == "board" and json.loads(line)["board"] == "back"
+
+
+def test_held_visitors_come_when_released_counted_from_then_and_the_crowd_stops_on_time():
+    data = scenario([phone("visitor", "android", path="enter", arrive_s=0.4, dwell_s=2,
+                           press=True)],
+                    crowd={"per_minute": 600, "press_share": 1.0, "gate": "back",
+                           "shares": {"other": 1}})
+    air = Air(parse(data), hold_visitors=True).start()
+    try:
+        events = air.subscribe()
+        while air.elapsed() < 1.0:  # the air's own clock: a second with nobody held back coming
+            time.sleep(0.05)
+        assert air.phones() == [], "nobody comes before the release"
+        released = air.elapsed()
+        air.release_visitors(crowd_s=1.0)
+        press = next(e for e in iter(lambda: events.get(timeout=5), None)
+                     if e["phone"] == "visitor")
+        assert released + 0.4 + 0.5 <= press["t"] - 1600416300 <= released + 0.4 + 1.6
+        crowd = [p for p in air.phones() if p["name"].startswith("crowd-")]
+        assert 2 <= len(crowd) <= 30, "about 10 in the crowd's one second, then no more"
+        arrivals = [p for p in air.world.phones if p.name.startswith("crowd-")]
+        assert all(released <= p.spec.arrive_s <= released + 1.1 for p in arrivals)
+    finally:
+        air.stop()
