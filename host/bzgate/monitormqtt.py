@@ -5,7 +5,7 @@
 
 Subscribes to P/+/events and P/+/online. A gate gets its tile (keyed "P/G", source "mqtt") the
 first time it is heard. On P/G/events, {"type": "status", ...} goes to Board.status and a
-decision or an alarm to Board.event, as a serial session's STATUS and EVENTS do; P/G/online
+decision, a check begun ({"checking": {...}}) or an alarm to Board.event, as a serial session's STATUS and EVENTS do; P/G/online
 "1" counts as hearing it, "0" (its last will, or its retained state) shows it offline at once.
 A gate that reports once a minute is offline after OFFLINE_AFTER_S without a word.
 
@@ -117,7 +117,7 @@ class MqttSource:
             if problem:
                 return self._drop(gate_id, f"a status with {problem}")
             self.board.status(self._gate(gate_id), event)
-        elif "verdict" in event or "alarm" in event:
+        elif "verdict" in event or "alarm" in event or "checking" in event:
             self.board.event(self._gate(gate_id), event)
         else:
             self._drop(gate_id, f"an event of no known kind: {sorted(event)[:5]}")

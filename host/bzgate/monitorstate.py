@@ -15,11 +15,18 @@ storage-full, scanner-stalled, safe-mode and chain-error (a collection refused).
 Today's counts (Vietnam's day): decisions in the database plus those seen live and not yet
 collected.
 
+A press that finds no Bluezone phone near puts the gate into "checking" (a live
+{"checking": {"n", "trigger", "wait_ms"}} event, or STATUS's "checking": true on a new session):
+the tile's "checking" holds it until the next decision, the gate goes offline, or it is older
+than its wait and CHECKING_GRACE_S (a decision event lost on the way). A DENY or NO_APP carries
+no RSSI (None; gates from before sent 0, taken as None here too).
+
 Each decision is shown once: the gate numbers them ("n", its count since boot), a live event,
 the replay of those made while no stream ran and STATUS's last_decision may bring the same one,
 and one numbered at or below the gate's count at the session's first STATUS is from before.
 """
 
+import copy
 import datetime as dt
 import queue
 import threading
@@ -35,6 +42,8 @@ EVENTS_KEPT = 200
 QUEUED_MAX = 1000  # changes waiting for one page
 NUMBERS_KEPT = 64  # of each gate's decision numbers shown; a gate replays at most 16
 VERDICTS = ("allow", "deny", "no-app")
+CHECKING_GRACE_S = 5.0  # past a check's wait, before the tile stops showing it
+CHECKING_LONGEST_S = 15.0  # the longest wait a gate may be set to (config wait_s), when unknown
 REFUSED = ("broken-chain", "gap", "rolled-back", "truncated")  # collect's refusals
 
 
@@ -65,7 +74,8 @@ def status_alarms(status: dict) -> list[str]:
 
 
 _STATUS_KINDS = {"mode": str, "clock_valid": bool, "safe_mode": bool, "decisions": int,
-                 "alarms": list, "restarts": list, "storage": dict, "last_decision": dict}
+                 "alarms": list, "restarts": list, "storage": dict, "last_decision": dict,
+                 "checking": bool, "presses_merged": int}
 _STORAGE_KINDS = {"bytes": int, "free_bytes": int, "storage_full": bool, "alarms": list}
 
 
@@ -87,7 +97,8 @@ def new_tile(port: str, gate_id: str = "", site: str = "", source: str = "serial
     the journal comes through `bzgate ingest`)."""
     return {"port": port, "source": source, "gate_id": gate_id, "site": site, "board_id": "",
             "firmware": "", "online": False, "decisions": None, "seen": None, "mode": "", "clock_valid": None, "storage_pct": None,
-            "last": None, "today": dict.fromkeys(VERDICTS, 0), "compliance": None,
+            "last": None, "checking": None, "presses_merged": None,
+            "today": dict.fromkeys(VERDICTS, 0), "compliance": None,
             "alarms": [], "collect": None, "error": ""}
 
 
@@ -101,7 +112,24 @@ def tile_from_status(tile: dict, status: dict) -> None:
                 storage_pct=round(100 * used / (used + free)) if free >= 0 and used + free
                 else None)
     if tile["last"] is None and isinstance(status.get("last_decision"), dict):
-        tile["last"] = {**status["last_decision"], "at": None}  # made before we watched
+        tile["last"] = {**without_false_rssi(status["last_decision"]), "at": None}  # made before we watched
+    if status.get("checking") is True:  # a press waiting for a phone; its event came before
+        tile["checking"] = tile["checking"] or {"n": None, "trigger": None, "wait_ms": None,
+                                                "at": None}
+    elif "checking" in status:
+        tile["checking"] = None
+    merged = status.get("presses_merged")
+    if type(merged) is int:
+        tile["presses_merged"] = merged
+
+
+def without_false_rssi(decision: dict) -> dict:
+    """A decision as the page shows it: a DENY or NO_APP without a phone has no RSSI, which
+    gates from before sent as 0."""
+    if decision.get("rssi") == 0 and decision.get("id") is None \
+            and decision.get("verdict") in ("deny", "no-app"):
+        return {**decision, "rssi": None}
+    return decision
 
 
 class Board:
@@ -152,12 +180,15 @@ class Board:
                         firmware=str(hello.get("firmware", "")),
                         site=str(config.get("site", tile["site"])), error="")
             self._forget_numbers(port)  # the gate's count is taken again at STATUS
+            tile["checking"] = None  # and whether it is checking
             self._seen(port)
 
     def status(self, port: str, status: dict) -> None:
         with self._lock:
             tile, private = self._tiles[port], self._private[port]
             tile_from_status(tile, status)
+            if tile["checking"] and tile["checking"]["at"] is None:
+                tile["checking"]["at"] = self.clock()
             restarts = status.get("restarts") or [0, 0]
             if private["restarts"] is not None and restarts[0] > private["restarts"]:
                 private["stalled_at"] = self.clock()  # the gate restarted a silent scan
@@ -167,12 +198,13 @@ class Board:
             self._seen(port)
 
     def event(self, port: str, event: dict) -> None:
-        """A live EV line: a decision or an alarm."""
+        """A live EV line: a decision, a check begun, or an alarm."""
         with self._lock:
-            now, tile = self.clock(), self._tiles[port]
             if "verdict" in event:
                 if self._new_decision(port, event.get("n")):
-                    self._decided(port, event)
+                    self._decided(port, without_false_rssi(event))
+            elif "checking" in event:
+                self._checking(port, event["checking"])
             else:
                 self._log(port, {"kind": "alarm", "alarm": str(event.get("alarm", ""))})
             self._seen(port)
@@ -251,11 +283,27 @@ class Board:
             private["shown"].discard(min(private["shown"]))
         return True
 
+    def _checking(self, port: str, check) -> None:
+        """A press found no phone near: the gate checks until its decision numbered n."""
+        if not isinstance(check, dict):
+            return
+        n, wait = check.get("n"), check.get("wait_ms")
+        highest = self._highest(port)
+        if type(n) is int and highest is not None and n <= highest:
+            return  # a replay: that decision was shown already
+        self._tiles[port]["checking"] = {
+            "n": n if type(n) is int else None, "trigger": str(check.get("trigger") or ""),
+            "wait_ms": wait if type(wait) is int else None, "at": self.clock()}
+
     def _decided(self, port: str, decision: dict) -> None:
         private, n = self._private[port], decision.get("n")
+        tile = self._tiles[port]
         if type(n) is not int or private["last_n"] is None or n > private["last_n"]:
             private["last_n"] = n if type(n) is int else None
-            self._tiles[port]["last"] = {**decision, "at": self.clock()}  # a replay is older
+            tile["last"] = {**decision, "at": self.clock()}  # a replay is older
+        checked = (tile["checking"] or {}).get("n")
+        if type(n) is not int or checked is None or n >= checked:
+            tile["checking"] = None  # the check's decision (or one after it): it is over
         verdict = str(decision["verdict"])
         if verdict in VERDICTS:
             self._roll_day(port)
@@ -294,11 +342,19 @@ class Board:
             alarms.append("chain-error")
         today = {v: private["stored"][v] + private["live"][v] for v in VERDICTS}
         decided = sum(today.values())
+        check = tile["checking"]
+        if check and (not online or now - check["at"] > CHECKING_GRACE_S + (
+                check["wait_ms"] / 1000 if check["wait_ms"] is not None else CHECKING_LONGEST_S)):
+            tile["checking"] = None
         tile.update(online=online, alarms=list(dict.fromkeys(alarms)), today=today,
                     compliance=round(100 * today["allow"] / decided) if decided else None)
         if online != before["online"] and before["seen"] is not None:
             self._log(port, {"kind": "online" if online else "offline"})
-        if tile != before:
+        # A writer's change or a derived field's; not each reply's time alone (the page shows
+        # it once the gate is offline, which is a change of its own).
+        shown = {key: value for key, value in tile.items() if key != "seen"}
+        if shown != private.get("published"):
+            private["published"] = copy.deepcopy(shown)
             self._publish("gate", dict(tile))
 
     def _log(self, port: str, entry: dict) -> None:

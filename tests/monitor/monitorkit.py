@@ -96,11 +96,12 @@ def browser(profile: Path, width: int = 1024, height: int = 640):
             context.close()
 
 
-def seconds_to_verdict(tile, verdict: str, act, what: str) -> float:
-    """Seconds from act() (a press, a publish) to the verdict on a tile (a Playwright locator)."""
+def seconds_to_verdict(tile, verdict: str, act, what: str, timeout: float = 5) -> float:
+    """Seconds from act() (a press, a publish) to the verdict on a tile (a Playwright locator);
+    verdict "checking" for a press still waiting for a phone."""
     start = time.monotonic()
     act()
-    tile.locator(f".verdict.v-{verdict}").wait_for(timeout=5000)
+    tile.locator(f".verdict.v-{verdict}").wait_for(timeout=timeout * 1000)
     elapsed = time.monotonic() - start
     print(f"{verdict} on the page {elapsed:.2f} s after {what}")
     return elapsed

@@ -6,7 +6,8 @@ topic prefix of its own, with fake gates published from here as the broker's con
 (P/G/online retained, P/G/events QoS 0) and the page in Debian's chromium: a decision turns a tile
 green or red within 2 s, a status object shows its mode, counter and alarms, online "0" shows
 the gate offline, and the page says an MQTT gate's journal is collected by `bzgate ingest`
-instead of offering "collect now". Last, a virtual gate on Wi-Fi publishing for real.
+instead of offering "collect now". Last, a virtual gate on Wi-Fi publishing for real: its press
+with no phone shows checking, then DENY once its wait is over.
 Screenshots go to test-artifacts/monitor/mqtt-*.png.
 """
 
@@ -33,6 +34,7 @@ from bzgate.monitormqtt import OFFLINE_AFTER_S, MqttSource
 from bzgate.monitorstate import Board
 
 LIVE_S = 2.0
+WAIT_S = 2  # the virtual gate's wait_s: a press with no phone checks this long before DENY
 STATUS = {"type": "status", "mode": "enforce", "clock_valid": True, "safe_mode": False,
           "decisions": 42, "alarms": [], "restarts": [0, 0], "time": 1795000000,
           "storage": {"bytes": 900, "free_bytes": 100, "storage_full": False, "alarms": []}}
@@ -65,6 +67,19 @@ def test_status_and_decisions_feed_the_tile_and_online_0_shows_it_offline_at_onc
     assert "last will" in gate_tile(board)["error"]
     source.take("front", "events", b'{"alarm": "heap-low"}')  # heard again: online
     assert gate_tile(board)["online"] and gate_tile(board)["error"] == ""
+    assert source.dropped == 0
+
+
+def test_a_check_begun_shows_on_the_tile_until_its_decision():
+    source, board = source_on(Clock())
+    source.take("front", "events", json.dumps({**STATUS, "checking": False}).encode())
+    source.take("front", "events", b'{"checking": {"n": 43, "trigger": "beam", "wait_ms": 5000}}')
+    assert gate_tile(board)["checking"]["trigger"] == "beam"
+    source.take("front", "events", b'{"n": 43, "verdict": "no-app", "id": null, "rssi": null, '
+                                   b'"platform": null, "latency_ms": 5001, "presses": 2}')
+    tile = gate_tile(board)
+    assert tile["checking"] is None and (tile["last"]["verdict"], tile["last"]["presses"]) == (
+        "no-app", 2)
     assert source.dropped == 0
 
 
@@ -274,16 +289,20 @@ def test_online_0_shows_the_gate_offline(rig):
 def test_a_virtual_gate_on_wifi_shows_its_press_on_the_page(rig):
     page = rig["page"]
     board = start_gate(rig["where"] / "g", config={
-        **uplink_config(1883, rig["prefix"]), "gate_id": "wifi-real", "relay_pulse_ms": 200},
-        board_args=wifi_args())
+        **uplink_config(1883, rig["prefix"]), "gate_id": "wifi-real", "relay_pulse_ms": 200,
+        "wait_s": WAIT_S}, board_args=wifi_args())
     try:
         tile(page, "wifi-real").locator(".badge.on").wait_for(timeout=30000)  # its online "1"
         def the_press():
             board.control.press(BUTTON, 0.1)
-        elapsed = seconds_to_verdict(tile(page, "wifi-real"), "deny", the_press,
-                                     "the virtual gate's press")
+        checking = seconds_to_verdict(tile(page, "wifi-real"), "checking", the_press,
+                                      "the virtual gate's press")
+        start = time.monotonic()
+        tile(page, "wifi-real").locator(".verdict.v-deny").wait_for(timeout=(WAIT_S + 5) * 1000)
+        denied = time.monotonic() - start
         screenshot(page, "mqtt-6-virtual-gate")
-        assert elapsed < LIVE_S, f"DENY showed after {elapsed:.2f} s"
+        assert checking < LIVE_S, f"checking showed after {checking:.2f} s"
+        assert denied < WAIT_S + LIVE_S, f"DENY showed {denied:.2f} s after checking"
     finally:
         stop_gate(board)
         rig["gates"].retained.add(f"{rig['prefix']}/wifi-real/online")  # its will: cleared after

@@ -1,17 +1,21 @@
 """The guards' page in a real browser (Debian's chromium) against two virtual gates, the
 monitor running as its own process: gate-a has a Bluezone phone at the door, gate-b nobody.
-A press turns a tile green or red within 2 s, the language switch and the events view work,
+A press turns a tile green within 2 s, or shows it checking within 2 s and red once the gate's
+wait is over, with what to ask the visitor; the language switch and the events view work,
 `bzgate collect` is refused while the monitor holds the ports and the collection it makes
 itself lands in the database, the page comes back by itself after the monitor restarts
 (`bzgate status` meanwhile), and a stopped gate shows offline within 35 s. Each state is
 saved as a screenshot in test-artifacts/monitor/.
 
-The tests run in order on one set of gates, one monitor and one browser page."""
+The tests run in order on one set of gates, one monitor and one browser page. Last, a page on
+a monitor's state fed here directly: checking from STATUS on connect, a decision that answered
+three presses, no RSSI where no phone decided."""
 
 import json
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -22,10 +26,13 @@ from monitorkit import (Monitor, browser, phone, screenshot, seconds_to_verdict,
 
 from bzcore.config import PROFILES
 from bzgate.cli import main
+from bzgate.monitorstate import Board
+from bzgate.monitorweb import MonitorServer
 from bzprov.keys import KeyStore
 
 BUTTON = PROFILES["esp32-devkitc"]["button"][0]
-FAST = {"near_rssi": -75, "present_s": 8, "relay_pulse_ms": 500}
+WAIT_S = 2  # a press with no phone near checks this long before DENY
+FAST = {"near_rssi": -75, "present_s": 8, "relay_pulse_ms": 500, "wait_s": WAIT_S}
 LIVE_S = 2.0  # a press shows on the page within this
 OFFLINE_S = 35.0
 
@@ -53,7 +60,7 @@ def rig():
             page = context.new_page()
             page.goto(monitor.url)
             yield {"gates": gates, "monitor": monitor, "page": page, "db": where / "m.db",
-                   "keys": keys}
+                   "keys": keys, "browser": context}
         monitor.stop()
     finally:
         for board in gates.values():
@@ -73,7 +80,8 @@ def press_and_time(rig, gate_id: str, verdict: str) -> float:
 
     def the_press():
         rig["gates"][gate_id].control.press(BUTTON)
-    return seconds_to_verdict(tile(page, gate_id), verdict, the_press, "the press")
+    return seconds_to_verdict(tile(page, gate_id), verdict, the_press, "the press",
+                              timeout=WAIT_S + 5)
 
 
 def test_both_gates_show_online_with_their_sites_in_vietnamese(rig):
@@ -97,12 +105,24 @@ def test_a_press_with_a_bluezone_phone_near_turns_the_tile_green_within_2s(rig):
     assert elapsed < LIVE_S, f"ALLOW showed after {elapsed:.2f} s"
 
 
-def test_a_press_without_a_phone_turns_the_tile_red_within_2s(rig):
-    elapsed = press_and_time(rig, "gate-b", "deny")
-    assert tile(rig["page"], "gate-b").locator(".verdict .word").inner_text() == "TỪ CHỐI"
-    assert tile(rig["page"], "gate-b").locator(".count.c-deny").inner_text() == "1"
-    screenshot(rig["page"], "3-deny")
-    assert elapsed < LIVE_S, f"DENY showed after {elapsed:.2f} s"
+def test_a_press_without_a_phone_shows_checking_then_red_with_what_to_ask_the_visitor(rig):
+    page, verdict = rig["page"], tile(rig["page"], "gate-b").locator(".verdict")
+    checking = press_and_time(rig, "gate-b", "checking")
+    assert verdict.locator(".word").inner_text() == "Đang kiểm tra…"
+    screenshot(page, "3-checking")
+    start = time.monotonic()
+    tile(page, "gate-b").locator(".verdict.v-deny").wait_for(timeout=(WAIT_S + 5) * 1000)
+    denied = time.monotonic() - start
+    assert verdict.locator(".word").inner_text() == "TỪ CHỐI"
+    caption = verdict.locator(".when").inner_text()
+    assert "Không phát hiện điện thoại chạy Bluezone" in caption
+    assert "không có điện thoại" not in caption.lower() and "dBm" not in caption
+    assert verdict.locator(".ask").inner_text() == \
+        "Đề nghị khách mở Bluezone và đưa điện thoại lại gần máy quét"
+    assert tile(page, "gate-b").locator(".count.c-deny").inner_text() == "1"
+    screenshot(page, "3-deny")
+    assert checking < LIVE_S, f"checking showed after {checking:.2f} s"
+    assert denied < WAIT_S + LIVE_S, f"DENY showed {denied:.2f} s after checking"
 
 
 def test_the_language_switch_turns_the_page_english_and_is_remembered(rig):
@@ -114,6 +134,11 @@ def test_the_language_switch_turns_the_page_english_and_is_remembered(rig):
     page.reload()
     tile(page, "gate-b").locator(".verdict.v-deny").wait_for(timeout=5000)
     assert tile(page, "gate-b").locator(".verdict .word").inner_text() == "DENY"
+    assert "No phone running Bluezone detected" in \
+        tile(page, "gate-b").locator(".verdict .when").inner_text()
+    assert tile(page, "gate-b").locator(".verdict .ask").inner_text() == \
+        "Ask the visitor to open Bluezone and hold the phone to the scanner"
+    assert tile(page, "gate-a").locator(".verdict .ask").count() == 0
     screenshot(page, "4-english")
     page.click("#lang")
     assert page.locator("h1").inner_text() == "Giám sát cổng"
@@ -145,7 +170,9 @@ def test_the_events_view_filters_by_gate_and_collect_now_stores_the_decisions_on
     gates_shown = page.locator("#event-rows td:nth-child(2)").all_inner_texts()
     assert gates_shown and set(gates_shown) == {"gate-b"}
     assert page.locator("#event-rows tr.v-deny").count() == 1
+    assert page.locator("#event-rows tr.v-deny td:nth-child(4)").inner_text() == "TỪ CHỐI"  # no RSSI
     page.select_option("#filter", "")
+    assert page.locator("#event-rows tr.v-allow td:nth-child(4)").first.inner_text().endswith(" dBm")
     # The gate flushes its journal every 5 s: ask again until both decisions are stored.
     def collected():
         page.click("#collect")
@@ -191,3 +218,70 @@ def test_a_stopped_gate_shows_offline_within_35s(rig):
     assert tile(page, "gate-a").locator(".badge.on").count() == 1
     screenshot(page, "7-offline")
     assert elapsed < OFFLINE_S
+
+
+# --- a page on state fed directly: what the gates' new events look like ------------------------
+FED = "/dev/ttyFED0"
+
+
+@pytest.fixture(scope="module")
+def fed(rig):
+    """The monitor's web server on a Board fed here, and a page of its own in the rig's browser
+    (another origin: its language is its own)."""
+    board = Board()
+    board.add_gate(FED, "side", "Cổng phụ")
+    board.hello(FED, {"gate_id": "side", "board_id": "cd"}, {"site": "Cổng phụ"})
+    server = MonitorServer(("127.0.0.1", 0), board, lambda port: [])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = rig["browser"].new_page()
+    try:
+        yield board, page, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_opened_while_a_gate_checks_says_so_then_shows_the_decision_of_three_presses(fed):
+    board, page, url = fed
+    board.status(FED, {"clock_valid": True, "decisions": 7, "restarts": [0, 0], "checking": True,
+                       "presses_merged": 2})
+    page.goto(url)
+    side = tile(page, "side")
+    side.locator(".verdict.v-checking").wait_for(timeout=5000)  # from STATUS, on connect
+    assert side.locator(".verdict .word").inner_text() == "Đang kiểm tra…"
+    assert side.locator(".verdict .when").inner_text() == "Đang chờ điện thoại chạy Bluezone lại gần"
+    board.event(FED, {"n": 8, "verdict": "deny", "trigger": "button", "id": None, "rssi": None,
+                      "platform": None, "latency_ms": 5003, "presses": 3})
+    side.locator(".verdict.v-deny").wait_for(timeout=5000)
+    caption = side.locator(".verdict .when").inner_text()
+    assert "Không phát hiện điện thoại chạy Bluezone" in caption and caption.endswith("×3")
+    assert "null" not in caption and "dBm" not in caption
+    page.click("#nav-events")
+    detail = page.locator("#event-rows tr.v-deny td:nth-child(4)").inner_text()
+    assert detail == "TỪ CHỐI · ×3"
+    page.click("#nav-gates")
+    screenshot(page, "8-deny-three-presses")
+
+
+def test_a_live_check_shows_until_its_decision_in_english_too(fed):
+    board, page, _ = fed
+    page.click("#lang")
+    side = tile(page, "side")
+    board.event(FED, {"checking": {"n": 9, "trigger": "button", "wait_ms": 5000}})
+    side.locator(".verdict.v-checking").wait_for(timeout=5000)
+    assert side.locator(".verdict .word").inner_text() == "Checking…"
+    assert side.locator(".verdict .when").inner_text() == \
+        "Waiting for a phone running Bluezone to come near"
+    assert side.locator(".verdict .ask").count() == 0
+    screenshot(page, "9-checking-english")
+    board.event(FED, {"n": 9, "verdict": "allow", "trigger": "button", "id": "ab" * 12,
+                      "rssi": -58, "platform": "android", "latency_ms": 2100, "presses": 1})
+    side.locator(".verdict.v-allow").wait_for(timeout=5000)
+    caption = side.locator(".verdict .when").inner_text()
+    assert caption.endswith("Android") and "×" not in caption
+    page.click("#nav-events")
+    assert page.locator("#event-rows tr.v-allow td:nth-child(4)").inner_text() == \
+        "ALLOW · Android · -58 dBm"
+    page.click("#nav-gates")
+    page.click("#lang")  # the language is remembered by the profile: back to Vietnamese

@@ -1,12 +1,13 @@
 """The monitor's state model without gates: alarms from STATUS, offline after 30 s, today's
 counts kept once across live events and collections, decisions missed between streams
-and replayed."""
+and replayed, a press that is checking for a phone until its decision."""
 
 import datetime as dt
 
 from bzgate.localtime import LOCAL
-from bzgate.monitorstate import (EVENTS_KEPT, OFFLINE_AFTER_S, QUEUED_MAX, STALL_SHOWN_S, Board,
-                                 status_alarms)
+from bzgate.monitorstate import (CHECKING_GRACE_S, CHECKING_LONGEST_S, EVENTS_KEPT,
+                                 OFFLINE_AFTER_S, QUEUED_MAX, STALL_SHOWN_S, Board, status_alarms,
+                                 status_problem)
 
 PORT = "/dev/ttyUSB0"
 NOON = dt.datetime(2026, 11, 22, 12, 0, tzinfo=LOCAL).timestamp()
@@ -161,3 +162,92 @@ def test_a_page_that_stops_reading_starts_over_from_the_whole_state():
     assert int(state["events"][0].get("alarm", "a-1")[1:]) >= QUEUED_MAX - 10
     last = [changes.get_nowait() for _ in range(changes.qsize())][-1]
     assert last[0] in ("event", "gate")
+
+
+# --- checking: a press with no phone near waits up to the gate's wait_s -----------------------
+def checking(n, wait_ms=5000):
+    return {"checking": {"n": n, "trigger": "button", "wait_ms": wait_ms}}
+
+
+def deny(n, presses=1):
+    return {"n": n, "verdict": "deny", "trigger": "button", "id": None, "rssi": None,
+            "platform": None, "latency_ms": 5004, "presses": presses}
+
+
+def test_a_check_shows_on_the_tile_until_its_decision_and_is_not_an_event():
+    clock = Clock()
+    board = watched(clock, decisions=3)
+    changes = board.subscribe()
+    changes.get_nowait()
+    logged = board.snapshot()["events"]
+    board.event(PORT, checking(4))
+    assert gate(board)["checking"] == {"n": 4, "trigger": "button", "wait_ms": 5000, "at": clock.t}
+    assert [kind for kind, _ in (changes.get_nowait() for _ in range(changes.qsize()))] == ["gate"]
+    assert board.snapshot()["events"] == logged  # the tile says it; the event list waits for the verdict
+    clock.t += 4
+    board.refresh()
+    assert gate(board)["checking"]["n"] == 4
+    board.event(PORT, deny(4, presses=3))
+    assert gate(board)["checking"] is None
+    assert (gate(board)["last"]["verdict"], gate(board)["last"]["presses"]) == ("deny", 3)
+    assert gate(board)["today"]["deny"] == 1
+
+
+def test_a_check_replayed_after_its_decision_or_an_older_decision_leave_the_tile_right():
+    board = watched(Clock(), decisions=3)
+    board.status(PORT, {"clock_valid": True, "decisions": 4, "last_decision": deny(4)})
+    board.event(PORT, checking(4))  # the replay of what came before decision 4
+    assert gate(board)["checking"] is None
+    board.event(PORT, checking(6))
+    board.event(PORT, deny(5))  # decided before the check began (a replay)
+    assert gate(board)["checking"]["n"] == 6
+    board.event(PORT, deny(6))
+    assert gate(board)["checking"] is None
+
+
+def test_status_says_checking_on_a_new_session_and_that_it_is_over():
+    clock = Clock()
+    board = watched(clock, decisions=3, checking=True, presses_merged=2)
+    assert gate(board)["checking"] == {"n": None, "trigger": None, "wait_ms": None, "at": clock.t}
+    assert gate(board)["presses_merged"] == 2
+    clock.t += 3
+    board.status(PORT, {"clock_valid": True, "decisions": 3, "checking": True})
+    assert gate(board)["checking"]["at"] == clock.t - 3  # still the same check
+    board.status(PORT, {"clock_valid": True, "decisions": 3, "checking": False})
+    assert gate(board)["checking"] is None
+    board.status(PORT, {"clock_valid": True, "decisions": 3, "checking": True})
+    board.hello(PORT, {"gate_id": "front", "board_id": "ab"}, {})  # a new session asks again
+    assert gate(board)["checking"] is None
+
+
+def test_a_check_whose_decision_never_came_ends_after_its_wait_or_when_the_gate_goes_offline():
+    clock = Clock()
+    board = watched(clock, decisions=0)
+    board.event(PORT, checking(1, wait_ms=2000))
+    clock.t += 2 + CHECKING_GRACE_S - 0.5
+    board.refresh()
+    assert gate(board)["checking"] is not None
+    clock.t += 1
+    board.refresh()
+    assert gate(board)["checking"] is None  # its decision event was lost on the way
+    board.status(PORT, {"clock_valid": True, "decisions": 0, "checking": True})  # wait unknown
+    clock.t += CHECKING_LONGEST_S + CHECKING_GRACE_S - 1
+    board.refresh()
+    assert gate(board)["checking"] is not None
+    board.went_offline(PORT, "its last will")
+    assert gate(board)["checking"] is None
+
+
+def test_a_deny_without_a_phone_has_no_rssi_even_from_a_gate_that_sent_0():
+    board = watched(Clock(), decisions=0)
+    board.event(PORT, {**deny(1), "rssi": 0})  # firmware from before the RSSI could be absent
+    assert gate(board)["last"]["rssi"] is None and board.snapshot()["events"][0]["rssi"] is None
+    board.event(PORT, {"n": 2, "verdict": "allow", "id": "ab" * 12, "rssi": -52,
+                       "platform": "android", "presses": 1})
+    assert gate(board)["last"]["rssi"] == -52
+
+
+def test_a_status_from_the_broker_with_checking_or_presses_merged_of_the_wrong_kind_is_refused():
+    assert status_problem({"checking": True, "presses_merged": 4}) is None
+    assert status_problem({"checking": "yes"}) == "checking: not a bool"
+    assert status_problem({"presses_merged": "4"}) == "presses_merged: not a int"

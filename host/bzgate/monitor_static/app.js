@@ -35,15 +35,7 @@ function tile(gate) {
   head.append(name, badge);
   node.append(head);
 
-  const last = gate.last;
-  const verdict = el("div", "verdict " + (last ? "v-" + last.verdict : "none"));
-  verdict.dataset.verdict = last ? last.verdict : "";
-  verdict.append(el("span", "word", last ? t(last.verdict) : t("no_decision")));
-  if (last) {
-    const platform = last.platform ? t(last.platform) : t("platform_unknown");
-    verdict.append(el("span", "when", [clock(last.at), platform].filter(Boolean).join(" · ")));
-  }
-  node.append(verdict);
+  node.append(verdictBox(gate));
 
   const facts = el("dl", "facts");
   const today = gate.today || {};
@@ -78,6 +70,31 @@ function tile(gate) {
   return node;
 }
 
+// What the gate decided last, or that a press is checking for a phone until its decision.
+function verdictBox(gate) {
+  const last = gate.last;
+  const shown = gate.checking && gate.online ? "checking" : last ? last.verdict : "";
+  const box = el("div", "verdict " + (shown ? "v-" + shown : "none"));
+  box.dataset.verdict = shown;
+  if (shown === "checking") {
+    box.append(el("span", "word", t("checking")), el("span", "when", t("checking_wait")));
+    return box;
+  }
+  box.append(el("span", "word", last ? t(last.verdict) : t("no_decision")));
+  if (!last) return box;
+  // an ALLOW names the phone's platform; a DENY or NO_APP had no phone running Bluezone
+  const phone = last.verdict === "allow" ? (last.platform ? t(last.platform) : "")
+    : t("no_bluezone_phone");
+  box.append(el("span", "when", [clock(last.at), phone, presses(last)].filter(Boolean).join(" · ")));
+  if (last.verdict === "deny") box.append(el("span", "ask", t("ask_visitor")));
+  return box;
+}
+
+// "×3" for a decision that answered three presses (or beam breaks), nothing for one.
+function presses(decision) {
+  return Number.isInteger(decision.presses) && decision.presses > 1 ? "×" + decision.presses : "";
+}
+
 function drawTiles() {
   const tiles = $("tiles");
   tiles.replaceChildren(...[...state.gates.values()].map(tile));
@@ -109,8 +126,9 @@ function offerCollect() {
 // --- events --------------------------------------------------------------------------
 function detail(event) {
   if (event.kind === "decision") {
-    const rssi = event.rssi ? event.rssi + " dBm" : "";
-    return [t(event.verdict), event.platform ? t(event.platform) : "", rssi].filter(Boolean).join(" · ");
+    const rssi = Number.isInteger(event.rssi) ? event.rssi + " dBm" : ""; // none without a phone
+    return [t(event.verdict), event.platform ? t(event.platform) : "", rssi, presses(event)]
+      .filter(Boolean).join(" · ");
   }
   if (event.kind === "alarm") return t(event.alarm);
   if (event.kind === "collect") return `${t(event.result)} · ${event.records} ${t("records")}`;
