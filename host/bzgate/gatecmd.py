@@ -29,8 +29,8 @@ def _show(data: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data))
         return
-    for key, value in data.items():
-        shown = json.dumps(value) if isinstance(value, (dict, list)) else value
+    for key, value in data.items():  # values as the gate sent them: true, not Python's True
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         click.echo(f"{key + ':':16}{shown}")
 
 
@@ -49,7 +49,8 @@ def hello(port: str, as_json: bool) -> None:
 @gate.command("status")
 @_port_option
 def status(port: str, as_json: bool) -> None:
-    """Uptime, clock, counters, memory, storage, alarms and the last decision."""
+    """Uptime, clock, counters, memory, storage, alarms and the last decision; checking: true
+    while a press waits for a phone, presses_merged: presses that joined a decision under way."""
     _show(_ask(port, GateLink.status), as_json)
 
 

@@ -38,16 +38,30 @@ def gate_tile(port: str, named: bool = True) -> dict | None:
     return tile
 
 
-def _row(tile: dict) -> list[str]:
+def _row(tile: dict, merged: bool = False) -> list[str]:
     last = tile["last"] or {}
     state = "online" if tile["online"] else ("busy" if "busy" in tile["alarms"] else "offline")
+    if tile["online"] and tile.get("checking"):
+        state += ", checking"  # a press is waiting for a phone running Bluezone
     storage = "" if tile["storage_pct"] is None else f"{tile['storage_pct']} %"
-    return [tile["gate_id"] or "?", tile["site"], tile["port"], state, tile["mode"],
-            str(last.get("verdict", "")).upper(), str(tile.get("decisions") or ""), storage,
-            ", ".join(a for a in tile["alarms"] if a not in ("busy", "offline")) or tile["error"]]
+    row = [tile["gate_id"] or "?", tile["site"], tile["port"], state, tile["mode"],
+           str(last.get("verdict", "")).upper(), str(tile.get("decisions") or ""), storage,
+           ", ".join(a for a in tile["alarms"] if a not in ("busy", "offline")) or tile["error"]]
+    if merged:
+        presses = tile.get("presses_merged")
+        row.insert(7, "" if presses is None else str(presses))
+    return row
 
 
 HEADER = ["GATE", "SITE", "PORT", "STATE", "MODE", "LAST", "DECISIONS", "STORAGE", "ALARMS"]
+MERGED = "MERGED"  # presses that joined a decision under way, when a gate counts them
+
+
+def gate_table(tiles: list[dict]) -> str:
+    """The gates' rows; the MERGED column when a gate reports presses_merged."""
+    merged = any(tile.get("presses_merged") is not None for tile in tiles)
+    header = [*HEADER[:7], MERGED, *HEADER[7:]] if merged else HEADER
+    return table([_row(tile, merged) for tile in tiles], header)
 
 
 def table(rows: list[list[str]], header: list[str] = HEADER) -> str:
@@ -82,8 +96,9 @@ def _uplink_row(row: dict) -> list[str]:
               help="Print {\"gates\": [...], \"uplinks\": [...]} with each gate's full state, "
                    "for scripts.")
 def status_command(ports: tuple, all_ports: bool, db: str | None, as_json: bool) -> None:
-    """The gates' states: online, mode, last decision, decisions since boot, storage in use
-    and alarms. A gate a running monitor holds shows as busy (its page has the rest).
+    """The gates' states: online (and checking while a press waits for a phone), mode, last
+    decision, decisions since boot, presses merged into decisions, storage in use and alarms.
+    A gate a running monitor holds shows as busy (its page has the rest).
 
     With --db, the gates whose journals come over MQTT (bzgate ingest): the last seq seen on
     the broker and the last stored, the lag between them, when the last batch came, and the
@@ -102,7 +117,7 @@ def status_command(ports: tuple, all_ports: bool, db: str | None, as_json: bool)
     if as_json:
         click.echo(json.dumps({"gates": tiles, "uplinks": uplinks}, ensure_ascii=False))
     else:
-        parts = [table([_row(tile) for tile in tiles])] if tiles else []
+        parts = [gate_table(tiles)] if tiles else []
         if db is not None:
             parts.append(table([_uplink_row(row) for row in uplinks], UPLINK_HEADER) if uplinks
                          else f"no gate has sent its journal over MQTT to {store.shown(store.db_path(db))} yet")

@@ -1,5 +1,8 @@
 """`bzgate monitor`'s command line without gates: where it listens, which gates it watches
-(--fleet names them and their sites before they answer), and mistakes as one clear line."""
+(--fleet names them and their sites before they answer), and mistakes as one clear line; and
+`bzgate status` / `bzgate gate status` on gates answered by a fake link."""
+
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -39,3 +42,65 @@ def test_no_gate_or_a_bad_listen_address_is_one_line_and_status_2(tmp_path):
 def test_status_wants_a_port_or_all():
     result = CliRunner().invoke(main, ["status"])
     assert result.exit_code == 2 and "--port PATH" in result.stderr
+
+
+class FakeLink:
+    """A gate on a port, as GateLink answers: HELLO, CONFIG GET and STATUS."""
+    statuses: dict = {}
+
+    def __init__(self, port, **options):
+        self.port = port
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def hello(self):
+        return {"gate_id": "gate-" + self.port[-1], "board_id": "ab", "firmware": "1.2"}
+
+    def config_get(self):
+        return {"site": "Tòa nhà A"}
+
+    def status(self):
+        return {"mode": "enforce", "clock_valid": True, "decisions": 8, "restarts": [0, 0],
+                "storage": {"bytes": 10, "free_bytes": 90}, **self.statuses[self.port]}
+
+
+def test_status_shows_a_gate_checking_and_the_presses_merged(monkeypatch):
+    from bzgate import statuscmd
+    monkeypatch.setattr(statuscmd, "GateLink", FakeLink)
+    monkeypatch.setattr(FakeLink, "statuses", {
+        "/dev/ttyUSB1": {"checking": True, "presses_merged": 3,
+                         "last_decision": {"n": 8, "verdict": "deny", "rssi": None}},
+        "/dev/ttyUSB2": {}})  # a gate from before: neither field
+    shown = CliRunner().invoke(main, ["status", "--port", "/dev/ttyUSB1", "--port", "/dev/ttyUSB2"])
+    assert shown.exit_code == 0, shown.output
+    header, one, two = (line.split("  ") for line in shown.output.splitlines())
+    header, one, two = ([cell.strip() for cell in row if cell.strip()] for row in (header, one, two))
+    assert header == ["GATE", "SITE", "PORT", "STATE", "MODE", "LAST", "DECISIONS", "MERGED",
+                      "STORAGE", "ALARMS"]
+    assert one == ["gate-1", "Tòa nhà A", "/dev/ttyUSB1", "online, checking", "enforce", "DENY",
+                   "8", "3", "10 %"]
+    assert two == ["gate-2", "Tòa nhà A", "/dev/ttyUSB2", "online", "enforce", "8", "10 %"]
+    monkeypatch.setattr(FakeLink, "statuses", {"/dev/ttyUSB2": {}})
+    alone = CliRunner().invoke(main, ["status", "--port", "/dev/ttyUSB2"])
+    assert "MERGED" not in alone.output and "checking" not in alone.output
+    monkeypatch.setattr(FakeLink, "statuses", {"/dev/ttyUSB1": {"checking": True,
+                                                                "presses_merged": 3}})
+    as_json = CliRunner().invoke(main, ["status", "--port", "/dev/ttyUSB1", "--json"])
+    gate = json.loads(as_json.output)["gates"][0]
+    assert gate["checking"] is not None and gate["presses_merged"] == 3
+
+
+def test_gate_status_shows_checking_and_presses_merged_as_the_gate_sent_them(monkeypatch):
+    from bzgate import gatecmd
+    monkeypatch.setattr(gatecmd, "GateLink", FakeLink)
+    monkeypatch.setattr(FakeLink, "statuses", {"/dev/ttyUSB1": {"checking": False,
+                                                                "presses_merged": 0}})
+    shown = CliRunner().invoke(main, ["gate", "status", "--port", "/dev/ttyUSB1"])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert "checking:       false" in lines and "presses_merged: 0" in lines
+    assert "mode:           enforce" in lines and "clock_valid:    true" in lines
