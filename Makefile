@@ -39,6 +39,7 @@ demo: $(READY)
 	@$(BIN)/python tools/demo.py
 
 bench: $(READY)
+	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/classify_cost.py
 	$(BIN)/python bench/scan_path.py
 	$(BIN)/python bench/export.py

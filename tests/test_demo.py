@@ -1,5 +1,6 @@
-"""`make demo`'s main job, shortened to a minute of crowd: the gate decides live, the host
-collects its journal, reports, exports, and the trace finds Lan at the front door."""
+"""`make demo`'s main job, shortened to a minute of crowd: the crowd comes once the gate is
+ready, the gate decides live, the host collects its journal, reports the compliance the crowd
+really has, exports, and the trace finds Lan at the front door."""
 
 import json
 import re
@@ -12,13 +13,30 @@ from bzcore import ids
 OUT = REPO / "demo-output"
 
 
+def seconds_after(earlier: str, later: str) -> float:
+    """How long after `earlier` a clock reading `later` comes (HH:MM:SS.d, across midnight)."""
+    def seconds(text):
+        h, m, sec = text.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    return (seconds(later) - seconds(earlier)) % 86400
+
+
 def test_demo_runs_the_morning_from_gate_to_trace():
     run = subprocess.run([str(BIN / "python"), "tools/demo.py", "--seconds", "65"], cwd=REPO,
                          capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr
     out = run.stdout
-    verdicts = re.findall(r"^\s+[\d.]+ s  (ALLOW|DENY|NO-APP)", out, re.M)
+    verdicts = re.findall(r"^  [\d:.]{10}  (ALLOW|DENY|NO-APP)", out, re.M)
     assert "ALLOW" in verdicts and len(verdicts) >= 5, out
+    ready = re.search(r"^([\d:.]{10})  the gate is ready", out, re.M)
+    presses = re.findall(r"^  ([\d:.]{10})  \S+ presses", out, re.M)
+    assert ready and presses
+    assert seconds_after(ready.group(1), presses[0]) < 600, "the first press came before the gate was up"
+    assert out.index("the gate is ready") > out.index("$ bzgate provision configure")
+    assert len(verdicts) >= len(presses) - 1, "each press has its decision (the last may be cut off)"
+    compliance = float(re.search(r"\*\*Total\*\*(?: \| [^|]+){4} \| \*\*([\d.]+) %", out).group(1))
+    truth = int(re.search(r"running Bluezone \((\d+) %\)", out).group(1))
+    assert truth - 15 <= compliance <= truth + 1, "the report shows the compliance the crowd has"
     stored = re.search(r"(\d+) records stored", out)
     assert stored and int(stored.group(1)) >= len(verdicts), out
     assert re.search(r"^\| 1 \| Văn phòng Demo · front-door \| (\d+) \|", out, re.M), out

@@ -1,9 +1,12 @@
 """`make demo`, part two: a morning at an office entrance, from the gate to the agency's files.
 
 A virtual ESP32 runs the real gate firmware at the front door. Provisioning gives it its
-configuration, its secret key and the time; then the simulated air brings a morning crowd (phones
-with Bluezone on Android and iPhone, phones without it) who press the gate's button, among them
-Lan, whose daily key the demo knows. The gate's decisions stream live over the host link. After
+configuration, its secret key and the time; only then does the simulated air bring a morning
+crowd: four in five run Bluezone (Android with the app open or in the background, iPhones in
+the foreground or background), one in five does not. They queue, hold the phone to the scanner
+and press the gate's button; one denied while the app was asleep opens it and presses again.
+Among them is Lan, whose daily key the demo knows. Each press (who, on which phone) and each
+of the gate's decisions, streamed live over the host link, is printed with the air's clock. After
 about two minutes the host collects the gate's journal into a fresh SQLite file (MAC chain
 verified), prints the report, writes the exports, and traces Lan as if her key had been published
 as an F0 case, beside a second case who never came and must match nothing. Everything lands in
@@ -14,17 +17,20 @@ demo-output/; no hardware, no network.
 
 import argparse
 import json
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from bzcore import config, ids
 from bzgate.link import GateLink
-from bzsim import firmware
-from bzsim.air import start_air
+from bzgate.localtime import local_time
+from bzsim import firmware, scenario as scenario_file
+from bzsim.air import Air
 from bzsim.control import BoardControl
 
 BIN = Path(sys.executable).parent
@@ -33,6 +39,7 @@ GATE, GATE_ID, SITE = "front", "front-door", "Văn phòng Demo"
 LAN_KEY = "4c" * 32  # Lan's daily key for today: the one the demo "publishes" as an F0 case
 HOA_KEY = "48" * 32  # an F0 case who never came near the gate
 LAN_ARRIVES_S = 12
+DRAIN_S = 25  # after the crowd's last arrival: the queue empties
 DAY = 86400
 
 
@@ -41,8 +48,9 @@ def scenario(start: int) -> dict:
            "arrive_s": LAN_ARRIVES_S, "dwell_s": 6, "path": "enter", "press": True}
     return {"start": datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "seed": 7, "gates": [{"name": GATE, "x": 0, "y": 0}], "phones": [lan],
-            "crowd": {"per_minute": 12, "press_share": 1.0, "gate": GATE,
-                      "shares": {"android": 0.45, "ios": 0.15, "ios-background": 0.2, "other": 0.2}},
+            "crowd": {"per_minute": 10, "press_share": 1.0, "retry_share": 1.0, "gate": GATE,
+                      "shares": {"android-open": 0.2, "android": 0.25, "ios": 0.15,
+                                 "ios-background": 0.2, "other": 0.2}},
             "noise": {"other_adverts_per_s": 20, "malformed_per_s": 1,
                       "random_bluezone_ids_per_s": 0.2}}
 
@@ -58,18 +66,56 @@ def bzgate(*args: str, show: bool = True) -> str:
     return run.stdout
 
 
-def watch(serial_path: str, seconds: int) -> None:
-    print(f"\ndecisions, live from the gate over {seconds} s:")
-    start = time.monotonic()
-    with GateLink(serial_path, timeout=10) as gate:
-        for event in gate.events(seconds):
-            at = time.monotonic() - start
-            if "alarm" in event:
-                print(f"  {at:5.1f} s  alarm: {event['alarm']}")
-                continue
-            ident = (event.get("id") or "-").upper()
-            print(f"  {at:5.1f} s  {event['verdict'].upper():<6} {event.get('platform') or '':<8}"
-                  f" ID {ident:<24} RSSI {event['rssi']:>4} dBm, {event['latency_ms']} ms")
+def clock(air: Air) -> str:
+    """The air's time now, as the guard's watch shows it (Vietnam time)."""
+    now = air.now()
+    return local_time(int(now)).strftime("%H:%M:%S") + f".{int(now * 10) % 10}"
+
+
+def show_presses(air: Air, stop: threading.Event, pressed: dict) -> None:
+    """The air's ground truth as it happens: who pressed, on which phone, with which app state
+    (pressed: name -> platform)."""
+    events = air.subscribe()
+    while not stop.is_set():
+        try:
+            event = events.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if event["event"] == "press":
+            pressed[event["phone"]] = event["platform"]
+            again = ", again" if event["attempt"] > 1 else ""
+            print(f"  {clock(air)}  {event['phone']} presses ({event['platform']}, app "
+                  f"{event['app']}{again})", flush=True)
+
+
+def watch(air: Air, serial_path: str, seconds: int) -> dict:
+    """Print presses and decisions as they come; returns who pressed (name -> platform)."""
+    print(f"\npresses (from the air) and decisions (live from the gate) over {seconds} s:")
+    stop = threading.Event()
+    pressed = {}
+    presses = threading.Thread(target=show_presses, args=(air, stop, pressed), daemon=True)
+    presses.start()
+    try:
+        with GateLink(serial_path, timeout=10) as gate:
+            for event in gate.events(seconds):
+                if "alarm" in event:
+                    print(f"  {clock(air)}  alarm: {event['alarm']}", flush=True)
+                elif "checking" in event:
+                    print(f"  {clock(air)}  checking: no Bluezone phone at the scanner yet, "
+                          f"listening up to {event['checking']['wait_ms'] / 1000:g} s", flush=True)
+                elif "verdict" in event:
+                    print(f"  {clock(air)}  {decision_line(event)}", flush=True)
+    finally:
+        stop.set()
+        presses.join()
+    return pressed
+
+
+def decision_line(event: dict) -> str:
+    ident = (event.get("id") or "-").upper()
+    rssi = "-" if event.get("rssi") is None else event["rssi"]
+    return (f"{event['verdict'].upper():<6} {event.get('platform') or '':<8} ID {ident:<24} "
+            f"RSSI {rssi:>4} dBm, {event['latency_ms']} ms after the press")
 
 
 def f0_case(start: int) -> Path:
@@ -92,7 +138,7 @@ def main() -> None:
     db, keys = str(OUT / "bzgate.db"), str(OUT / "keys.json")
     start = int(time.time())
     (OUT / "scenario.json").write_text(json.dumps(scenario(start)))
-    air = start_air(str(OUT / "scenario.json"))
+    air = Air(scenario_file.load(OUT / "scenario.json"), hold_visitors=True).start()
     flash = OUT / "board-flash"
     firmware.install(flash, {**config.defaults(), "gate_id": GATE_ID, "site": SITE})
     board = subprocess.Popen([str(BIN / "bzgate"), "sim", "board", "--flash", str(flash),
@@ -103,9 +149,14 @@ def main() -> None:
         BoardControl.for_flash(flash).wait_console("rst:0x1", timeout=15)
         bzgate("provision", "configure", "--port", serial_path, "--gate-id", GATE_ID,
                "--site", SITE, "--keys", keys, "--inventory", str(OUT / "inventory.json"))
-        lan_id = ids.id_at(bytes.fromhex(LAN_KEY), start + LAN_ARRIVES_S, 96).hex().upper()
-        print(f"\nLan (Android, Bluezone) reaches the gate {LAN_ARRIVES_S} s into the morning, ID {lan_id}")
-        watch(serial_path, seconds)
+        air.release_visitors(crowd_s=seconds)
+        print(f"\n{clock(air)}  the gate is ready: the crowd comes now, for {seconds} s "
+              f"(4 in 5 run Bluezone, so about 80 % compliance)")
+        lan_at = int(air.now()) + LAN_ARRIVES_S
+        lan_id = ids.id_at(bytes.fromhex(LAN_KEY), lan_at, 96).hex().upper()
+        print(f"Lan (Android, Bluezone in the background) reaches the gate {LAN_ARRIVES_S} s "
+              f"later, ID {lan_id}")
+        pressed = watch(air, serial_path, seconds + DRAIN_S)
         bzgate("collect", "--port", serial_path, "--db", db, "--keys", keys)
     except BaseException:
         console = BoardControl.for_flash(flash).console()
@@ -116,6 +167,11 @@ def main() -> None:
         board.wait(10)
         air.stop()
     bzgate("report", "--db", db, "--by", "gate", "--format", "md", "--lang", "en")
+    with_app = sum(1 for platform in pressed.values() if platform != "other")
+    print(f"\nthe air's ground truth: {len(pressed)} visitors pressed, {with_app} of them running "
+          f"Bluezone ({round(100 * with_app / max(1, len(pressed)))} %); the report's compliance "
+          f"counts decisions, so a visitor denied while the app slept, who opened it and pressed "
+          f"again, counts once denied and once allowed")
     bzgate("report", "--db", db, "-o", str(OUT / "bao-cao.html"), show=False)
     bzgate("export", "--db", db, "--what", "decisions", "-o", str(OUT / "decisions.csv"), show=False)
     bzgate("export", "--db", db, "--what", "sightings", "--ids", "hashed", "--format", "xlsx",
