@@ -13,9 +13,11 @@ Python control API (for tests, the demo and the board bridge):
     air.address            -> "127.0.0.1:PORT" for BZSIM_AIR
     air.now()              -> scenario time, Unix seconds (float, UTC)
     air.elapsed()          -> seconds since the air started
-    air.phones()           -> [{"name", "platform", "gate", "present", "advertising",
+    air.phones()           -> [{"name", "platform", "gate", "present", "advertising", "app",
                                 "addr_type", "address", "id", "advertised_id", "position"}]
-                              (id and advertised_id: upper hex of 12-byte IDs, or the v1 code)
+                              (id and advertised_id: upper hex of 12-byte IDs, or the v1 code;
+                              address: the random address it advertises from now; app: "open",
+                              "background" or "none")
     air.boards()           -> [{"name", "mac", "gate", "position", "scanning", "advertising",
                                 "listening", "missed"}]
                               (listening: the share of its scan time a board's receiver was
@@ -24,11 +26,18 @@ Python control API (for tests, the demo and the board bridge):
                               heard in adverts, gates' checkpoint beacons included
                               (bzsim.air_history)
     events = air.subscribe()   a queue.Queue of event dicts:
-                              {"event": "press", "t": unix, "gate": name, "phone": name}
-                              (a visitor presses PRESS_AFTER_S after reaching the gate)
+                              {"event": "press", "t": unix, "gate": name, "phone": name,
+                               "platform": the phone's scenario platform, "app": "open" |
+                               "background" | "none" (at that press), "attempt": 1 or 2}
+                              {"event": "visitor", "t": unix, "gate", "phone", "platform",
+                               "outcome": "entered" | "turned-away" | "gave-up", "attempts": n}
+                              (visitors queue at their gate and react to its relay and red LED:
+                              bzsim.air_visitors)
                               {"event": "board", "t": unix, "board": name, "joined": bool}
                               {"event": "wifi", "t": unix, "gate": name, "up": bool}
                               (a gate's access point going or coming back in an outage)
+    air.gate_signal(board, relay, red, green)   as if that board's outputs changed (1: on)
+    air.gates()            -> the scenario's gate names ([] for a quiet office)
     air.bad_frames         -> how many malformed frames boards sent (each ignored)
     Air(scenario, hold_visitors=True) ... air.release_visitors(crowd_s=None)
                               nobody comes until released (boards boot first); then the
