@@ -38,7 +38,7 @@ GATE = "front"
 RULES = ("today", "before")
 SHARES = {"android-open": 0.25, "android": 0.25, "ios": 0.15, "ios-background": 0.15, "other": 0.2}
 PASSERS_PER_MINUTE = 2  # Bluezone users walking past the gate, 2-4 m away
-DRAIN_S = 60  # after the crowd stops, how long the queue may take to empty
+DRAIN_S = 180  # after the crowd stops, the longest the queue may take to empty
 GROUPS = ("android open", "android background", "ios open", "ios background", "no app")
 
 
@@ -104,13 +104,20 @@ class Morning:
             with GateLink(self.serial, timeout=30) as link:
                 link.status()  # the gate is up: now the visitors come
                 self.air.release_visitors(crowd_s=self.crowd_s)
+                released = self.air.elapsed()
                 until = time.monotonic() + self.crowd_s + DRAIN_S
-                while time.monotonic() < until:
-                    for event in link.events(min(30.0, until - time.monotonic())):
+                while time.monotonic() < until and not self._all_gone(released):
+                    for event in link.events(min(10.0, until - time.monotonic())):
                         if "verdict" in event:
                             self.decisions.append((self.air.elapsed(), event))
         except Exception as e:  # noqa: BLE001 - reported with the figures, not a crash
             self.error = f"{type(e).__name__}: {e}"
+
+    def _all_gone(self, released: float) -> bool:
+        """The crowd has stopped coming and every visitor has left the gate's queue."""
+        queue = self.air.visitors.queue(GATE)
+        return (self.air.elapsed() > released + self.crowd_s + 5
+                and not queue.members and not queue.coming)
 
     def stop(self):
         self.board.terminate()
@@ -124,13 +131,17 @@ class Morning:
         return found
 
 
+SLOT_S = 900  # an Android phone keeps the ID it started advertising with past its slot's end
+
+
 def owner(air: Air, event: dict, t: float) -> str | None:
-    """The name of the phone a decision admitted: the one whose ID (or, for an unread iPhone,
-    address) it names at t; None when no phone in the air has it."""
+    """The name of the phone a decision admitted: the one whose ID (this slot's, or the last
+    one's: spec 2.1) or, for an unread iPhone, address it names at t; None when no phone in
+    the air has it."""
     for phone in air.world.phones:
         if event.get("id"):
-            ident = phone.id_at(t)
-            if ident is not None and ident.hex() == event["id"].lower():
+            if any(ident is not None and ident.hex() == event["id"].lower()
+                   for ident in (phone.id_at(t), phone.id_at(t - SLOT_S))):
                 return phone.name
         elif event.get("addr") and phone.address(t)[1].hex() == event["addr"].lower():
             return phone.name
