@@ -70,7 +70,7 @@ def calibration(survey: Survey, distance_m: float) -> dict | None:
 
     The rule: near_rssi is the 10th percentile of that phone's readings, rounded down. A phone
     held at the distance reads at or above it 9 times in 10; the gate averages readings, so it
-    counts as near there, and it leaves the near zone only 6 dB below (gate/presence.py)."""
+    hears that phone at the scanner within its 1.5 s window (gate/presence.py: near now)."""
     candidates = [p for p in survey.phones.values() if len(p["samples"]) >= CALIBRATION_MIN_SAMPLES]
     if not candidates:
         return None
