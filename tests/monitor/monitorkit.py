@@ -99,9 +99,16 @@ def browser(profile: Path, width: int = 1024, height: int = 640):
 def seconds_to_verdict(tile, verdict: str, act, what: str, timeout: float = 5) -> float:
     """Seconds from act() (a press, a publish) to the verdict on a tile (a Playwright locator);
     verdict "checking" for a press still waiting for a phone."""
+    from playwright.sync_api import TimeoutError as PageTimeout
+
     start = time.monotonic()
     act()
-    tile.locator(f".verdict.v-{verdict}").wait_for(timeout=timeout * 1000)
+    try:
+        tile.locator(f".verdict.v-{verdict}").wait_for(timeout=timeout * 1000)
+    except PageTimeout:
+        shown = tile.locator(".verdict")
+        raise AssertionError(f"no {verdict} after {what} within {timeout} s: the tile shows "
+                             f"{shown.get_attribute('data-verdict')!r}, {shown.inner_text()!r}") from None
     elapsed = time.monotonic() - start
     print(f"{verdict} on the page {elapsed:.2f} s after {what}")
     return elapsed

@@ -43,7 +43,7 @@ def rig():
     # pytest's long temporary paths.
     where = Path(tempfile.mkdtemp(prefix="bzm"))
     keys = KeyStore(where / "keys.json")
-    gates = {}
+    gates, monitor = {}, None
     try:
         gates["gate-a"] = start_keyed_gate(
             where / "a", keys, "gate-a", config={**FAST, "site": "Tòa nhà A"},
@@ -61,8 +61,9 @@ def rig():
             page.goto(monitor.url)
             yield {"gates": gates, "monitor": monitor, "page": page, "db": where / "m.db",
                    "keys": keys, "browser": context}
-        monitor.stop()
-    finally:
+    finally:  # the monitor too when setting up failed: left running, it would hold the ports
+        if monitor is not None and monitor.process is not None and monitor.process.poll() is None:
+            monitor.stop()
         for board in gates.values():
             if board.process.poll() is None:
                 stop_gate(board)
