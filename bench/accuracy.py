@@ -9,7 +9,8 @@ pressed, on which phone, with which app state (its press and visitor events); th
 decisions say who it admitted, on which phone (ID, or the address of an unread iPhone), how
 fast. Every seed runs twice at once: the firmware of today, and the rule before it (decide at
 once, a phone near within present_s 8 s counts, anti-passback by key), taken from git at
-BASELINE_COMMIT. A table per rule, then the targets.
+BASELINE_COMMIT. A table per rule, then the targets. A press made in the run's last MATCH_S
+seconds that was not answered yet is left out (the run ended on it, not the gate).
 
     .venv/bin/python bench/accuracy.py [--seeds 6] [--minutes 6.5] [--per-minute 8] [--save F]
     .venv/bin/python bench/accuracy.py --load F      (the tables of a saved run, at once)
@@ -29,6 +30,7 @@ from bzgate.link import GateLink
 from bzprov.build import MPY_CROSS
 from bzsim import firmware, scenario as scenario_file
 from bzsim.air import Air
+from bzsim.air_radio import distance
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -95,6 +97,7 @@ class Morning:
              "--name", GATE], stdout=subprocess.PIPE, text=True)
         self.serial = self.board.stdout.readline().strip()
         self.decisions = []  # (air seconds of the verdict, event)
+        self.listened_until = None  # air seconds when the host stopped listening
         self.crowd_s = args.minutes * 60
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.error = None
@@ -110,6 +113,7 @@ class Morning:
                     for event in link.events(min(10.0, until - time.monotonic())):
                         if "verdict" in event:
                             self.decisions.append((self.air.elapsed(), event))
+                self.listened_until = self.air.elapsed()
         except Exception as e:  # noqa: BLE001 - reported with the figures, not a crash
             self.error = f"{type(e).__name__}: {e}"
 
@@ -134,18 +138,28 @@ class Morning:
 SLOT_S = 900  # an Android phone keeps the ID it started advertising with past its slot's end
 
 
-def owner(air: Air, event: dict, t: float) -> str | None:
-    """The name of the phone a decision admitted: the one whose ID (this slot's, or the last
-    one's: spec 2.1) or, for an unread iPhone, address it names at t; None when no phone in
-    the air has it."""
+def owner(air: Air, event: dict, t: float):
+    """The phone a decision admitted: the one whose ID (this slot's, or the last one's: spec
+    2.1) or, for an unread iPhone, address it names at t; None when no phone in the air has it."""
     for phone in air.world.phones:
         if event.get("id"):
             if any(ident is not None and ident.hex() == event["id"].lower()
                    for ident in (phone.id_at(t), phone.id_at(t - SLOT_S))):
-                return phone.name
+                return phone
         elif event.get("addr") and phone.address(t)[1].hex() == event["addr"].lower():
-            return phone.name
+            return phone
     return None
+
+
+def decision_data(air: Air, t: float, event: dict) -> dict:
+    """A decision as the table needs it, and where the phone it admitted stood (to tell why
+    when it was not the visitor's)."""
+    found = owner(air, event, t) if event["verdict"] == "allow" else None
+    gate = air.world.gate_position(GATE)
+    return {"t": t, "verdict": event["verdict"], "latency_ms": event["latency_ms"],
+            "presses": event.get("presses", 1), "rssi": event.get("rssi"),
+            "owner": found.name if found else None,
+            "owner_m": round(distance(found.path.position(t), gate), 2) if found else None}
 
 
 def morning_data(morning: Morning) -> dict:
@@ -155,11 +169,9 @@ def morning_data(morning: Morning) -> dict:
     presses = [{"t": e["t"] - air.world.start, "phone": e["phone"], "platform": e["platform"],
                 "app": e["app"], "attempt": e["attempt"]}
                for e in morning.events() if e["event"] == "press"]
-    decisions = [{"t": t, "verdict": e["verdict"], "latency_ms": e["latency_ms"],
-                  "presses": e.get("presses", 1),
-                  "owner": owner(air, e, t) if e["verdict"] == "allow" else None}
-                 for t, e in morning.decisions]
-    return {"rule": morning.rule, "seed": morning.seed, "presses": presses, "decisions": decisions}
+    decisions = [decision_data(air, t, e) for t, e in morning.decisions]
+    return {"rule": morning.rule, "seed": morning.seed, "presses": presses, "decisions": decisions,
+            "listened_until": morning.listened_until}
 
 
 MATCH_S = 20.0  # a decision answers a press at most this long after it (wait_s is at most 15)
@@ -184,6 +196,9 @@ def outcomes(data: dict) -> list[dict]:
         row = waiting[-1]
         row.update(verdict=decision["verdict"], latency_ms=decision["latency_ms"],
                    own=decision["verdict"] == "allow" and decision["owner"] == row["phone"])
+    end = data.get("listened_until")
+    if end is not None:  # a press the run ended on had no time to be answered: not counted
+        rows = [r for r in rows if r["verdict"] is not None or r["t"] < end - MATCH_S]
     return rows
 
 

@@ -56,3 +56,11 @@ def test_the_targets_fail_on_a_wrong_phone_or_a_lost_press():
     assert not met["app open, or any iPhone: own-phone ALLOW at the first press >= 99 %"]
     assert not met["presses lost = 0"]
     assert met["Android in the background: in on its own phone after one retry >= 99 %"]
+
+
+def test_a_press_the_run_ended_on_is_left_out_an_earlier_unanswered_one_is_lost():
+    morning = {**MORNING, "listened_until": 70.0}
+    morning["presses"] = MORNING["presses"] + [press(60.0, "em", platform="other", app="none")]
+    rows = accuracy.outcomes(morning)
+    assert "em" not in {r["phone"] for r in rows}, "20 s before the end: no time to answer"
+    assert [r["phone"] for r in rows if r["verdict"] is None] == ["cu"]
