@@ -139,7 +139,7 @@ import time
 from bzcore import record
 from gate.policy import Policy
 
-cfg = {{"mode": "count", "present_s": 8, "antipassback_s": 30, "relay_pulse_ms": 3000,
+cfg = {{"mode": "count", "present_s": 8, "wait_s": 5, "antipassback_s": 30, "relay_pulse_ms": 3000,
         "require_id": False}}
 logged = []
 policy = Policy(cfg, presence, None, logged.append, print)

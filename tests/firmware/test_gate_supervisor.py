@@ -184,7 +184,7 @@ asyncio.run(main())
 
 
 def test_config_set_applies_policy_fields_at_once_and_restarts_for_the_mode(gate):
-    board = gate(config={"present_s": 8, "relay_pulse_ms": 500})
+    board = gate(config={"present_s": 8, "relay_pulse_ms": 500, "wait_s": 1})
     with board.link() as link:
         link.config_set({"present_s": 5, "near_rssi": -70})
         status = link.status()

@@ -18,7 +18,8 @@ from bzcore.config import PROFILES
 
 SSID, PASSWORD = "gate-lan", "correct horse"
 BUTTON = PROFILES["esp32-devkitc"]["button"][0]
-FAST = {"relay_pulse_ms": 200, "antipassback_s": 0}
+# wait_s 0: a press nobody's phone answers is a DENY at once, so each press is one decision
+FAST = {"relay_pulse_ms": 200, "antipassback_s": 0, "wait_s": 0}
 UPLINK_HEAP = "128K"  # an ESP32 with PSRAM: 96K has no room for the MQTT client (README)
 
 
