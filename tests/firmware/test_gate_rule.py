@@ -36,7 +36,7 @@ async def steps():
 """, wait_s=5)
     allow, = result["decisions"]
     assert allow["verdict"] == record.ALLOW and allow["id"] == bytes(range(1, 13)).hex()
-    assert 1200 <= allow["latency_ms"] < 1800, "allowed as soon as the phone spoke"
+    assert 1200 <= allow["latency_ms"] < 4000, "allowed when the phone spoke, long before wait_s"
     assert allow["rssi"] == -50
     assert result["shown"] == ["checking", "allow"]
     assert result["events"][0] == {"checking": {"n": 1, "trigger": "button", "wait_ms": 5000}}
@@ -53,7 +53,7 @@ async def steps():
 """, wait_s=2)
     deny, = result["decisions"]
     assert deny["verdict"] == record.DENY and deny["id"] is None and deny["rssi"] is None
-    assert 2000 <= deny["latency_ms"] < 2300
+    assert 2000 <= deny["latency_ms"] < 3000
     assert result["shown"] == ["checking", "deny"]
     assert {"was_checking": True} in result["events"] and result["status"]["checking"] is False
 
@@ -164,7 +164,7 @@ async def steps():
 """, trigger="tap")
     allow, = result["decisions"]
     assert allow["trigger"] == record.TAP and allow["verdict"] == record.ALLOW
-    assert allow["latency_ms"] < 100 and "checking" not in result["shown"]
+    assert allow["latency_ms"] < 500 and "checking" not in result["shown"]
 
 
 def test_require_id_waits_for_the_iphones_read(tmp_path, board_packages):
@@ -179,4 +179,4 @@ async def steps():
 """, require_id=True)
     allow, = result["decisions"]
     assert allow["verdict"] == record.ALLOW and allow["id"] == bytes(range(21, 33)).hex()
-    assert 700 <= allow["latency_ms"] < 1000
+    assert 700 <= allow["latency_ms"] < 2000, "when the read came, not at wait_s"
