@@ -10,6 +10,9 @@ and on safe().
     NO_APP  (monitor mode) red LED 2 s, long beep, relay pulse (monitor never blocks anyone)
     checking  green LED blinking (0.25 s on, 0.25 s off) while a press waits for a phone,
             until the verdict shows
+A pulse that comes while the relay is still open from the one before starts after the relay
+has dropped for RELAY_GAP_MS: a turnstile counts one passage per pulse, so each ALLOW must be
+an edge of its own.
     config errors: slow red blink (1 s on, 1 s off) while idle
     safe mode: fast red blink (0.2 s on, 0.2 s off), relay off
 
@@ -32,6 +35,7 @@ TICK_MS = const(20)
 SLOW_BLINK_MS = const(1000)
 FAST_BLINK_MS = const(200)
 CHECKING_BLINK_MS = const(250)
+RELAY_GAP_MS = const(150)
 TEST_MS = const(250)  # each output on, then off, this long in a self-test
 
 BLINK_NONE = const(0)
@@ -74,6 +78,7 @@ class Outputs:
         self.red = _Out(pins["red"])
         self.buzzer = _Out(pins["buzzer"])
         now = time.ticks_ms()
+        self._relay_from = now
         self._relay_until = now
         self._green_until = now
         self._red_until = now
@@ -110,7 +115,10 @@ class Outputs:
         self._pulse(pulse_ms)
 
     def _pulse(self, ms):
-        self._relay_until = self._until(ms)
+        now = time.ticks_ms()
+        gap = RELAY_GAP_MS if time.ticks_diff(self._relay_until, now) > 0 else 0
+        self._relay_from = time.ticks_add(now, gap)
+        self._relay_until = time.ticks_add(self._relay_from, ms)
         self.pulses += 1
         self.update()  # at once: the decision's latency ends here
 
@@ -148,7 +156,8 @@ class Outputs:
         if self._testing:
             return
         now = time.ticks_ms()
-        self.relay.set(time.ticks_diff(self._relay_until, now) > 0)
+        self.relay.set(time.ticks_diff(now, self._relay_from) >= 0
+                       and time.ticks_diff(self._relay_until, now) > 0)
         green = time.ticks_diff(self._green_until, now) > 0
         if self.checking:
             green = (time.ticks_diff(now, 0) // CHECKING_BLINK_MS) % 2 == 0

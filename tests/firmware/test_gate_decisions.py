@@ -132,3 +132,18 @@ def test_count_mode_takes_no_decisions(gate):
     time.sleep(5)
     assert board.of_kind(record.DECISION) == []
     assert board.status()["decisions"] == 0
+
+
+def test_an_allow_while_the_door_is_still_open_gives_the_relay_a_pulse_of_its_own(gate):
+    # A turnstile counts one passage per pulse: the second visitor's ALLOW must be an edge too.
+    board = gate(config={**FAST, "relay_pulse_ms": 3000, "antipassback_s": 0},
+                 phones=[phone("an", "android", **AT_GATE)])
+    assert wait_until(lambda: near(board))
+    since = time.time()
+    board.control.press(BUTTON)
+    assert wait_until(lambda: board.control.output(RELAY) == 1)
+    time.sleep(0.5)  # the first visitor is still walking through the open door
+    board.control.press(BUTTON)
+    decisions = board.wait_records(record.DECISION, 2)
+    assert [d["verdict"] for d in decisions] == [record.ALLOW, record.ALLOW]
+    assert wait_until(lambda: board.levels(RELAY, since)[:4] == [1, 0, 1, 0], timeout=8)
