@@ -10,8 +10,9 @@ table evicts the least recently seen one, which is counted.
 RSSI is smoothed (exponential, fixed point x16, faster for devices that advertise seldom). A
 device is near when the smoothed RSSI reaches near_rssi and stays near until it falls 6 dB
 below. A device is at the scanner ("near now", what a decision asks) while it was heard at or
-above near_rssi within NEAR_NOW_MS, with no hysteresis: a phone held to the scanner reads well
-above near_rssi, one a step behind it below (sim/air_radio.py has the figures). on_strong(entry)
+above near_rssi within NEAR_NOW_MS and its average has not fallen 6 dB below since: a phone
+held to the scanner reads well above near_rssi, one a step behind it below (sim/air_radio.py
+has the figures). on_strong(entry)
 tells the policy when a device comes to the scanner, and when an iPhone there gets its ID.
 admit(entry) marks the device that opened the gate; the mark stays with the entry whether it
 is known by address or, after a read, by ID. A visit ends when the device has not been heard for VISIT_GAP_MS, when its entry is
@@ -251,8 +252,11 @@ class Presence:
         return self.smooth[i] >> 4
 
     def near_now(self, i, now_ms):
-        """True while the entry was heard at or above near_rssi within NEAR_NOW_MS."""
-        return self.strong[i] and time.ticks_diff(now_ms, self.strong_ms[i]) <= NEAR_NOW_MS
+        """True while the entry was heard at or above near_rssi within NEAR_NOW_MS and its
+        average has not fallen HYSTERESIS_DB below since (a phone that stepped back, or one
+        strong reading of a phone that stands back)."""
+        return self.strong[i] and time.ticks_diff(now_ms, self.strong_ms[i]) <= NEAR_NOW_MS \
+            and self.smooth[i] >= self.near_leave
 
     def at_scanner(self, now_ms):
         """Entries near now, strongest first."""

@@ -5,6 +5,7 @@ the board), one test per way the earlier rule failed at the door:
   - the previous visitor's phone, just walked inside, does not admit the next visitor;
   - an iPhone admitted by its address is not admitted again once its read gives the ID;
   - two presses 40 ms apart make one decision that counts both;
+  - a phone a step behind that read strong a moment ago, but weak since, admits nobody;
 plus what the guard sees meanwhile, and tap, monitor and require_id under the same rule.
 The accuracy against visitors in the simulated air is bench/accuracy.py's.
 """
@@ -67,6 +68,22 @@ async def steps():
     policy.press(record.BUTTON)          # the next visitor, without Bluezone, presses
     await asyncio.sleep_ms(100)
     await speak(phone, -79, 1500)        # the phone inside is still heard
+    await decided(1)
+""", wait_s=1)
+    deny, = result["decisions"]
+    assert deny["verdict"] == record.DENY
+
+
+def test_a_phone_that_read_strong_once_but_stands_back_does_not_admit(tmp_path, board_packages):
+    result = run_rule(tmp_path, board_packages, """
+async def steps():
+    behind = id_key(ANDROID_ID)
+    await speak(behind, -75, 1000)
+    await asyncio.sleep_ms(600)          # a gap: the next reading moves the average halfway
+    hear(behind, -44)                    # one packet's spike, or a step forward and back
+    await speak(behind, -76, 600)
+    policy.press(record.BUTTON)          # the visitor at the scanner has no Bluezone
+    await speak(behind, -75, 1500)
     await decided(1)
 """, wait_s=1)
     deny, = result["decisions"]
