@@ -197,7 +197,8 @@ class Air:
         return [{"name": s.name, "mac": s.mac.hex(":").upper(), "gate": s.gate,
                  "position": s.position, "scanning": s.central.scan is not None,
                  "advertising": s.beacon is not None and s.beacon.advert(0) is not None,
-                 "listening": s.central.listening_share(self.elapsed()), "missed": s.central.missed}
+                 "listening": s.central.listening_share(self.elapsed()), "missed": s.central.missed,
+                 "heard": s.central.heard}
                 for s in list(self._sessions) if s.mac is not None]
 
     def gate_signal(self, board: str, relay: int, red: int, green: int = 0) -> None:

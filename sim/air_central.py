@@ -59,6 +59,7 @@ class Central:
         self.scanned_s = 0.0  # scans that have ended
         self.deaf_s = 0.0  # scan time lost to the board's own advertising events
         self.missed = 0  # adverts a scan window held that went by during one
+        self.heard = 0  # adverts delivered to the board (what a test waiting on a scan counts)
         self._tx_at = -1.0
 
     # ---- scanning -------------------------------------------------------------------
@@ -110,6 +111,7 @@ class Central:
         if 0.0 <= t - self._tx_at < ADV_EVENT_S:
             self.missed += 1
             return
+        self.heard += 1
         self.session.send("SCAN_RESULT", wire.scan_result(
             scan.gen, addr_type, addr, advert.adv_type, level, advert.data))
         if scan.active and advert.resp and advert.adv_type in (0, 2):

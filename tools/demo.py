@@ -40,6 +40,10 @@ LAN_KEY = "4c" * 32  # Lan's daily key for today: the one the demo "publishes" a
 HOA_KEY = "48" * 32  # an F0 case who never came near the gate
 LAN_ARRIVES_S = 12
 DRAIN_S = 25  # after the crowd's last arrival: the queue empties
+# The board journals a visit once the phone has gone unheard for presence.VISIT_GAP_MS (30 s),
+# checked each second: Lan's sighting is in the journal this long after she walked out of range.
+VISIT_CLOSED_S = 32
+LAN_WAIT_MAX_S = 120  # past the crowd's end: a Lan who never leaves does not hold the demo
 DAY = 86400
 
 
@@ -90,25 +94,42 @@ def show_presses(air: Air, stop: threading.Event, pressed: dict) -> None:
 
 def watch(air: Air, serial_path: str, seconds: int) -> dict:
     """Print presses and decisions as they come; returns who pressed (name -> platform)."""
-    print(f"\npresses (from the air) and decisions (live from the gate) over {seconds} s:")
+    print(f"\npresses (from the air) and decisions (live from the gate) over {seconds} s, and on "
+          f"until Lan's visit is in the gate's journal:")
     stop = threading.Event()
     pressed = {}
     presses = threading.Thread(target=show_presses, args=(air, stop, pressed), daemon=True)
     presses.start()
+    deadline = time.monotonic() + seconds
     try:
         with GateLink(serial_path, timeout=10) as gate:
-            for event in gate.events(seconds):
-                if "alarm" in event:
-                    print(f"  {clock(air)}  alarm: {event['alarm']}", flush=True)
-                elif "checking" in event:
-                    print(f"  {clock(air)}  checking: no Bluezone phone at the scanner yet, "
-                          f"listening up to {event['checking']['wait_ms'] / 1000:g} s", flush=True)
-                elif "verdict" in event:
-                    print(f"  {clock(air)}  {decision_line(event)}", flush=True)
+            # On until the time is up and Lan's visit is in the journal, however long the queue
+            # kept her: the trace below needs her sighting (events() calls lose nothing between).
+            while (left := max(deadline - time.monotonic(), min(
+                    lan_journaled_in(air), deadline + LAN_WAIT_MAX_S - time.monotonic()))) > 0:
+                for event in gate.events(min(left, 5)):
+                    show_event(air, event)
     finally:
         stop.set()
         presses.join()
     return pressed
+
+
+def show_event(air: Air, event: dict) -> None:
+    if "alarm" in event:
+        print(f"  {clock(air)}  alarm: {event['alarm']}", flush=True)
+    elif "checking" in event:
+        print(f"  {clock(air)}  checking: no Bluezone phone at the scanner yet, "
+              f"listening up to {event['checking']['wait_ms'] / 1000:g} s", flush=True)
+    elif "verdict" in event:
+        print(f"  {clock(air)}  {decision_line(event)}", flush=True)
+
+
+def lan_journaled_in(air: Air) -> float:
+    """Seconds until the board has journaled Lan's visit (her path's end is known once she
+    has gone in; until then it lies at the end of time)."""
+    lan = next(phone for phone in air.world.phones if phone.name == "Lan")
+    return lan.path.leaves + VISIT_CLOSED_S - air.elapsed()
 
 
 def decision_line(event: dict) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from blekit import DK, at_gate, ble_json, invoke, phone_ids, phones_air
 
-from bzcore import record
+from bzcore import ids, record
 from bzprov.keys import KeyStore
 
 BZGATE = str(Path(sys.executable).parent / "bzgate")
@@ -69,10 +69,11 @@ def test_ctrl_c_stores_the_visits_under_way(tmp_path):
             text=True)
         try:
             deadline = time.monotonic() + 30
-            while "boot" not in (stored(db)[2] if db.exists() else []):  # it is running
+            # Running, and it has heard the phone enough for a visit (two adverts make one).
+            while "boot" not in (stored(db)[2] if db.exists() else []) or sum(
+                    board["heard"] for board in air.boards()) < 10:
                 assert process.poll() is None and time.monotonic() < deadline
                 time.sleep(0.2)
-            time.sleep(3)  # an Android phone advertises about 10 times a second
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=20)
         finally:
@@ -85,21 +86,24 @@ def test_ctrl_c_stores_the_visits_under_way(tmp_path):
 
 def test_trace_finds_a_phone_the_host_gate_recorded(tmp_path, monkeypatch):
     """The records are a gate's like any other: trace --f0 finds the phone whose key is
-    published. The scenario runs on this computer's clock, which stamps the records."""
+    published, under each ID the gate recorded (two when the run spans a 15-minute slot's end).
+    The scenario runs on this computer's clock, which stamps the records."""
     monkeypatch.setenv("BZGATE_KEYS", str(tmp_path / "keys.json"))
-    to_slot_end = 900 - time.time() % 900
-    if to_slot_end < 20:  # one ID for the whole run
-        time.sleep(to_slot_end + 1)
+    to_day_end = 86400 - time.time() % 86400
+    if to_day_end < 60:  # the F0 case below publishes one day's key
+        time.sleep(to_day_end + 1)
     start = int(time.time())
     day = start - start % 86400
     db = tmp_path / "bzgate.db"
     text = datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with phones_air(tmp_path, [at_gate("an", "android")], start=text) as air:
         ble_json(["gate", "--gate-id", "front", "--db", str(db), "--seconds", "3"], air)
-        an = phone_ids(air)["an"]
     f0 = tmp_path / "f0.json"
     f0.write_text(json.dumps({"data": [{"daily_key": DK.hex(), "time_start": day, "max": 96,
                                         "time_end": day + 86400}]}))
     code, out, err = invoke(["trace", "--f0", str(f0), "--db", str(db), "--json"])
     assert code == 0, err
-    assert [(m["id"], m["gate_id"]) for m in json.loads(out)["matches"]] == [(an, "front")]
+    recorded = [i for i, _, _, _ in stored(db)[1]]
+    assert recorded and set(recorded) <= {i.hex().upper() for i in ids.day_ids(DK, 96)}
+    assert sorted((m["id"], m["gate_id"]) for m in json.loads(out)["matches"]) == sorted(
+        (i, "front") for i in recorded)
