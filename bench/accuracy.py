@@ -26,11 +26,12 @@ import time
 from pathlib import Path
 
 from bzcore import config
-from bzgate.link import GateLink
+from bzgate.link.serial import GateLink
 from bzprov.build import MPY_CROSS
-from bzsim import firmware, scenario as scenario_file
-from bzsim.air import Air
-from bzsim.air_radio import distance
+from bzprov import virtual as firmware
+from bzsim.air import scenario as scenario_file
+from bzsim.air.server import Air
+from bzsim.air.radio import distance
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -19,8 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bzgate import export, sitesecret, store
-from bzgate.selection import Selection
+from bzgate import store
+
+from bzgate.export import tables as export
+
+from bzgate.store import sitesecret
+from bzgate.store.selection import Selection
 
 BENCH = Path(__file__).resolve().parent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bzcore import record
 from bzgate import store
-from bzgate.collect import COMMIT_EVERY
+from bzgate.collect.board import COMMIT_EVERY
 
 KEY = bytes(range(32))
 T0 = 1_790_000_000

@@ -28,8 +28,8 @@ from ingest import T0, journal  # bench/ingest.py: the same journal as the direc
 
 from bzcore import record, uplink
 from bzgate import store
-from bzgate.collect import store_span, verify_span
-from bzprov.keys import KeyStore
+from bzgate.collect.board import store_span, verify_span
+from bzgate.keys import KeyStore
 
 BIN = Path(sys.executable).parent
 BROKER = ("127.0.0.1", 1883)

@@ -3,7 +3,7 @@
 1,000 F0 records x 15 days x 96 slots (1.44 million IDs) against 5,000,000 stored sightings, on
 one database file built once and kept under bench/results/ (keyed by the sizes and the seed).
 Three timings, in one run:
-  trace      bzgate.trace.match_ids: expand every record, join the IDs with the sightings
+  trace      bzgate.trace.matching.match_ids: expand every record, join the IDs with the sightings
              (SQLite probes one batch on a second thread while Python hashes the next; the
              output gives its CPU time too)
   app        the app's checkContactF on the same database: for every slot, one indexed query
@@ -31,8 +31,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "host"))
 
 from bzcore import ids  # noqa: E402
-from bzgate import store, trace  # noqa: E402
-from bzgate.f0input import F0Record  # noqa: E402
+from bzgate import store  # noqa: E402
+from bzgate.trace import matching as trace
+from bzgate.trace.f0 import F0Record  # noqa: E402
 
 START = 1598918400  # 2020-09-01 00:00 UTC
 GATES = 40

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from bzgate.errors import UserError
-from bzprov.jsonfile import write_atomic
-from bzprov.keys import default_path as default_key_path
+from bzgate.jsonfile import write_atomic
+from bzgate.keys import default_path as default_key_path
 
 _lock = threading.Lock()  # a fleet's boards finish at once
 

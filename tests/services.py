@@ -19,7 +19,7 @@ import psycopg
 import pytest
 import trustme
 
-from bzgate.broker import Broker
+from bzgate.link.broker import Broker
 
 SERVICES = {"postgresql": ("127.0.0.1", 5432), "mosquitto": ("127.0.0.1", 1883)}
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from bzgate.errors import UserError
-from bzprov.keys import KeyStore, default_path
+from bzgate.keys import KeyStore, default_path
 
 KEY = bytes(range(32))
 

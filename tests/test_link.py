@@ -11,7 +11,7 @@ import tty
 import pytest
 
 from bzcore import wire
-from bzgate.link import GateLink, LinkError
+from bzgate.link.serial import GateLink, LinkError
 
 
 class ScriptedGate:

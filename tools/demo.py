@@ -27,11 +27,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bzcore import config, ids
-from bzgate.link import GateLink
+from bzgate.link.serial import GateLink
 from bzgate.localtime import local_time
-from bzsim import firmware, scenario as scenario_file
-from bzsim.air import Air
-from bzsim.control import BoardControl
+from bzprov import virtual as firmware
+from bzsim.air import scenario as scenario_file
+from bzsim.air.server import Air
+from bzsim.board.control import BoardControl
 
 BIN = Path(sys.executable).parent
 OUT = Path(__file__).resolve().parent.parent / "demo-output"

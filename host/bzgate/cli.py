@@ -4,19 +4,19 @@ import importlib.metadata
 
 import click
 
-from bzgate.blecmd import ble
-from bzgate.collectcmd import collect_command, purge_command
-from bzgate.decode import decode
-from bzgate.exportcmd import export_command
-from bzgate.gatecmd import gate
-from bzgate.idlist import ids_command
-from bzgate.ingestcmd import ingest_command
-from bzgate.monitor import monitor_command
-from bzgate.provcmd import keys, provision
-from bzgate.reportcmd import report_command
-from bzgate.simcmd import sim
-from bzgate.statuscmd import status_command
-from bzgate.tracecmd import trace_command
+from bzgate.commands.ble import ble
+from bzgate.commands.collect import collect_command, purge_command
+from bzgate.commands.decode import decode
+from bzgate.commands.export import export_command
+from bzgate.commands.gate import gate
+from bzgate.commands.ids import ids_command
+from bzgate.commands.ingest import ingest_command
+from bzgate.commands.monitor import monitor_command
+from bzgate.commands.provision import keys, provision
+from bzgate.commands.report import report_command
+from bzgate.commands.sim import sim
+from bzgate.commands.status import status_command
+from bzgate.commands.trace import trace_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

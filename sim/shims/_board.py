@@ -2,26 +2,17 @@
 #
 # Everything that must outlive the interpreter -- watchdog, RTC clock and memory, reset
 # requests, pin levels seen by the outside world -- lives in the bridge process, because a
-# reset restarts this interpreter. Message types 0x40-0x7F; see sim/boardlink.py.
+# reset restarts this interpreter. Message types 0x40-0x7F: boardmsg.py.
 import json
 import os
 import struct
 import time
 
 from _simlink import Link, env_address
-
-HELLO = const(0x40)
-PIN_MODE = const(0x41)
-PIN_OUT = const(0x42)
-WDT_START = const(0x43)
-WDT_FEED = const(0x44)
-RTC_OFFSET = const(0x45)
-RTC_MEMORY = const(0x46)
-RESET = const(0x47)
-SOFT_RESET = const(0x48)
-DEEPSLEEP = const(0x49)
-INPUTS = const(0x60)
-WIFI = const(0x61)
+# machine.py and _clock.py send these as _board.X
+from boardmsg import (  # noqa: F401
+    DEEPSLEEP, HELLO, INPUTS, PIN_MODE, PIN_OUT, RESET, RTC_MEMORY, RTC_OFFSET, SOFT_RESET,
+    WDT_FEED, WDT_START, WIFI)
 
 RELEASED = const(2)  # input level byte: nobody drives the pin, its pull decides
 

@@ -1,6 +1,6 @@
 # The `bluetooth` module of the virtual ESP32 (MicroPython, virtual board only; never deployed).
 #
-# The radio is the simulated air (bzsim.air), reached over a _simlink.Link at BZSIM_AIR. The
+# The radio is the simulated air (bzsim.air.server), reached over a _simlink.Link at BZSIM_AIR. The
 # module reproduces what ESP32's NimBLE binding does (docs/library/bluetooth.rst and
 # extmod/nimble/modbluetooth_nimble.c), because the firmware must cope with exactly that:
 # - IRQ memoryviews are valid only during the call (the frame buffer is overwritten after);
@@ -11,39 +11,7 @@
 # - _IRQ_GATTC_READ_DONE always ends a read, _IRQ_GATTC_READ_RESULT only on success;
 # - an exception escaping the handler disables all further events, with a console line.
 #
-# Wire messages with the air (types 0x01-0x3F; the air reads the _MSG_ names from this file,
-# so this is their only definition). Integers are big-endian; conn, handles, status: 2 bytes.
-#   board -> air
-#   HELLO            mac(6) name(utf-8)
-#   SCAN_START       gen(1) duration_ms(4, 0 = forever) interval_us(4) window_us(4) active(1)
-#   SCAN_STOP        gen(1)
-#   CONNECT          seq(1) addr_type(1) addr(6) timeout_ms(4)
-#   CONNECT_CANCEL   seq(1)
-#   DISCONNECT       conn
-#   DISCOVER_SERVICES conn uuid(0, 2 or 16 bytes, little-endian as on air)
-#   DISCOVER_CHARS   conn start end uuid(0, 2 or 16)
-#   READ             conn handle
-#   ADVERTISE        interval_us(4, 0 = stop) connectable(1) adv_len(1) adv resp
-#   SUBSCRIBE        (control clients: the air then sends EVENT frames)
-#   WIFI_QUERY       name(utf-8) (board bridges: the air answers WIFI_PLAN)
-#   GATE_SIGNAL      JSON {"board", "relay", "red", "green"} (board bridges, on their SUBSCRIBE
-#                    connection: the gate's outputs changed, 1 = on; see bzsim.air_visitors)
-#   GATES_QUERY      (the air answers GATES)
-#   air -> board
-#   SCAN_RESULT      gen(1) addr_type(1) addr(6) adv_type(1) rssi(1, signed) data
-#   SCAN_DONE        gen(1)
-#   CONNECTED        seq(1) conn addr_type(1) addr(6)
-#   CONNECT_FAILED   seq(1)
-#   DISCONNECTED     conn addr_type(1) addr(6)
-#   SERVICE_RESULT   conn start end uuid
-#   SERVICE_DONE     conn status
-#   CHAR_RESULT      conn end value_handle props(1) uuid
-#   CHAR_DONE        conn status
-#   READ_RESULT      conn handle data
-#   READ_DONE        conn handle status
-#   EVENT            JSON (a press, a board joining or leaving; see bzsim.air)
-#   WIFI_PLAN        JSON (the access point at that name's gate; see bzsim.air_wifi)
-#   GATES            JSON list of the scenario's gate names ([] without a scenario)
+# Wire messages with the air: their numbers and payloads are in airmsg.py.
 import errno
 import hashlib
 import os
@@ -53,35 +21,8 @@ import sys
 from micropython import const
 
 import _simlink
+import airmsg as _msg
 
-_MSG_HELLO = const(0x01)
-_MSG_SCAN_START = const(0x02)
-_MSG_SCAN_STOP = const(0x03)
-_MSG_CONNECT = const(0x04)
-_MSG_CONNECT_CANCEL = const(0x05)
-_MSG_DISCONNECT = const(0x06)
-_MSG_DISCOVER_SERVICES = const(0x07)
-_MSG_DISCOVER_CHARS = const(0x08)
-_MSG_READ = const(0x09)
-_MSG_ADVERTISE = const(0x0A)
-_MSG_SUBSCRIBE = const(0x10)
-_MSG_WIFI_QUERY = const(0x11)
-_MSG_GATE_SIGNAL = const(0x12)
-_MSG_GATES_QUERY = const(0x13)
-_MSG_SCAN_RESULT = const(0x21)
-_MSG_SCAN_DONE = const(0x22)
-_MSG_CONNECTED = const(0x23)
-_MSG_CONNECT_FAILED = const(0x24)
-_MSG_DISCONNECTED = const(0x25)
-_MSG_SERVICE_RESULT = const(0x26)
-_MSG_SERVICE_DONE = const(0x27)
-_MSG_CHAR_RESULT = const(0x28)
-_MSG_CHAR_DONE = const(0x29)
-_MSG_READ_RESULT = const(0x2A)
-_MSG_READ_DONE = const(0x2B)
-_MSG_EVENT = const(0x30)
-_MSG_WIFI_PLAN = const(0x31)
-_MSG_GATES = const(0x32)
 
 _IRQ_SCAN_RESULT = const(5)
 _IRQ_SCAN_DONE = const(6)
@@ -203,14 +144,14 @@ class BLE:
                 if address is None:
                     raise OSError(errno.ENODEV)  # no simulated air: the radio cannot start
                 self._link = _simlink.Link(address, self._on_message)
-                self._link.send(_MSG_HELLO, self._mac + self._name.encode())
+                self._link.send(_msg.HELLO, self._mac + self._name.encode())
             self._active = True
         elif not state and self._active:
             if self._scanning:
                 self.gap_scan(None)
             if self._connecting:
                 self.gap_connect(None)
-            self._link.send(_MSG_ADVERTISE, bytes(6))
+            self._link.send(_msg.ADVERTISE, bytes(6))
             self._active = False
         return self._active
 
@@ -261,7 +202,7 @@ class BLE:
         if duration_ms is None:
             if self._scanning:
                 self._scanning = False
-                self._link.send(_MSG_SCAN_STOP, bytes((self._scan_gen,)))
+                self._link.send(_msg.SCAN_STOP, bytes((self._scan_gen,)))
             return
         if self._scanning:
             raise OSError(errno.EALREADY)
@@ -271,7 +212,7 @@ class BLE:
             raise OSError(errno.EINVAL)
         self._scan_gen = (self._scan_gen + 1) & 0xFF
         self._scanning = True
-        self._link.send(_MSG_SCAN_START, struct.pack(
+        self._link.send(_msg.SCAN_START, struct.pack(
             ">BIIIB", self._scan_gen, duration_ms, interval_us, window_us, 1 if active else 0))
 
     def gap_connect(self, addr_type, addr=None, scan_duration_ms=_CONNECT_DEFAULT_MS,
@@ -281,7 +222,7 @@ class BLE:
             if not self._connecting:
                 raise OSError(errno.EALREADY)  # ble_gap_conn_cancel with nothing pending
             self._connecting = False
-            self._link.send(_MSG_CONNECT_CANCEL, bytes((self._connect_seq,)))
+            self._link.send(_msg.CONNECT_CANCEL, bytes((self._connect_seq,)))
             return True
         if self._connecting:
             raise OSError(errno.EALREADY)
@@ -291,13 +232,13 @@ class BLE:
         self._scanning = False
         self._connect_seq = (self._connect_seq + 1) & 0xFF
         self._connecting = True
-        self._link.send(_MSG_CONNECT, struct.pack(
+        self._link.send(_msg.CONNECT, struct.pack(
             ">BB6sI", self._connect_seq, addr_type, bytes(addr), scan_duration_ms))
         return True
 
     def gap_disconnect(self, conn_handle):
         self._need_active()
-        self._link.send(_MSG_DISCONNECT, struct.pack(">H", conn_handle))
+        self._link.send(_msg.DISCONNECT, struct.pack(">H", conn_handle))
         return True
 
     def gap_advertise(self, interval_us, adv_data=None, resp_data=None, connectable=True):
@@ -309,7 +250,7 @@ class BLE:
         if len(self._adv) > 31 or len(self._resp) > 31:
             raise OSError(errno.EINVAL)
         interval = 0 if interval_us is None else max(int(interval_us), 20000)
-        self._link.send(_MSG_ADVERTISE, struct.pack(
+        self._link.send(_msg.ADVERTISE, struct.pack(
             ">IBB", interval, 1 if connectable else 0, len(self._adv)) + self._adv + self._resp)
 
     # ---- GATT client -------------------------------------------------------------------
@@ -317,53 +258,53 @@ class BLE:
     def gattc_discover_services(self, conn_handle, uuid=None):
         self._need_active()
         tail = UUID(uuid)._le if uuid is not None else b""
-        self._link.send(_MSG_DISCOVER_SERVICES, struct.pack(">H", conn_handle) + tail)
+        self._link.send(_msg.DISCOVER_SERVICES, struct.pack(">H", conn_handle) + tail)
 
     def gattc_discover_characteristics(self, conn_handle, start_handle, end_handle, uuid=None):
         self._need_active()
         tail = UUID(uuid)._le if uuid is not None else b""
-        self._link.send(_MSG_DISCOVER_CHARS,
+        self._link.send(_msg.DISCOVER_CHARS,
                         struct.pack(">HHH", conn_handle, start_handle, end_handle) + tail)
 
     def gattc_read(self, conn_handle, value_handle):
         self._need_active()
-        self._link.send(_MSG_READ, struct.pack(">HH", conn_handle, value_handle))
+        self._link.send(_msg.READ, struct.pack(">HH", conn_handle, value_handle))
 
     # ---- events from the air -----------------------------------------------------------
 
     def _on_message(self, mtype, view):
-        if mtype == _MSG_SCAN_RESULT:
+        if mtype == _msg.SCAN_RESULT:
             if not self._scanning or view[0] != self._scan_gen:
                 return  # results still in flight from a scan that has ended
             rssi = view[9] - 256 if view[9] > 127 else view[9]
             self._irq(_IRQ_SCAN_RESULT, (view[1], view[2:8], view[8], rssi, view[10:]))
-        elif mtype == _MSG_SCAN_DONE:
+        elif mtype == _msg.SCAN_DONE:
             if view[0] == self._scan_gen:
                 self._scanning = False
             self._irq(_IRQ_SCAN_DONE, ())
-        elif mtype == _MSG_CONNECTED:
+        elif mtype == _msg.CONNECTED:
             if view[0] == self._connect_seq:
                 self._connecting = False
             self._irq(_IRQ_PERIPHERAL_CONNECT, (_u16(view, 1), view[3], view[4:10]))
-        elif mtype == _MSG_CONNECT_FAILED:
+        elif mtype == _msg.CONNECT_FAILED:
             if view[0] == self._connect_seq:
                 self._connecting = False
             self._irq(_IRQ_PERIPHERAL_DISCONNECT, (0xFFFF, 0xFF, memoryview(_NO_ADDR)))
-        elif mtype == _MSG_DISCONNECTED:
+        elif mtype == _msg.DISCONNECTED:
             self._irq(_IRQ_PERIPHERAL_DISCONNECT, (_u16(view, 0), view[2], view[3:9]))
-        elif mtype == _MSG_SERVICE_RESULT:
+        elif mtype == _msg.SERVICE_RESULT:
             self._irq(_IRQ_GATTC_SERVICE_RESULT,
                       (_u16(view, 0), _u16(view, 2), _u16(view, 4), UUID(view[6:])))
-        elif mtype == _MSG_CHAR_RESULT:
+        elif mtype == _msg.CHAR_RESULT:
             self._irq(_IRQ_GATTC_CHARACTERISTIC_RESULT,
                       (_u16(view, 0), _u16(view, 2), _u16(view, 4), view[6], UUID(view[7:])))
-        elif mtype == _MSG_SERVICE_DONE:
+        elif mtype == _msg.SERVICE_DONE:
             self._irq(_IRQ_GATTC_SERVICE_DONE, (_u16(view, 0), _u16(view, 2)))
-        elif mtype == _MSG_CHAR_DONE:
+        elif mtype == _msg.CHAR_DONE:
             self._irq(_IRQ_GATTC_CHARACTERISTIC_DONE, (_u16(view, 0), _u16(view, 2)))
-        elif mtype == _MSG_READ_RESULT:
+        elif mtype == _msg.READ_RESULT:
             self._irq(_IRQ_GATTC_READ_RESULT, (_u16(view, 0), _u16(view, 2), view[4:]))
-        elif mtype == _MSG_READ_DONE:
+        elif mtype == _msg.READ_DONE:
             self._irq(_IRQ_GATTC_READ_DONE, (_u16(view, 0), _u16(view, 2), _u16(view, 4)))
 
     def _irq(self, event, data):

@@ -5,7 +5,7 @@ board's flash, the board started against a private simulated air playing a scena
     # or, in tests, the `gate` fixture (conftest.py), which also stops what it started:
     def test_x(gate):
         board = gate(config={"mode": "enforce"}, phones=[phone("an", "android")])
-        board.control.press(BUTTON)                 # a bzsim.control.BoardControl
+        board.control.press(BUTTON)                 # a bzsim.board.control.BoardControl
         board.air.phones(); board.status()          # the air's view; STATUS over the host link
         board.wait_records(record.DECISION, 1)      # journal records, pulled over the host link
 
@@ -25,9 +25,9 @@ from airkit import DK_HEX, MID_SLOT_START  # noqa: E402
 from boardkit import VirtualBoard  # noqa: E402
 from bzcore import config as gate_config  # noqa: E402
 from bzcore import record  # noqa: E402
-from bzgate.link import GateLink  # noqa: E402
-from bzsim.air import start_air  # noqa: E402
-from bzsim.firmware import install  # noqa: E402
+from bzgate.link.serial import GateLink  # noqa: E402
+from bzsim.air.server import start_air  # noqa: E402
+from bzprov.virtual import install  # noqa: E402
 
 GATE_NAME = "front"
 
@@ -50,7 +50,7 @@ def scenario(phones=(), **parts):
 
 
 def deploy(flash: Path, config: dict) -> None:
-    """What provisioning puts on a board (bzsim.firmware.install)."""
+    """What provisioning puts on a board (bzprov.virtual.install)."""
     install(flash, config)
 
 

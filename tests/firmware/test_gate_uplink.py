@@ -15,7 +15,7 @@ from services import PrivateBroker
 from uplinkkit import FAST, PASSWORD, Host, decide_through_outages, press, uplink_config, wifi_args
 
 from bzcore import record
-from bzgate.link import LinkError
+from bzgate.link.serial import LinkError
 
 
 def test_the_journal_reaches_the_broker_through_a_broker_restart_and_a_wifi_drop(gate):

@@ -15,7 +15,7 @@ from journalkit import board_key  # noqa: E402
 from services import PrivateBroker  # noqa: E402
 from uplinkkit import FAST, decide_through_outages, uplink_config, wifi_args  # noqa: E402
 
-from bzprov.keys import KeyStore  # noqa: E402
+from bzgate.keys import KeyStore  # noqa: E402
 
 
 def test_the_sqlite_store_equals_the_journal_after_a_broker_restart_and_a_wifi_drop(gate, tmp_path):

@@ -20,7 +20,7 @@ from gatekit import deploy
 from boardkit import VirtualBoard
 from bzcore import config, record, wire
 from bzgate import cli
-from bzgate.link import GateLink, LinkError
+from bzgate.link.serial import GateLink, LinkError
 
 STANDIN_MAIN = """
 import asyncio, machine

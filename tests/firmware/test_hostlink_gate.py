@@ -9,7 +9,7 @@ from gatekit import phone
 
 from bzcore import record, wire
 from bzcore.config import PROFILES
-from bzgate.link import LinkError
+from bzgate.link.serial import LinkError
 
 BUTTON = PROFILES["esp32-devkitc"]["button"][0]
 AT_GATE = dict(path="enter", arrive_s=1, dwell_s=120)

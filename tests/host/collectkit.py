@@ -18,7 +18,7 @@ from journalkit import SEGMENT_SUFFIX, flash_records, segments  # noqa: E402, F4
 
 from bzcore import record  # noqa: E402
 from bzgate import store  # noqa: E402
-from bzprov.keys import KeyStore  # noqa: E402
+from bzgate.keys import KeyStore  # noqa: E402
 
 KEY = bytes(range(100, 132))
 T0 = 1_790_000_000  # 2026-09-21: records made with a valid clock

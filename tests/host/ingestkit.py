@@ -19,9 +19,9 @@ from collectkit import journal_bytes
 from gatekit import wait_until
 
 from bzcore import uplink
-from bzgate.broker import PASSWORD_ENV, Broker
-from bzgate.ingest import Ingester
-from bzprov.keys import KeyStore
+from bzgate.link.broker import PASSWORD_ENV, Broker
+from bzgate.collect.uplink import Ingester
+from bzgate.keys import KeyStore
 
 LOCAL_BROKER = Broker("127.0.0.1", 1883)
 BIN = Path(sys.executable).parent

@@ -11,8 +11,8 @@ from bleak.exc import BleakGATTProtocolError
 from blekit import HERE, at_gate, phone_ids, phones_air
 
 from bzcore import adv
-from bzgate.bleadv import RawAdvert, advert_bytes, advertisement_data, rebuilt_bytes
-from bzsim.bleak_air import AirClient, AirScanner
+from bzgate.ble.advert import RawAdvert, advert_bytes, advertisement_data, rebuilt_bytes
+from bzsim.air.bleak_backend import AirClient, AirScanner
 
 IOS_CHAR = "00004e56-73f5-4bc4-a12f-17d1ad07a689"
 ANDROID_UUID = "00004e56-0000-1000-8000-00805f9b34fb"

@@ -13,7 +13,7 @@ sys.path[:0] = [str(HERE.parent / "firmware")]  # the gate kit
 from gatekit import phone, scenario, start_gate, stop_gate, wait_until  # noqa: E402
 
 from bzcore import ids  # noqa: E402
-from bzprov.keys import KeyStore  # noqa: E402
+from bzgate.keys import KeyStore  # noqa: E402
 
 K0 = bytes(range(32))  # the spec's vector key, from the scenario's day
 DAY0 = 1600387200  # 2020-09-18, the day of gatekit's MID_SLOT_START

@@ -14,7 +14,7 @@ from pathlib import Path
 from blekit import DK, at_gate, ble_json, invoke, phone_ids, phones_air
 
 from bzcore import ids, record
-from bzprov.keys import KeyStore
+from bzgate.keys import KeyStore
 
 BZGATE = str(Path(sys.executable).parent / "bzgate")
 

@@ -8,8 +8,8 @@ import pytest
 from blekit import invoke
 
 from bzcore import ids
-from bzgate.tracehistory import parse_history, passes
-from bzprov.keys import KeyStore
+from bzgate.trace.history import parse_history, passes
+from bzgate.keys import KeyStore
 
 K0 = bytes(range(32))
 DAY0 = 1600387200

@@ -24,9 +24,9 @@ from gatekit import stop_gate
 from bzcore import record
 from bzgate import store
 from bzgate.cli import main
-from bzgate.collect import EXIT_REFUSED, collect
-from bzgate.link import GateLink
-from bzprov.keys import KeyStore
+from bzgate.collect.board import EXIT_REFUSED, collect
+from bzgate.link.serial import GateLink
+from bzgate.keys import KeyStore
 
 RECORDS = 500
 BASE = 3 * SEGMENT  # tamper tests start from a database holding seqs 0..BASE-1
@@ -255,7 +255,7 @@ def test_a_board_without_a_key_on_this_host_is_a_clear_error(gate, tmp_path):
 def test_all_collects_each_gate_once_and_passes_over_ports_without_a_gate(gate, tmp_path, monkeypatch):
     board, keys = gate
     silent, far_end = pty.openpty()  # a serial port where nothing answers
-    monkeypatch.setattr("bzgate.collectcmd.listed_ports", lambda: [os.ttyname(far_end), board.serial])
+    monkeypatch.setattr("bzgate.commands.collect.listed_ports", lambda: [os.ttyname(far_end), board.serial])
     try:
         result = CliRunner().invoke(main, ["collect", "--all", "--port", board.serial, "--json",
                                            "--db", str(tmp_path / "all.db"), "--keys", str(keys.path)])

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the scripted pee
 from test_link import ScriptedGate, ok  # noqa: E402
 
 from bzgate.cli import main  # noqa: E402
-from bzprov.keys import KeyStore  # noqa: E402
+from bzgate.keys import KeyStore  # noqa: E402
 
 
 @pytest.mark.parametrize("replies, message", [

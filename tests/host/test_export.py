@@ -19,7 +19,9 @@ from click.testing import CliRunner
 from services import DB_KINDS, new_database
 from exportkit import Builder, ident, utc
 
-from bzgate import export, xlsxstream
+from bzgate.export import tables as export
+
+from bzgate.export import xlsx as xlsxstream
 from bzgate.cli import main
 from bzgate.localtime import LocalSeconds, local_text_maker, local_time, utc_text_maker, utc_time
 

@@ -19,7 +19,7 @@ from services import PrivateBroker
 from bzcore import record
 from bzgate import store
 from bzgate.cli import main
-from bzprov.keys import KeyStore
+from bzgate.keys import KeyStore
 
 BOARD = bytes.fromhex("30aea4c1d2e3")
 

@@ -13,9 +13,9 @@ from collectkit import KEY, db_records
 from ingestkit import PyGate, ingest_args, ingest_env, ingest_process, unique
 from services import PrivateBroker
 
-from bzgate.broker import Broker, read_password
+from bzgate.link.broker import Broker, read_password
 from bzgate.cli import main
-from bzprov.keys import KeyStore
+from bzgate.keys import KeyStore
 
 BOARD = bytes.fromhex("30aea4c1d2e3")
 USERS = {"gate": "g4te-pass", "ingest": "1ngest-pass"}

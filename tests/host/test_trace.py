@@ -10,9 +10,10 @@ from click.testing import CliRunner
 from services import DB_KINDS, new_database
 
 from bzcore import ids
-from bzgate import store, trace
+from bzgate import store
+from bzgate.trace import matching as trace
 from bzgate.cli import main
-from bzgate.f0input import F0Record
+from bzgate.trace.f0 import F0Record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tracekit import (DAY, F0_KEY, NEXT_DAY_SLOT0_ID, SLOT2_FROM, SLOT2_ID, SLOT2_TO,  # noqa: E402

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bzgate.cli import main
 from bzgate.errors import UserError
-from bzgate.f0input import F0Record, read_f0
+from bzgate.trace.f0 import F0Record, read_f0
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tracekit import DAY, F0_KEY, f0_json, notification, sightings_db  # noqa: E402

@@ -20,7 +20,7 @@ sys.path[:0] = [str(HERE.parent / "firmware")]  # the gate kit
 from gatekit import phone, start_gate, stop_gate, wait_until  # noqa: E402, F401
 from services import free_port  # noqa: E402
 
-from bzprov.keys import KeyStore  # noqa: E402
+from bzgate.keys import KeyStore  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ARTIFACTS = HERE.parents[1] / "test-artifacts" / "monitor"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from bzgate.cli import main
 from bzgate.errors import UserError
-from bzgate.monitor import gates_named, parse_listen
+from bzgate.commands.monitor import gates_named, parse_listen
 
 
 def test_listen_takes_host_and_port():
@@ -69,7 +69,7 @@ class FakeLink:
 
 
 def test_status_shows_a_gate_checking_and_the_presses_merged(monkeypatch):
-    from bzgate import statuscmd
+    from bzgate.commands import status as statuscmd
     monkeypatch.setattr(statuscmd, "GateLink", FakeLink)
     monkeypatch.setattr(FakeLink, "statuses", {
         "/dev/ttyUSB1": {"checking": True, "presses_merged": 3,
@@ -95,7 +95,7 @@ def test_status_shows_a_gate_checking_and_the_presses_merged(monkeypatch):
 
 
 def test_gate_status_shows_checking_and_presses_merged_as_the_gate_sent_them(monkeypatch):
-    from bzgate import gatecmd
+    from bzgate.commands import gate as gatecmd
     monkeypatch.setattr(gatecmd, "GateLink", FakeLink)
     monkeypatch.setattr(FakeLink, "statuses", {"/dev/ttyUSB1": {"checking": False,
                                                                 "presses_merged": 0}})

@@ -29,9 +29,9 @@ from services import PrivateBroker
 from uplinkkit import BUTTON, uplink_config, wifi_args
 
 from bzgate.cli import main
-from bzgate.broker import Broker
-from bzgate.monitormqtt import OFFLINE_AFTER_S, MqttSource
-from bzgate.monitorstate import Board
+from bzgate.link.broker import Broker
+from bzgate.monitor.mqtt import OFFLINE_AFTER_S, MqttSource
+from bzgate.monitor.state import Board
 
 LIVE_S = 2.0
 WAIT_S = 2  # the virtual gate's wait_s: a press with no phone checks this long before DENY

@@ -12,7 +12,7 @@ import pytest
 from monitorkit import Monitor, wait_until
 from services import PrivateBroker
 
-from bzgate.broker import Broker
+from bzgate.link.broker import Broker
 
 USERS = {"gate": "g4te-pass", "monitor": "m0nitor-pass"}
 

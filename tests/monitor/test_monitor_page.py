@@ -26,9 +26,9 @@ from monitorkit import (Monitor, browser, phone, screenshot, seconds_to_verdict,
 
 from bzcore.config import PROFILES
 from bzgate.cli import main
-from bzgate.monitorstate import Board
-from bzgate.monitorweb import MonitorServer
-from bzprov.keys import KeyStore
+from bzgate.monitor.state import Board
+from bzgate.monitor.web import MonitorServer
+from bzgate.keys import KeyStore
 
 BUTTON = PROFILES["esp32-devkitc"]["button"][0]
 WAIT_S = 2  # a press with no phone near checks this long before DENY

@@ -5,7 +5,7 @@ and replayed, a press that is checking for a phone until its decision."""
 import datetime as dt
 
 from bzgate.localtime import LOCAL
-from bzgate.monitorstate import (CHECKING_GRACE_S, CHECKING_LONGEST_S, EVENTS_KEPT,
+from bzgate.monitor.state import (CHECKING_GRACE_S, CHECKING_LONGEST_S, EVENTS_KEPT,
                                  OFFLINE_AFTER_S, QUEUED_MAX, STALL_SHOWN_S, Board, status_alarms,
                                  status_problem)
 

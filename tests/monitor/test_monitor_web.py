@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from bzgate.monitorstate import Board
-from bzgate.monitorweb import MonitorServer
+from bzgate.monitor.state import Board
+from bzgate.monitor.web import MonitorServer
 
 PORT = "/dev/ttyUSB0"
 

@@ -13,7 +13,7 @@ import time
 import pytest
 from provkit import BIN, bzgate, start_boards, stop_boards
 
-from bzgate.link import GateLink, LinkError
+from bzgate.link.serial import GateLink, LinkError
 from bzprov.build import MPY_CROSS, build, mpy_cross_version
 
 OLD_MAIN = b"print('old firmware')\n"

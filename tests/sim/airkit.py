@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bzsim.air import start_air
+from bzsim.air.server import start_air
 
 REPO = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).parent / "micropython"
@@ -72,7 +72,7 @@ def shim_path(directory):
     `bluetooth` module and the air alone."""
     shims = Path(directory) / "radio-shims"
     shims.mkdir(exist_ok=True)
-    for name in ("bluetooth.py", "_simlink.py"):
+    for name in ("bluetooth.py", "airmsg.py", "_simlink.py"):
         target = shims / name
         if not target.exists():
             target.symlink_to(REPO / "sim" / "shims" / name)

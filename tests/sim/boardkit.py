@@ -3,7 +3,7 @@
     board = start_virtual_board(flash_dir, "--flash-size", "64K")
     board.mpremote("exec", "print(1)").stdout     # the real mpremote command on its port
     board.resume_exec("print(2)")                  # exec without mpremote's soft reset
-    board.control.press(13)                        # a bzsim.control.BoardControl
+    board.control.press(13)                        # a bzsim.board.control.BoardControl
     board.serial, board.flash                      # pty path, flash directory
     board.stop()                                   # SIGTERM; returns the exit status
 """
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bzsim.control import BoardControl
+from bzsim.board.control import BoardControl
 
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 15

@@ -9,11 +9,11 @@ import time
 import pytest
 from airkit import phone, running_air, scenario, write_scenario
 from bzcore.adv import KIND_NONE, classify
-from bzsim import air_wire as wire
-from bzsim import link
-from bzsim.air import Air, spawn_air
-from bzsim.air_world import World
-from bzsim.scenario import parse
+from bzsim.air import wire
+from bzsim.air import link
+from bzsim.air.server import Air, spawn_air
+from bzsim.air.world import World
+from bzsim.air.scenario import parse
 
 
 class RawClient:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from airkit import DK, DK_HEX, phone, scenario, write_scenario
-from bzsim.scenario import ScenarioError, Wifi, load, parse
+from bzsim.air.scenario import ScenarioError, Wifi, load, parse
 
 
 def test_a_valid_scenario_loads_with_defaults(tmp_path):
@@ -110,7 +110,7 @@ def test_unreadable_files_are_clear_errors(tmp_path):
 
 def test_the_air_command_refuses_a_broken_scenario_with_status_2(tmp_path):
     path = write_scenario(tmp_path, _with(_phone_field("platform", "nokia")))
-    run = subprocess.run([sys.executable, "-m", "bzsim.aircmd", "--scenario", str(path)],
+    run = subprocess.run([sys.executable, "-m", "bzsim.air.cli", "--scenario", str(path)],
                          capture_output=True, text=True, timeout=20)
     assert run.returncode == 2
     assert "phones[0].platform: must be one of" in run.stderr and run.stdout == ""

@@ -17,13 +17,13 @@ import pytest
 from airkit import phone, scenario, write_scenario
 from boardkit import VirtualBoard
 
-from bzsim import air_radio
-from bzsim.air import Air, ask_gates
-from bzsim.air_devices import POWER_1M
-from bzsim.air_paths import QUEUE_STEP_M
-from bzsim.air_visitors import PATIENCE_S, Visitors
-from bzsim.air_world import World
-from bzsim.scenario import ScenarioError, parse
+from bzsim.air import radio as air_radio
+from bzsim.air.server import Air, ask_gates
+from bzsim.air.devices import POWER_1M
+from bzsim.air.paths import QUEUE_STEP_M
+from bzsim.air.visitors import PATIENCE_S, Visitors
+from bzsim.air.world import World
+from bzsim.air.scenario import ScenarioError, parse
 
 BIN = Path(sys.executable).parent
 RELAY_ON = {"relay": 1, "red": 0, "green": 0}

@@ -6,7 +6,7 @@ import pytest
 
 from boardkit import start_virtual_board
 
-from bzsim.board import heap_bytes
+from bzsim.board.process import heap_bytes
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from airkit import phone, scenario, write_scenario
 from boardkit import VirtualBoard
 
-from bzsim.control import BoardControlError
+from bzsim.board.control import BoardControlError
 
 WATCH_INPUT = """
 import machine, time

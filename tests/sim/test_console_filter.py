@@ -1,6 +1,6 @@
 """The console filter on its own: banners, the raw-REPL re-entry after a soft reboot, newlines."""
 
-from bzsim.console import ESP32_BANNER, RAW_ENTERED, ConsoleFilter
+from bzsim.board.console import ESP32_BANNER, RAW_ENTERED, ConsoleFilter
 
 UNIX_BANNER = (b"MicroPython 9458e3a23f on 2026-07-05; linux [GCC 14.2.1] version\r\n"
                b'Type "help()" for more information.\r\n')

@@ -1,0 +1,72 @@
+"""`bzgate export`: stored rows to a CSV, JSON lines or xlsx file, recorded in the audit table."""
+
+from pathlib import Path
+
+import click
+
+from bzgate.store import audit
+
+from bzgate.export import tables as export
+
+from bzgate.store import sitesecret
+from bzgate.commands.options import open_existing, output_file, selection_options, text_output
+from bzgate.errors import UserError
+from bzgate.store.selection import Selection
+
+
+@click.command("export")
+@click.option("--what", type=click.Choice(export.WHAT), required=True,
+              help="Which records to export.")
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv",
+              show_default=True, help="csv (UTF-8 with BOM, for Excel), jsonl or xlsx.")
+@click.option("--ids", type=click.Choice(export.IDS), default="full", show_default=True,
+              help="Bluezone IDs as they are, as a keyed hash with the site secret, or left out.")
+@click.option("--secret", "secret_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The site secret for --ids hashed (default: $BZGATE_SECRET, else beside the "
+                   "database: bzgate.secret); made on first use.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write here (default: standard output; xlsx needs a file).")
+def export_command(what, start, end, sites, gates, db, fmt, ids, secret_file, output) -> None:
+    """Export sightings, decisions, counts or events for a time range, site or gate.
+
+    Times come as UTC (ISO, Z) and local Vietnam time columns; clock_valid is false where the
+    gate's clock was not set. Each export is written to the audit table.
+
+    \b
+    Examples:
+      bzgate export --what decisions --from 2020-09-18 --to 2020-09-20 -o decisions.csv
+      bzgate export --what sightings --site "Sở Y tế" --ids hashed --format xlsx -o s.xlsx
+    """
+    if fmt == "xlsx" and output is None:
+        raise UserError("xlsx needs a file: add -o FILE")
+    selection = Selection.from_options(start, end, sites, gates)
+    conn = open_existing(db)
+    detail = {"what": what, "format": fmt, "ids": ids, **selection.as_dict(),
+              "output": str(output) if output else "-"}
+    id_hash = None
+    if ids == "hashed":
+        secret = sitesecret.load_or_create(sitesecret.secret_path(secret_file, db))
+        id_hash = sitesecret.hasher(secret)
+        detail["secret"] = sitesecret.fingerprint(secret)
+    columns = export.Columns(what, fmt, ids, id_hash)
+    rows = export.Counted(export.query(conn, what, columns, selection))
+    try:
+        _write(fmt, output, columns, rows, what)
+    except BaseException as e:  # a closed pipe or Ctrl-C: rows may have gone out all the same
+        audit.record(conn, "export", {**detail, "rows": rows.count,
+                                      "result": f"stopped ({type(e).__name__})"})
+        raise
+    audit.record(conn, "export", {**detail, "rows": rows.count, "result": "complete"})
+    click.echo(f"{rows.count} {what} exported" + (f" to {output}" if output else "")
+               + ("" if rows.count else f": none from {selection.describe()}"), err=True)
+
+
+def _write(fmt: str, output: Path | None, columns, rows, title: str) -> None:
+    if fmt == "xlsx":
+        with output_file(output, binary=True) as f:
+            export.write_xlsx(f, columns, rows, title)
+        return
+    write = export.write_csv if fmt == "csv" else export.write_jsonl
+    with text_output(output) as f:
+        write(f, columns, rows)

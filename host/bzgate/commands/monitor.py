@@ -1,0 +1,132 @@
+"""`bzgate monitor`: the guards' live page of the gates, served on the local network.
+
+The gates come from --port, --fleet FILE.csv (its rows' ports, gate ids and sites) and --all
+(ESP32 boards on USB and virtual boards that answer HELLO, asked with the port's lock so
+that a gate another monitor holds is not disturbed). Each gets a GateSession thread
+(monitorgate). With --mqtt, the gates heard on the broker come too (monitormqtt: live events
+only, their journals come through `bzgate ingest`). The shared state is a monitorstate.Board,
+the page is monitorweb.
+"""
+
+import logging
+import threading
+from pathlib import Path
+
+import click
+
+from bzgate import store
+from bzgate.link.broker import Broker, broker_options
+from bzgate.commands.options import db_option, stop_like_ctrl_c
+from bzgate.commands.collect import listed_ports, port_options
+from bzgate.errors import UserError
+from bzgate.monitor.gate import GateSession
+from bzgate.monitor.mqtt import MqttSource
+from bzgate.monitor.state import Board
+from bzgate.monitor.web import MonitorServer
+from bzgate.commands.status import gate_tile
+from bzprov.fleet import read_fleet
+from bzgate.keys import KeyStore
+
+REFRESH_S = 1.0
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UserError(f"--listen {text}: give HOST:PORT, e.g. 127.0.0.1:8080")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def gates_named(ports: tuple, fleet: str | None, all_ports_too: bool) -> dict[str, tuple[str, str]]:
+    """{port: (gate_id, site) known before the gate answers}, in the order given."""
+    gates = {port: ("", "") for port in ports}
+    if fleet:
+        for row in read_fleet(Path(fleet)):
+            gates[row.port] = (row.gate_id, str(row.config.get("site", "")))
+    if all_ports_too:
+        for port in listed_ports():
+            tile = None if port in gates else gate_tile(port, named=False)  # None: not a gate
+            if tile is not None:
+                gates[port] = (tile["gate_id"], tile["site"])
+    return gates
+
+
+@click.command("monitor")
+@port_options
+@click.option("--fleet", type=click.Path(exists=True, dir_okay=False), metavar="FILE.csv",
+              help="The gates of a fleet file (bzgate provision fleet): ports, names and sites.")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT",
+              help="Where the page is served (0.0.0.0:8080 for tablets on the local network).")
+@broker_options(required=False, about="Also the gates heard on this broker (Wi-Fi gates: live "
+                                      "events; their journals come through `bzgate ingest`).")
+@click.option("--topic-prefix", "prefix", default="bzgate", show_default=True, metavar="P",
+              help="The gates' mqtt.topic_prefix: events come on P/<gate_id>/events.")
+@db_option
+@click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The host key store (default: $BZGATE_KEYS, else ~/.config/bzgate/keys.json).")
+def monitor_command(ports: tuple, all_ports: bool, fleet: str | None, listen: str,
+                    broker: Broker | None, prefix: str, db: str | None,
+                    keys_path: str | None) -> None:
+    """A live page for guards: each gate's last decision, today's counts and alarms, the last
+    200 events. The monitor holds the gates' ports and collects their journals as it goes;
+    gates on MQTT show their live events (collect those with `bzgate ingest`).
+
+    \b
+    Examples:
+      bzgate monitor --all --listen 0.0.0.0:8080
+      bzgate monitor --mqtt mqtt://127.0.0.1:1883 --port /dev/ttyUSB0
+    """
+    address = parse_listen(listen)
+    board = Board()
+    mqtt_source = MqttSource(broker, prefix, board) if broker is not None else None
+    gates = gates_named(ports, fleet, all_ports)
+    if not gates and mqtt_source is None:
+        raise UserError("no gate to watch: name ports with --port PATH, --fleet FILE.csv or --all, "
+                        "or a broker with --mqtt mqtt://HOST:PORT")
+    if gates:
+        store.open_store(db).close()  # created or migrated once, before the sessions' threads
+    keys = KeyStore(keys_path)
+    sessions = {}
+    for port, (gate_id, site) in gates.items():
+        board.add_gate(port, gate_id, site)
+        sessions[port] = GateSession(port, board, db, keys)
+
+    def collect_now(port: str | None) -> list[str]:
+        asked = [p for p in sessions if port in (None, "", p)]
+        for p in asked:
+            sessions[p].collect_now.set()
+        return asked
+
+    try:
+        server = MonitorServer(address, board, collect_now)
+    except OSError as e:
+        raise UserError(f"cannot serve on {listen}: {e}") from None
+    stop = threading.Event()
+    for session in sessions.values():
+        session.start()
+    if mqtt_source is not None:
+        logging.basicConfig(format="bzgate monitor: %(message)s")  # messages dropped, broker lost
+        mqtt_source.start()
+    threading.Thread(target=_refresh, args=(board, stop), name="refresh", daemon=True).start()
+    host, port = server.server_address[:2]
+    heard = f" and the gates on {broker.url} ({prefix}/+)" if broker is not None else ""
+    click.echo(f"bzgate monitor: http://{host}:{port}/ watching {len(sessions)} gate(s){heard}; "
+               "Ctrl-C stops it", err=True)
+    stop_like_ctrl_c()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for session in sessions.values():
+            session.stop()
+        if mqtt_source is not None:
+            mqtt_source.stop()
+        server.server_close()
+
+
+def _refresh(board: Board, stop: threading.Event) -> None:
+    while not stop.wait(REFRESH_S):
+        board.refresh()
+

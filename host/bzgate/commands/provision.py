@@ -1,0 +1,193 @@
+"""`bzgate provision` (list, flash, deploy, configure, verify, fleet) and `bzgate keys import`:
+from an empty ESP32 to a verified gate (the work itself: package bzprov)."""
+
+from pathlib import Path
+
+import click
+
+from bzgate.errors import UserError
+from bzgate.link.serial import LinkError
+from bzprov import boardkey, fields
+from bzprov.configure import KEY_SOURCES, configure
+from bzprov.deploy import deploy
+from bzprov.fleet import STEPS, State, read_fleet, run_fleet, summary
+from bzprov.flash import OFFSETS, flash
+from bzprov.inventory import Inventory
+from bzprov.inventory import default_path as default_inventory
+from bzgate.keys import KeyStore
+from bzprov.mpremote import BoardError
+from bzgate.link.ports import all_ports
+from bzprov.verify import verify
+
+
+_port = click.option("--port", required=True, metavar="PATH", help="The board's serial port, e.g. /dev/ttyUSB0.")
+_keys = click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Host key store (default: $BZGATE_KEYS, else ~/.config/bzgate/keys.json).")
+_inventory = click.option("--inventory", "inventory_path", type=click.Path(dir_okay=False), metavar="FILE",
+                          help="Inventory file (default: inventory.json next to the key store).")
+# Configuration fields with an option of their own; any other one goes in --set FIELD=VALUE.
+_FIELD_OPTIONS = ("mode", "trigger", "near_rssi", "present_s", "relay_pulse_ms", "antipassback_s",
+                  "ios_read", "require_id", "retention_days", "board")
+
+
+def _stores(keys_path, inventory_path) -> tuple[KeyStore, Inventory]:
+    store = KeyStore(keys_path)
+    return store, Inventory(Path(inventory_path) if inventory_path else default_inventory(store.path))
+
+
+def _echo(line: str) -> None:
+    click.echo(line)
+
+
+def _board_config(given: dict) -> dict:
+    cfg, errors = fields.gate_config(given)
+    if errors:
+        raise UserError(f"{len(errors)} field(s) not allowed, the board is untouched:\n  " + "\n  ".join(errors))
+    return cfg
+
+
+@click.group("provision")
+def provision() -> None:
+    """Set up boards: flash MicroPython, deploy the firmware, configure, verify; or a whole fleet."""
+
+
+@provision.command("list")
+def list_command() -> None:
+    """Serial ports that look like ESP32 boards, and running virtual boards, with what each runs."""
+    ports = all_ports()
+    if not ports:
+        click.echo("no ESP32-like serial port and no virtual board found")
+    for p in ports:
+        runs = (f"gate {p.gate.get('gate_id')} firmware {p.gate.get('firmware')} board {p.gate.get('board_id')}"
+                if p.gate else p.note)
+        click.echo(f"{p.device:<22} {p.kind:<24} {p.usb_serial:<16} {runs}")
+
+
+@provision.command("flash")
+@_port
+@click.option("--image", required=True, type=click.Path(dir_okay=False), help="MicroPython's .bin for the chip.")
+@click.option("--chip", type=click.Choice(["auto", *OFFSETS]), default="auto", show_default=True)
+@click.option("--erase", is_flag=True, help="Erase the whole flash first (files, NVS and key go too).")
+@click.option("--dry-run", is_flag=True, help="Print the esptool command, run nothing.")
+def flash_command(port, image, chip, erase, dry_run) -> None:
+    """MicroPython onto a bare board with esptool (a real board on USB)."""
+    chip = flash(port, Path(image), chip, erase, dry_run, _echo)
+    click.echo(f"{'would flash' if dry_run else 'flashed'} {chip} at {OFFSETS[chip]:#x}")
+
+
+@provision.command("deploy")
+@_port
+def deploy_command(port) -> None:
+    """The firmware onto the board: only files that differ (SHA-256 on the board), main.py last."""
+    for line in deploy(port, _echo).lines():
+        click.echo(line)
+
+
+def _field_options(command):
+    for name in reversed(_FIELD_OPTIONS):
+        command = click.option("--" + name.replace("_", "-"), name, metavar="VALUE",
+                               help=f"Configuration field {name}.")(command)
+    return command
+
+
+@provision.command("configure")
+@_port
+@click.option("--gate-id", required=True, help="1-32 letters, digits, . _ -")
+@click.option("--site", required=True, help="The site's name (up to 64 characters).")
+@click.option("--location", default="", help="Where the board hangs (inventory only).")
+@_field_options
+@click.option("--set", "extra", multiple=True, metavar="FIELD=VALUE", help="Any other configuration field.")
+@_keys
+@_inventory
+def configure_command(port, gate_id, site, location, extra, keys_path, inventory_path, **options) -> None:
+    """Configuration, secret key, clock (UTC) and inventory entry of one board."""
+    given = {"gate_id": gate_id, "site": site, **{k: v for k, v in options.items() if v is not None}}
+    for item in extra:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--set {item!r}: write FIELD=VALUE")
+        given[name.strip()] = value
+    cfg = _board_config(given)
+    store, inventory = _stores(keys_path, inventory_path)
+    done = configure(port, cfg, store, inventory, location, _echo)
+    click.echo(f"configured gate {done.gate_id} on board {done.board_id} (firmware {done.firmware}); "
+               f"key: {KEY_SOURCES[done.key_source]}; clock set")
+
+
+def _verify_table(port, store, inventory) -> bool:
+    try:
+        checks = verify(port, store, inventory)
+    except LinkError as e:
+        raise BoardError(f"{port}: no gate answers ({e})") from None
+    for check in checks:
+        click.echo(f"{'PASS' if check.passed else 'FAIL'}  {check.name:<8} {check.detail}")
+    return all(c.passed for c in checks)
+
+
+@provision.command("verify")
+@_port
+@_keys
+@_inventory
+def verify_command(port, keys_path, inventory_path) -> None:
+    """Self-test of a running gate: clock, config, key (challenge-response), storage, BLE, outputs."""
+    if not _verify_table(port, *_stores(keys_path, inventory_path)):
+        raise BoardError("verify failed")
+
+
+@provision.command("fleet")
+@click.argument("fleet_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Boards at once.")
+@click.option("--steps", default=",".join(STEPS), show_default=True, help="Which steps, in this order.")
+@_keys
+@_inventory
+def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> None:
+    """Many boards from a CSV file (one row per board; see provisioning/fleet-template.csv)."""
+    chosen = [s.strip() for s in steps.split(",") if s.strip()]
+    if not chosen or any(s not in STEPS for s in chosen):
+        raise UserError(f"--steps {steps!r}: a comma-separated choice of {', '.join(STEPS)}")
+    rows = read_fleet(Path(fleet_file))
+    store, inventory = _stores(keys_path, inventory_path)
+
+    def do_step(step, row, progress):
+        if step == "deploy":
+            progress(deploy(row.port, progress).lines()[-2])
+        elif step == "configure":
+            configure(row.port, row.config, store, inventory, row.location, progress)
+        else:
+            failed = [f"{c.name}: {c.detail}" for c in verify(row.port, store, inventory) if not c.passed]
+            if failed:
+                raise BoardError("; ".join(failed))
+
+    def guarded(step, row, progress):
+        try:
+            do_step(step, row, progress)
+        except LinkError as e:
+            raise BoardError(f"{row.port}: {e}") from None
+
+    outcomes = run_fleet(rows, chosen, State(Path(fleet_file)), guarded, parallel, _echo)
+    for line in summary(outcomes, chosen):
+        click.echo(line)
+    if any(o.error for o in outcomes):
+        raise BoardError("some boards failed; fix them and run the same command again")
+
+
+@click.group("keys")
+def keys() -> None:
+    """The host key store: each board's journal key."""
+
+
+@keys.command("import")
+@_port
+@_keys
+def keys_import(port, keys_path) -> None:
+    """Take the key a board made itself (read over mpremote) into the host key store."""
+    board_id, key = boardkey.read_key(port, "reset")
+    if key is None:
+        raise BoardError(f"{port}: board {board_id} holds no key yet (its gate has never run)")
+    store = KeyStore(keys_path)
+    known = store.get(board_id)
+    if known == key:
+        click.echo(f"board {board_id}: the host store already holds this key")
+        return
+    store.put(board_id, key, source="board")
+    click.echo(f"board {board_id}: key {'replaced' if known else 'imported'} in {store.path}")

@@ -1,0 +1,137 @@
+"""`bzgate trace`: match published F0 keys against the stored sightings."""
+
+import json
+from pathlib import Path
+
+import click
+
+from bzgate.store import audit
+from bzgate.commands.options import db_option, open_existing
+from bzgate.errors import UserError
+from bzgate.trace.f0 import read_f0
+from bzgate.commands.trace_history import trace_history
+from bzgate.localtime import local_text_maker
+from bzgate.trace.matching import DEFAULT_TOLERANCE_S, DEFAULT_WINDOW_MIN, TraceResult, trace
+
+
+def result_json(result: TraceResult) -> dict:
+    """The --json document: times as Unix seconds, IDs as upper-case hex (null: not read)."""
+    def row(item):
+        out = item._asdict()
+        out["id"] = item.id.hex().upper() if item.id is not None else None
+        return out
+    return {"matches": [row(m) for m in result.matches],
+            "exposed": [row(e) for e in result.exposed]}
+
+
+def result_table(result: TraceResult, window_min: int) -> str:
+    """For people: one line per match and per exposed device, times on Vietnam's clock."""
+    when = local_text_maker()
+    lines = [f"{len(result.matches)} match(es):"]
+    head = (f"{'id':<24}  {'gate':<16}  {'site':<16}  {'first seen (UTC+7)':<19}  "
+            f"{'last seen (UTC+7)':<19}")
+    if result.matches:
+        lines.append(head + "  max RSSI")
+    for m in result.matches:
+        lines.append(f"{m.id.hex().upper():<24}  {m.gate_id:<16}  {m.site:<16}  "
+                     f"{when(m.first_seen)}  {when(m.last_seen)}  {m.max_rssi:>8}")
+    lines.append(f"{len(result.exposed)} other device(s) at the same gate within {window_min} "
+                 "min of a match:")
+    if result.exposed:
+        lines.append(head)
+    for e in result.exposed:
+        ident = e.id.hex().upper() if e.id is not None else "(iPhone, not read)"
+        lines.append(f"{ident:<24}  {e.gate_id:<16}  {e.site:<16}  {when(e.first_seen)}  "
+                     f"{when(e.last_seen)}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def summary_line(records: int, result: TraceResult, tolerance: int | None) -> str:
+    """What was searched and found; `tolerance` None for --exact."""
+    windows = ("the app's exact slot windows" if tolerance is None
+               else f"slot windows widened by {tolerance} s")
+    summary = (f"{records} F0 record(s), {result.ids_expanded:,} IDs, {windows}; "
+               f"{len(result.matches)} match(es), {len(result.exposed)} exposed")
+    if result.clock_invalid:
+        summary += (f"; {result.clock_invalid} sighting(s) of these IDs left out: the gate's "
+                    "clock was not set")
+    return summary
+
+
+@click.command(name="trace")
+@click.option("--f0", "f0_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Published F0 keys: the F0 JSON, or the notification that carries it.")
+@click.option("--history", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead of --f0: one person's Bluezone history upload; reports the "
+                   "checkpoint gates (checkpoint_beacon) they passed, from the key store.")
+@click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --history: the host key store [default: $BZGATE_KEYS, else "
+                   "~/.config/bzgate/keys.json].")
+@click.option("--tolerance", type=click.IntRange(0, 3600), metavar="SECONDS",
+              help=f"Widen each ID's slot window by this much on both sides "
+                   f"[default: {DEFAULT_TOLERANCE_S}].")
+@click.option("--exact", is_flag=True,
+              help="The app's own test instead: the slot window alone, both ends inclusive.")
+@click.option("--window", "window_min", type=click.IntRange(0, 24 * 60), metavar="MINUTES",
+              default=DEFAULT_WINDOW_MIN, show_default=True,
+              help="Exposed: other devices at a match's gate this close to it in time.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the result to this file instead of the screen.")
+@db_option
+def trace_command(f0_file: Path | None, history: Path | None, keys_path: str | None,
+                  tolerance: int | None, exact: bool, window_min: int,
+                  as_json: bool, output: Path | None, db: str | None) -> None:
+    """Find the phones of published F0 keys in the stored sightings, and who else was there.
+
+    Every daily key is expanded into the IDs its phone broadcast, slot by slot, as the Bluezone
+    app does; a sighting matches when it carries one of them within that ID's slot, widened by
+    --tolerance (stale Android IDs, clock skew). Sightings made while a gate's clock was unset
+    are left out and counted.
+
+    \b
+    Example:
+      bzgate trace --f0 f0.json --db bzgate.db
+      bzgate trace --f0 notification.json --exact --json -o trace.json
+      bzgate trace --history data_trace.txt --keys keys.json
+    """
+    if (f0_file is None) == (history is None):
+        raise UserError("give --f0 (published F0 keys) or --history (one person's history file)")
+    if exact and tolerance is not None:
+        raise UserError("give --exact or --tolerance, not both")
+    tolerance = DEFAULT_TOLERANCE_S if tolerance is None else tolerance
+    if history is not None:
+        emit(*trace_history(history, keys_path, 0 if exact else tolerance, as_json), output)
+        return
+    try:
+        text = f0_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {f0_file}: {exc}") from None
+    records = read_f0(text, str(f0_file))
+    conn = open_existing(db)
+    result = trace(conn, records, tolerance, exact, window_min)
+    audit.record(conn, "trace", {
+        "f0": str(f0_file), "records": len(records), "ids": result.ids_expanded, "exact": exact,
+        "tolerance_s": 0 if exact else tolerance, "window_min": window_min,
+        "matches": len(result.matches), "exposed": len(result.exposed),
+        "clock_invalid": result.clock_invalid,
+        "matched_ids": sorted({m.id.hex().upper() for m in result.matches})})
+    conn.close()
+    summary = summary_line(len(records), result, None if exact else tolerance)
+    text = (json.dumps(result_json(result)) if as_json
+            else summary + "\n" + result_table(result, window_min))
+    emit(text, summary, output)
+    if output is None and as_json and result.clock_invalid:
+        click.echo(f"bzgate: {summary}", err=True)
+
+
+def emit(text: str, summary: str, output: Path | None) -> None:
+    """The result on the screen, or into `output` with its summary on stderr."""
+    if output is None:
+        click.echo(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc}") from None
+    click.echo(f"{summary}; written to {output}", err=True)

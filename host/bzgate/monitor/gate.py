@@ -1,0 +1,95 @@
+"""One thread per gate holding its serial link for the monitor: HELLO, STATUS every
+STATUS_EVERY_S, live EVENTS streamed in between, and a collection (bzgate.collect.board: verified,
+acked, stored) every COLLECT_EVERY_S or when asked. A lost link is opened again every RETRY_S.
+
+    session = GateSession(port, board, db_path, keys); session.start()
+    session.collect_now.set(); session.stop()
+
+The port is opened with its flock (exclusive), so `bzgate collect` cannot fight for it.
+"""
+
+import threading
+import time
+
+import serial
+
+from bzgate import store
+from bzgate.collect.board import CollectError, collect
+from bzgate.link.serial import GateLink, LinkError
+from bzgate.monitor.state import VERDICTS, Board, day_start
+from bzgate.keys import KeyStore
+
+STATUS_EVERY_S = 3.0
+COLLECT_EVERY_S = 60.0
+RETRY_S = 2.0
+LINK_TIMEOUT_S = 2.0
+LINK_RETRIES = 2
+
+
+class GateSession(threading.Thread):
+    def __init__(self, port: str, board: Board, db_path, keys: KeyStore):
+        super().__init__(name=f"gate {port}", daemon=True)
+        self.port, self.board, self.db_path, self.keys = port, board, db_path, keys
+        self.collect_now = threading.Event()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        conn = store.open_store(self.db_path)  # SQLite connections stay in their thread
+        try:
+            while not self._stopping.is_set():
+                try:
+                    with GateLink(self.port, timeout=LINK_TIMEOUT_S, retries=LINK_RETRIES,
+                                  exclusive=True) as link:
+                        self._serve(conn, link)
+                except (LinkError, serial.SerialException, OSError) as e:
+                    self.board.lost(self.port, str(e))
+                except Exception as e:  # noqa: BLE001 - a reply nobody foresaw: watch on
+                    self.board.lost(self.port, f"unexpected reply: {e!r}")
+                self._stopping.wait(RETRY_S)
+        finally:
+            conn.close()
+
+    def _serve(self, conn, link: GateLink) -> None:
+        hello = link.hello()
+        self.board.hello(self.port, hello, link.config_get())
+        collect_due = 0.0
+        while not self._stopping.is_set():
+            self.board.status(self.port, link.status())
+            if self.collect_now.is_set() or time.monotonic() >= collect_due:
+                self.collect_now.clear()
+                self._collect(conn, link, hello)
+                collect_due = time.monotonic() + COLLECT_EVERY_S
+            for event in link.events(STATUS_EVERY_S):
+                self.board.event(self.port, event)
+                if self._stopping.is_set() or self.collect_now.is_set():
+                    break  # the next request ends the stream
+            self.board.replied(self.port)
+
+    def _collect(self, conn, link: GateLink, hello: dict) -> None:
+        try:
+            summary = collect(conn, link, hello, self.keys, self.port)
+        except CollectError as e:
+            summary = e.summary
+        self.board.collected(self.port, summary)
+        board_id = summary.get("board_id")
+        if board_id:
+            today = day_start(time.time())
+            new = range(int(summary.get("from_seq", 0)), int(summary.get("next_seq", 0)))
+            self.board.counts_stored(self.port, _verdicts(conn, board_id, today),
+                                     _verdicts(conn, board_id, today, new))
+        if summary.get("result") == "gate-error":
+            raise LinkError("no-reply", str(summary.get("message", "")))
+
+
+def _verdicts(conn, board_id: str, since: int, seqs: range | None = None) -> dict:
+    """Decisions per verdict a board made since a time (within a span of seqs)."""
+    sql = "SELECT verdict, count(*) FROM decisions WHERE board_id = ? AND time >= ?"
+    args: list = [board_id, since]
+    if seqs is not None:
+        sql += " AND seq >= ? AND seq < ?"
+        args += [seqs.start, seqs.stop]
+    counts = dict(conn.execute(sql + " GROUP BY verdict", args).fetchall())
+    return {v: counts.get(v, 0) for v in VERDICTS}

@@ -1,0 +1,315 @@
+"""The host's database: what was collected from the gates, verified, and what was done with it.
+
+SQLite by default (`bzgate.db`, or --db, or $BZGATE_DB), in WAL mode so a monitor can read
+while a collection writes; or PostgreSQL, given a postgresql:// URL, for many gates and several
+ingesters at once. Both run the same SQL (bzgate.store.dialect keeps their differences). The schema
+carries a version; `open_store` brings an older database up to date with the migrations below,
+in order, each in one transaction.
+
+Tables (times are integer Unix seconds, UTC; IDs are 12-byte BLOBs, NULL when none):
+  journals   one row per board's journal: where the next collection resumes (next_seq and the
+             MAC of the last stored record) and how the board was last known (gate_id, site)
+  records    every verified record as the board signed it (48 bytes), by (board_id, seq):
+             the evidence an export can be checked against; `collected`: when it was stored
+  sightings, decisions, counts, events
+             the records' payloads as columns, with the gate and site they were made at;
+             a decision's rssi is NULL when no phone decided it (DENY, NO_APP), `presses` how
+             many presses or beam breaks it answered (1 for records from before the field)
+  evidence   raw bytes of spans refused on collect (a broken chain), kept for investigation
+  audit      collections, exports, purges and traces: who asked what, when, with what result
+  uplink     per board whose journal arrives over MQTT: the last seq seen on the broker and the
+             last stored, when the last batch came, batches taken and refused, the last problem
+
+Writing (each inside the caller's `transaction`): `begin_journal` before a collection,
+`store_records` for verified records (idempotent by (board_id, seq)), `keep_evidence` for a
+refused span, `purge` for personal data past its retention.
+"""
+
+import os
+from pathlib import Path
+
+from bzcore import record
+from bzgate.store.dialect import DATABASE_ERRORS, Connection, connect, is_postgres
+
+DEFAULT_DB = "bzgate.db"
+
+_COMMON = """board_id TEXT NOT NULL, seq INTEGER NOT NULL, gate_id TEXT NOT NULL, site TEXT NOT NULL,
+    time INTEGER NOT NULL, clock_valid INTEGER NOT NULL"""
+
+# A decision the gates made before an absent RSSI was stored as such: a DENY or NO_APP without a
+# phone, its RSSI written as 0.
+_OLD_NO_RSSI = "id IS NULL AND rssi = 0 AND verdict IN ('deny', 'no-app')"
+
+MIGRATIONS = [
+    f"""
+    CREATE TABLE journals (
+        board_id TEXT PRIMARY KEY, gate_id TEXT NOT NULL, site TEXT NOT NULL,
+        firmware TEXT, next_seq INTEGER NOT NULL DEFAULT 0, last_mac BLOB,
+        first_collected INTEGER, last_collected INTEGER);
+    CREATE TABLE records (
+        board_id TEXT NOT NULL, seq INTEGER NOT NULL, raw BLOB NOT NULL,
+        PRIMARY KEY (board_id, seq)) WITHOUT ROWID;
+    CREATE TABLE sightings ({_COMMON}, id BLOB, first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL, max_rssi INTEGER NOT NULL, count INTEGER NOT NULL,
+        platform TEXT, source TEXT NOT NULL, PRIMARY KEY (board_id, seq));
+    CREATE TABLE decisions ({_COMMON}, verdict TEXT NOT NULL, trigger TEXT NOT NULL,
+        mode TEXT NOT NULL, id BLOB, rssi INTEGER NOT NULL, platform TEXT,
+        latency_ms INTEGER NOT NULL, PRIMARY KEY (board_id, seq));
+    CREATE TABLE counts ({_COMMON}, near INTEGER NOT NULL, present INTEGER NOT NULL,
+        adverts INTEGER NOT NULL, drops INTEGER NOT NULL, PRIMARY KEY (board_id, seq));
+    CREATE TABLE events ({_COMMON}, code INTEGER NOT NULL, name TEXT NOT NULL,
+        detail INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (board_id, seq));
+    CREATE TABLE evidence (
+        rowid INTEGER PRIMARY KEY, board_id TEXT NOT NULL, at INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL, reason TEXT NOT NULL, raw BLOB NOT NULL);
+    CREATE TABLE audit (
+        rowid INTEGER PRIMARY KEY, at INTEGER NOT NULL, action TEXT NOT NULL,
+        detail TEXT NOT NULL);
+    CREATE INDEX sightings_id ON sightings (id);
+    CREATE INDEX sightings_time ON sightings (first_seen);
+    CREATE INDEX sightings_gate_time ON sightings (gate_id, first_seen);
+    CREATE INDEX decisions_time ON decisions (time);
+    CREATE INDEX decisions_gate_time ON decisions (gate_id, time);
+    CREATE INDEX counts_time ON counts (time);
+    CREATE INDEX events_time ON events (time);
+    """,
+    # When each record was collected: the age of a record made before its gate's clock was set.
+    """
+    ALTER TABLE records ADD COLUMN collected INTEGER NOT NULL DEFAULT 0;
+    """,
+    # Journals arriving over MQTT (bzgate ingest): how far each board's uplink is behind.
+    """
+    CREATE TABLE uplink (
+        board_id TEXT PRIMARY KEY, gate_id TEXT NOT NULL, seen_seq INTEGER NOT NULL,
+        stored_seq INTEGER NOT NULL, last_batch INTEGER NOT NULL, batches INTEGER NOT NULL,
+        refused INTEGER NOT NULL, problem TEXT);
+    """,
+    # A decision's RSSI may be absent (no phone decided it: DENY, NO_APP), and a decision counts
+    # the presses it answered. Neither database can drop a NOT NULL the same way: the table is
+    # built again. Rows of gates from before stored a DENY's or NO_APP's missing RSSI as 0.
+    f"""
+    CREATE TABLE decisions_new ({_COMMON}, verdict TEXT NOT NULL, trigger TEXT NOT NULL,
+        mode TEXT NOT NULL, id BLOB, rssi INTEGER, platform TEXT,
+        latency_ms INTEGER NOT NULL, presses INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (board_id, seq));
+    INSERT INTO decisions_new (board_id, seq, gate_id, site, time, clock_valid, verdict, trigger,
+        mode, id, rssi, platform, latency_ms)
+        SELECT board_id, seq, gate_id, site, time, clock_valid, verdict, trigger, mode, id,
+            CASE WHEN {_OLD_NO_RSSI} THEN NULL ELSE rssi END, platform, latency_ms
+        FROM decisions;
+    DROP TABLE decisions;
+    ALTER TABLE decisions_new RENAME TO decisions;
+    CREATE INDEX decisions_time ON decisions (time);
+    CREATE INDEX decisions_gate_time ON decisions (gate_id, time);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def db_path(given: str | Path | None = None) -> Path | str:
+    """--db, else $BZGATE_DB, else bzgate.db in the current folder: a file's Path, or a
+    PostgreSQL URL as it is."""
+    target = given or os.environ.get("BZGATE_DB") or DEFAULT_DB
+    return target if is_postgres(target) else Path(target)
+
+
+def shown(target: Path | str) -> str:
+    """A database as messages name it: a URL without its password."""
+    if not is_postgres(target):
+        return str(target)
+    scheme, _, rest = str(target).partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':')[0]}{at}{host}"
+
+
+def open_store(given: str | Path | None = None) -> Connection:
+    """The database, created or migrated to SCHEMA_VERSION; a newer one than this bzgate knows
+    is refused rather than written wrongly."""
+    from bzgate.errors import UserError
+
+    target = db_path(given)
+    try:
+        conn = connect(target)
+        version = conn.schema_version()
+    except DATABASE_ERRORS as e:
+        raise UserError(f"{shown(target)} is not a bzgate database, or cannot be reached ({e})") from e
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise UserError(f"{shown(target)} has schema {version}; this bzgate knows up to "
+                        f"{SCHEMA_VERSION}: upgrade bzgate")
+    for number in range(version, SCHEMA_VERSION):
+        with transaction(conn):
+            conn.lock_schema()
+            if conn.schema_version() > number:  # another process migrated it meanwhile
+                continue
+            for statement in _statements(MIGRATIONS[number]):
+                conn.execute_ddl(statement)
+            conn.set_schema_version(number + 1)
+    return conn
+
+
+def transaction(conn: Connection):
+    """One write transaction: all of it is stored or none."""
+    return conn.transaction()
+
+
+def _statements(script: str) -> list[str]:
+    """A migration's statements, to run one by one inside its transaction (executescript
+    would commit on its own)."""
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+# --- writing collected records -----------------------------------------------------------------
+_PAYLOAD_TABLES = {record.SIGHTING: "sightings", record.DECISION: "decisions",
+                   record.COUNT: "counts", record.EVENT: "events"}
+_PAYLOAD_COLUMNS = {
+    "sightings": ("id", "first_seen", "last_seen", "max_rssi", "count", "platform", "source"),
+    "decisions": ("verdict", "trigger", "mode", "id", "rssi", "platform", "latency_ms",
+                  "presses"),
+    "counts": ("near", "present", "adverts", "drops"),
+    "events": ("code", "name", "detail", "text"),
+}
+_NAMED = {"platform": record.PLATFORM_NAMES, "source": record.SOURCE_NAMES,
+          "verdict": record.VERDICT_NAMES, "trigger": record.TRIGGER_NAMES,
+          "mode": record.MODE_NAMES}
+_INSERTS = {table: "INSERT OR IGNORE INTO %s (board_id, seq, gate_id, site, time, clock_valid, %s) "
+                   "VALUES (%s)" % (table, ", ".join(columns), ", ".join("?" * (6 + len(columns))))
+            for table, columns in _PAYLOAD_COLUMNS.items()}
+
+
+def journal_position(conn: Connection, board_id: str) -> tuple[int, bytes]:
+    """(next seq to collect, MAC of the last stored record) of a board: (0, GENESIS) when new."""
+    row = conn.execute("SELECT next_seq, last_mac FROM journals WHERE board_id = ?",
+                       (board_id,)).fetchone()
+    if row is None or row[1] is None:
+        return (row[0] if row else 0), record.GENESIS
+    return row[0], bytes(row[1])
+
+
+def begin_journal(conn: Connection, board_id: str, gate_id: str, site: str,
+                  firmware: str, now: int) -> None:
+    """The board's journal row, created or brought up to how the board is now known."""
+    conn.execute(
+        "INSERT INTO journals (board_id, gate_id, site, firmware, first_collected, last_collected) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (board_id) DO UPDATE SET gate_id = excluded.gate_id, "
+        "site = excluded.site, firmware = excluded.firmware, last_collected = excluded.last_collected",
+        (board_id, gate_id, site, firmware, now, now))
+
+
+def store_records(conn: Connection, board_id: str, gate_id: str, site: str,
+                  raws: list, now: int) -> dict:
+    """Verified records (48 bytes each, in seq order, the chain checked by the caller) into
+    `records` and their payload tables; the journal resumes after the last. A record already
+    stored is left as it is. Returns how many went to each table; "unreadable" counts genuine
+    records whose payload does not parse (kept in `records` only)."""
+    rows: dict[str, list] = {table: [] for table in _PAYLOAD_COLUMNS}
+    stored = {table: 0 for table in _PAYLOAD_COLUMNS}
+    stored["unreadable"] = 0
+    last = None
+    for raw in raws:
+        last = record.decode(raw)
+        fields = record.payload_fields(last.kind, last.payload)
+        if fields is None:
+            stored["unreadable"] += 1
+            continue
+        table = _PAYLOAD_TABLES[last.kind]
+        rows[table].append((board_id, last.seq, gate_id, site, last.time, int(last.clock_valid),
+                            *_columns(table, fields)))
+        stored[table] += 1
+    if last is None:
+        return stored
+    conn.executemany("INSERT OR IGNORE INTO records (board_id, seq, raw, collected) VALUES (?, ?, ?, ?)",
+                     [(board_id, int.from_bytes(raw[:4], "big"), bytes(raw), now) for raw in raws])
+    for table, table_rows in rows.items():
+        if table_rows:
+            conn.executemany(_INSERTS[table], table_rows)
+    conn.execute("UPDATE journals SET next_seq = ?, last_mac = ? WHERE board_id = ?",
+                 (last.seq + 1, last.mac, board_id))
+    return stored
+
+
+def _columns(table: str, fields: dict) -> list:
+    """A payload's fields in its table's column order, codes as names (an unknown code as its
+    number, so nothing genuine is dropped)."""
+    if table == "events":
+        return [fields["code"], record.EVENT_NAMES.get(fields["code"], str(fields["code"])),
+                fields["detail"], fields["text"].decode("utf-8", "replace")]
+    if table == "decisions" and fields["rssi"] == 0 and fields["id"] is None \
+            and fields["verdict"] in (record.DENY, record.NO_APP):
+        fields = {**fields, "rssi": None}  # a gate's firmware from before: see _OLD_NO_RSSI
+    out = []
+    for column in _PAYLOAD_COLUMNS[table]:
+        value = fields[column]
+        names = _NAMED.get(column)
+        out.append(names.get(value, str(value)) if names else value)
+    return out
+
+
+def keep_evidence(conn: Connection, board_id: str, first_seq: int, reason: str,
+                  raws: list, now: int) -> bool:
+    """Raw bytes of a refused span, kept once (a second collection refusing the same bytes adds
+    nothing). True when a new row was written."""
+    raw = b"".join(bytes(r) for r in raws)
+    if conn.execute("SELECT 1 FROM evidence WHERE board_id = ? AND first_seq = ? AND raw = ?",
+                    (board_id, first_seq, raw)).fetchone():
+        return False
+    conn.execute("INSERT INTO evidence (board_id, at, first_seq, reason, raw) VALUES (?, ?, ?, ?, ?)",
+                 (board_id, now, first_seq, reason, raw))
+    return True
+
+
+def known_gate(conn: Connection, board_id: str) -> tuple[str, str]:
+    """(site, firmware) a board was last known with (its journal row), ("", "") when new."""
+    row = conn.execute("SELECT site, firmware FROM journals WHERE board_id = ?",
+                       (board_id,)).fetchone()
+    return (row[0], row[1] or "") if row else ("", "")
+
+
+UPLINK_COLUMNS = ("board_id", "gate_id", "seen_seq", "stored_seq", "last_batch", "batches",
+                  "refused", "problem")
+
+
+def note_uplink(conn: Connection, board_id: str, gate_id: str, seen_seq: int, stored_seq: int,
+                now: int, problem: str | None = None) -> None:
+    """One batch taken from the broker (refused when `problem` says why), in the caller's
+    transaction. The seq seen only grows: batches replayed late do not hide the lag."""
+    row = conn.execute("SELECT seen_seq, batches, refused FROM uplink WHERE board_id = ?",
+                       (board_id,)).fetchone()
+    seen, batches, refused = row if row else (-1, 0, 0)
+    values = (board_id, gate_id, max(seen, seen_seq), stored_seq, now, batches + 1,
+              refused + (problem is not None), problem)
+    conn.execute("DELETE FROM uplink WHERE board_id = ?", (board_id,))
+    conn.execute(f"INSERT INTO uplink ({', '.join(UPLINK_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 values)
+
+
+def uplinks(conn: Connection) -> list[dict]:
+    """Every board's uplink row, by gate."""
+    return [dict(zip(UPLINK_COLUMNS, row)) for row in conn.execute(
+        f"SELECT {', '.join(UPLINK_COLUMNS)} FROM uplink ORDER BY gate_id, board_id")]
+
+
+# --- purging personal data ---------------------------------------------------------------------
+_PERSONAL = ("sightings", "decisions")  # the tables that hold IDs
+# A record's age: its time when the gate's clock was valid, else when it was collected (it was
+# made before then).
+_OLD = "(t.clock_valid <> 0 AND t.time < :cutoff) OR (t.clock_valid = 0 AND r.collected < :cutoff)"
+
+
+def purge(conn: Connection, cutoff: int) -> dict:
+    """Delete sightings and decisions older than `cutoff` (Unix seconds) with their signed
+    records, and evidence kept before it. Counts and events (no IDs) stay, and so does each
+    journal's position: the next collection still resumes where it was. Returns the counts."""
+    deleted = {}
+    for table in _PERSONAL:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS purged (board_id TEXT, seq BIGINT)")
+        conn.execute("DELETE FROM purged")
+        conn.execute(f"INSERT INTO purged SELECT t.board_id, t.seq FROM {table} t "
+                     f"JOIN records r USING (board_id, seq) WHERE {_OLD}", {"cutoff": cutoff})
+        deleted[table] = conn.execute(
+            f"DELETE FROM {table} WHERE (board_id, seq) IN (SELECT board_id, seq FROM purged)"
+        ).rowcount
+        conn.execute("DELETE FROM records WHERE (board_id, seq) IN "
+                     "(SELECT board_id, seq FROM purged)")
+    deleted["evidence"] = conn.execute("DELETE FROM evidence WHERE at < ?", (cutoff,)).rowcount
+    return deleted
