@@ -37,7 +37,7 @@ VERSION = 1
 PAYLOAD_BYTES = 14
 HASH_BYTES = 4
 MODES = ("enforce", "monitor", "count")
-# Alarm names as the monitor shows them (bzgate.monitorstate), by bit.
+# Alarm names as the monitor shows them (bzgate.monitor.state), by bit.
 ALARMS = ("clock-invalid", "storage-high", "storage-full", "scanner-stalled", "safe-mode",
           "config-error")
 COUNT_MAX = 0xFFFF
