@@ -69,8 +69,8 @@ class FakeLink:
 
 
 def test_status_shows_a_gate_checking_and_the_presses_merged(monkeypatch):
-    from bzgate.commands import status as statuscmd
-    monkeypatch.setattr(statuscmd, "GateLink", FakeLink)
+    from bzgate.monitor import gate
+    monkeypatch.setattr(gate, "GateLink", FakeLink)
     monkeypatch.setattr(FakeLink, "statuses", {
         "/dev/ttyUSB1": {"checking": True, "presses_merged": 3,
                          "last_decision": {"n": 8, "verdict": "deny", "rssi": None}},

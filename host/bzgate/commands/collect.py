@@ -14,11 +14,10 @@ from bzgate.commands.options import db_option
 from bzgate.collect.board import EXIT_GATE, EXIT_USAGE, CollectError, collect
 from bzgate.errors import UserError
 from bzgate.link.serial import DEFAULT_TIMEOUT, RETRIES, GateLink, LinkError
-from bzgate.link.ports import usb_ports, virtual_ports
+from bzgate.link.ports import PROBE_TIMEOUT, usb_ports, virtual_ports
 from bzgate.keys import KeyStore
 
 DAY = 86400
-PROBE_TIMEOUT = 1.0  # a port found by --all that does not answer HELLO by then is not a gate
 
 
 def listed_ports() -> list[str]:

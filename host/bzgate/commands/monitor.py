@@ -19,11 +19,10 @@ from bzgate.link.broker import Broker, broker_options
 from bzgate.commands.options import db_option, stop_like_ctrl_c
 from bzgate.commands.collect import listed_ports, port_options
 from bzgate.errors import UserError
-from bzgate.monitor.gate import GateSession
+from bzgate.monitor.gate import GateSession, gate_tile
 from bzgate.monitor.mqtt import MqttSource
 from bzgate.monitor.state import Board
 from bzgate.monitor.web import MonitorServer
-from bzgate.commands.status import gate_tile
 from bzprov.fleet import read_fleet
 from bzgate.keys import KeyStore
 

@@ -10,32 +10,11 @@ import click
 
 from bzgate import store
 from bzgate.commands.options import db_option, open_existing
-from bzgate.commands.collect import PROBE_TIMEOUT, listed_ports, port_options
+from bzgate.commands.collect import listed_ports, port_options
 from bzgate.errors import UserError
-from bzgate.link.serial import GateLink, LinkError
-from bzgate.monitor.state import new_tile, status_alarms, tile_from_status
+from bzgate.monitor.gate import gate_tile
 
 EXIT_GATE = 1
-
-
-def gate_tile(port: str, named: bool = True) -> dict | None:
-    """The tile of the gate on a port; None for an unnamed port where no gate answers."""
-    tile = new_tile(port)
-    try:
-        with GateLink(port, timeout=3.0 if named else PROBE_TIMEOUT, retries=2 if named else 0,
-                      exclusive=True) as link:
-            hello = link.hello()
-            config, status = link.config_get(), link.status()
-    except LinkError as e:
-        if not named and e.code != "busy":
-            return None
-        tile.update(error=e.message, alarms=["busy" if e.code == "busy" else "offline"])
-        return tile
-    tile.update(gate_id=str(hello.get("gate_id", "")), board_id=str(hello.get("board_id", "")),
-                firmware=str(hello.get("firmware", "")), site=str(config.get("site", "")),
-                online=True, decisions=status.get("decisions"), alarms=status_alarms(status))
-    tile_from_status(tile, status)
-    return tile
 
 
 def _row(tile: dict, merged: bool = False) -> list[str]:

@@ -9,6 +9,8 @@ from serial.tools import list_ports
 from bzgate.link.serial import GateLink, LinkError
 from bzsim.board import registry
 
+PROBE_TIMEOUT = 1.0  # a port found by --all that does not answer HELLO by then is not a gate
+
 # USB-serial bridges found on ESP32 boards, and the ESP32-S3/C3's own USB-JTAG/Serial.
 USB_IDS = {
     (0x10C4, 0xEA60): "CP210x", (0x10C4, 0xEA70): "CP2105",

@@ -15,8 +15,10 @@ import serial
 
 from bzgate import store
 from bzgate.collect.board import CollectError, collect
+from bzgate.link.ports import PROBE_TIMEOUT
 from bzgate.link.serial import GateLink, LinkError
-from bzgate.monitor.state import VERDICTS, Board, day_start
+from bzgate.monitor.state import (VERDICTS, Board, day_start, new_tile, status_alarms,
+                                  tile_from_status)
 from bzgate.keys import KeyStore
 
 STATUS_EVERY_S = 3.0
@@ -93,3 +95,23 @@ def _verdicts(conn, board_id: str, since: int, seqs: range | None = None) -> dic
         args += [seqs.start, seqs.stop]
     counts = dict(conn.execute(sql + " GROUP BY verdict", args).fetchall())
     return {v: counts.get(v, 0) for v in VERDICTS}
+
+
+def gate_tile(port: str, named: bool = True) -> dict | None:
+    """The tile of the gate on a port; None for an unnamed port where no gate answers."""
+    tile = new_tile(port)
+    try:
+        with GateLink(port, timeout=3.0 if named else PROBE_TIMEOUT, retries=2 if named else 0,
+                      exclusive=True) as link:
+            hello = link.hello()
+            config, status = link.config_get(), link.status()
+    except LinkError as e:
+        if not named and e.code != "busy":
+            return None
+        tile.update(error=e.message, alarms=["busy" if e.code == "busy" else "offline"])
+        return tile
+    tile.update(gate_id=str(hello.get("gate_id", "")), board_id=str(hello.get("board_id", "")),
+                firmware=str(hello.get("firmware", "")), site=str(config.get("site", "")),
+                online=True, decisions=status.get("decisions"), alarms=status_alarms(status))
+    tile_from_status(tile, status)
+    return tile
