@@ -37,6 +37,8 @@ Fields (default):
 
 import json
 
+from bzcore.checks import check_flag, is_int, value_text
+
 GATE_ID_MAX = 32
 SITE_MAX = 64
 MODES = ("enforce", "monitor", "count")
@@ -101,23 +103,14 @@ _CHOICES = {"mode": MODES, "trigger": TRIGGERS}
 _FLAGS = ("ios_read", "require_id", "checkpoint_beacon")
 
 
-def _shown(value):
-    text = json.dumps(value)
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
-def _is_int(value):
-    return type(value) is int  # bool is an int subclass: true/false are not numbers here
-
-
 def _check_text(name, value, limit):
     if type(value) is not str or len(value) > limit:
-        return "%s: text of at most %d characters (got %s)" % (name, limit, _shown(value))
+        return "%s: text of at most %d characters (got %s)" % (name, limit, value_text(value))
     return None
 
 
 def _check_gate_id(value):
-    bad = "gate_id: 1 to %d characters of A-Z a-z 0-9 . _ - (got %s)" % (GATE_ID_MAX, _shown(value))
+    bad = "gate_id: 1 to %d characters of A-Z a-z 0-9 . _ - (got %s)" % (GATE_ID_MAX, value_text(value))
     if type(value) is not str or not 1 <= len(value) <= GATE_ID_MAX:
         return bad
     for c in value:
@@ -128,21 +121,15 @@ def _check_gate_id(value):
 
 def _check_range(name, value):
     low, high, unit = _RANGES[name]
-    if not _is_int(value) or not low <= value <= high:
-        return "%s: a whole number from %d to %d %s (got %s)" % (name, low, high, unit, _shown(value))
+    if not is_int(value) or not low <= value <= high:
+        return "%s: a whole number from %d to %d %s (got %s)" % (name, low, high, unit, value_text(value))
     return None
 
 
 def _check_choice(name, value):
     allowed = _CHOICES[name]
     if value not in allowed or type(value) is not str:
-        return "%s: one of %s (got %s)" % (name, " | ".join(allowed), _shown(value))
-    return None
-
-
-def _check_flag(name, value):
-    if type(value) is not bool:
-        return "%s: true or false (got %s)" % (name, _shown(value))
+        return "%s: one of %s (got %s)" % (name, " | ".join(allowed), value_text(value))
     return None
 
 
@@ -150,14 +137,14 @@ def _checked_scan(value, errors):
     """The scan settings with bad parts replaced by defaults; one error per bad part."""
     default = DEFAULTS["scan"]
     if type(value) is not dict:
-        errors.append('scan: {"interval_us": N, "window_us": N} (got %s)' % _shown(value))
+        errors.append('scan: {"interval_us": N, "window_us": N} (got %s)' % value_text(value))
         return dict(default)
     out = {}
     for key in ("interval_us", "window_us"):
         part = value.get(key, default[key])
-        if not _is_int(part) or not SCAN_MIN_US <= part <= SCAN_MAX_US:
+        if not is_int(part) or not SCAN_MIN_US <= part <= SCAN_MAX_US:
             errors.append("scan.%s: a whole number from %d to %d us (got %s)"
-                          % (key, SCAN_MIN_US, SCAN_MAX_US, _shown(part)))
+                          % (key, SCAN_MIN_US, SCAN_MAX_US, value_text(part)))
             part = default[key]
         out[key] = part
     for key in value:
@@ -179,12 +166,12 @@ def _role_pin(role, value):
         active = value.get("active", "high")
         value = value.get("pin")
     where = "board.%s" % role
-    if not _is_int(value) or value not in GPIOS:
-        return "%s: an ESP32 GPIO (0-5, 12-19, 21-23, 25-27, 32-39) or null (got %s)" % (where, _shown(value))
+    if not is_int(value) or value not in GPIOS:
+        return "%s: an ESP32 GPIO (0-5, 12-19, 21-23, 25-27, 32-39) or null (got %s)" % (where, value_text(value))
     if role in OUTPUT_ROLES and value in INPUT_ONLY:
         return "%s: GPIO %d is input only; outputs need 0-5, 12-19, 21-23, 25-27, 32, 33" % (where, value)
     if active not in ("high", "low") or type(active) is not str:
-        return '%s: "active" is "high" or "low" (got %s)' % (where, _shown(active))
+        return '%s: "active" is "high" or "low" (got %s)' % (where, value_text(active))
     return (value, active == "low")
 
 
@@ -225,11 +212,11 @@ def _checked_board(value, errors):
         if value in PROFILES:
             return value
         errors.append("board: a profile (%s) or a pin map (got %s)"
-                      % (" | ".join(sorted(PROFILES)), _shown(value)))
+                      % (" | ".join(sorted(PROFILES)), value_text(value)))
         return DEFAULTS["board"]
     if type(value) is not dict:
         errors.append("board: a profile (%s) or a pin map (got %s)"
-                      % (" | ".join(sorted(PROFILES)), _shown(value)))
+                      % (" | ".join(sorted(PROFILES)), value_text(value)))
         return DEFAULTS["board"]
     pins = _map_pins(value, errors)
     if pins["relay"] is None:  # no usable relay: the default profile, whose wiring is documented
@@ -246,7 +233,7 @@ def _field_error(name, value):
         return _check_range(name, value)
     if name in _CHOICES:
         return _check_choice(name, value)
-    return _check_flag(name, value)
+    return check_flag(name, value)
 
 
 def _checked_uplink(name, value, errors):
@@ -261,14 +248,14 @@ def checked(fields):
     """(config, errors): every field of DEFAULTS, each bad or missing one replaced by its default."""
     errors = []
     if type(fields) is not dict:
-        return defaults(), ["config: a JSON object of fields (got %s)" % _shown(fields)]
+        return defaults(), ["config: a JSON object of fields (got %s)" % value_text(fields)]
     cfg = {}
     for name in FIELDS:
         if name in OPTIONAL:
             cfg[name] = _checked_uplink(name, fields.get(name), errors)
         elif name not in fields:
             if name not in ADDED:
-                errors.append("%s: missing (default %s)" % (name, _shown(DEFAULTS[name])))
+                errors.append("%s: missing (default %s)" % (name, value_text(DEFAULTS[name])))
             cfg[name] = _copy(DEFAULTS[name])
         elif name == "scan":
             cfg[name] = _checked_scan(fields[name], errors)
@@ -281,7 +268,7 @@ def checked(fields):
             cfg[name] = DEFAULTS[name] if error else fields[name]
     for name in fields:
         if name not in DEFAULTS:
-            errors.append("%s: unknown field (ignored)" % _shown(name))
+            errors.append("%s: unknown field (ignored)" % value_text(name))
     return cfg, errors
 
 

@@ -12,7 +12,7 @@ that carries SECRET_SHOWN keeps the secret it replaces (keep_secrets()), so a co
 read back and written again loses nothing. Error texts never hold a secret's value.
 """
 
-from bzcore.config import _check_flag, _is_int, _shown
+from bzcore.checks import check_flag, is_int, value_text
 
 SECRETS = (("wifi", "password"), ("mqtt", "password"))
 SECRET_SHOWN = "***"
@@ -21,7 +21,7 @@ SECRET_SHOWN = "***"
 def _text_error(where, value, low, high, secret=False):
     if type(value) is str and low <= len(value) <= high:
         return None
-    shown = "not shown" if secret else _shown(value)
+    shown = "not shown" if secret else value_text(value)
     return "%s: text of %d to %d characters (got %s)" % (where, low, high, shown)
 
 
@@ -32,15 +32,15 @@ def _wifi_password(where, value):
 
 
 def _port(where, value):
-    if _is_int(value) and 1 <= value <= 65535:
+    if is_int(value) and 1 <= value <= 65535:
         return None
-    return "%s: a whole number from 1 to 65535 (got %s)" % (where, _shown(value))
+    return "%s: a whole number from 1 to 65535 (got %s)" % (where, value_text(value))
 
 
 def _tls(where, value):
     if value is True:
         return "%s: TLS is not supported by the gate's MQTT client (mqtt_async 0.7)" % where
-    return _check_flag(where, value)
+    return check_flag(where, value)
 
 
 def _optional_text(where, value, secret=False):
@@ -52,7 +52,7 @@ def _topic_prefix(where, value):
     # load; tests/firmware/test_gate_uplink_config.py holds the two to the same answers)
     error = _text_error(where, value, 1, 64)
     if error is None and ("+" in value or "#" in value or value[0] == "/" or value[-1] == "/"):
-        error = "%s: topic levels without + or #, no leading or trailing / (got %s)" % (where, _shown(value))
+        error = "%s: topic levels without + or #, no leading or trailing / (got %s)" % (where, value_text(value))
     return error
 
 
@@ -74,7 +74,7 @@ def checked(name, value, errors):
     """wifi or mqtt in full, or None when any part is bad (each named in errors)."""
     parts = _PARTS[name]
     if type(value) is not dict:
-        errors.append("%s: an object or null (got %s)" % (name, _shown(value)))
+        errors.append("%s: an object or null (got %s)" % (name, value_text(value)))
         return None
     bad = len(errors)
     keys = [part[0] for part in parts]
