@@ -8,7 +8,7 @@ Each scanner and each client is one radio on the air (one TCP session, sim/air.p
 the same the board's `bluetooth` shim speaks), placed at the scenario's gate called `air_name`
 (the air places an unknown name at the first gate). `air` defaults to $BZSIM_AIR. Scanning is
 active and continuous; every advert heard is reported (no duplicate filtering), with the raw
-AD bytes in platform_data (bzgate.ble.advert.RawAdvert). The client connects, discovers every
+AD bytes in platform_data (bzsim.air.bleak_advert.RawAdvert). The client connects, discovers every
 service and characteristic, and reads; the air has no writes, notifications or pairing, so
 those raise BleakError.
 """
@@ -26,7 +26,7 @@ from bleak.backends.scanner import BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError, BleakGATTProtocolError
 
-from bzgate.ble.advert import RawAdvert, advertisement_data, uuid_text
+from bzsim.air.bleak_advert import RawAdvert, advertisement_data, uuid_text
 from bzsim.air import wire
 from bzsim.air import link
 

@@ -11,7 +11,8 @@ from bleak.exc import BleakGATTProtocolError
 from blekit import HERE, at_gate, phone_ids, phones_air
 
 from bzcore import adv
-from bzgate.ble.advert import RawAdvert, advert_bytes, advertisement_data, rebuilt_bytes
+from bzgate.ble.advert import advert_bytes, rebuilt_bytes
+from bzsim.air.bleak_advert import RawAdvert, advertisement_data
 from bzsim.air.bleak_backend import AirClient, AirScanner
 
 IOS_CHAR = "00004e56-73f5-4bc4-a12f-17d1ad07a689"

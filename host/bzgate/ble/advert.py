@@ -1,44 +1,27 @@
-"""Adverts between raw AD bytes and bleak's AdvertisementData, both ways.
+"""Raw AD bytes from bleak's AdvertisementData, for bzcore.adv.classify.
 
 bzcore.adv.classify works on raw AD bytes. A backend that has them (the simulated air's) hands
-them over in AdvertisementData.platform_data as a RawAdvert, and `advert_bytes` uses them as
-they are. bleak's BlueZ backend gives no raw bytes (BlueZ reports parsed properties), so there
-the AD bytes are rebuilt from the fields bleak fills: local name, manufacturer data, service
-UUIDs, service data, TX power. The rebuilt bytes carry everything the Bluezone rules (spec
-7.2) look at, but not the Flags, the order of the structures or an ADV/SCAN_RSP split, and a
-manufacturer's data is only the latest BlueZ kept for that company.
+them over in AdvertisementData.platform_data (an item with `adv` and `scan_rsp` bytes: a
+bzsim.air.bleak_advert.RawAdvert), and `advert_bytes` uses them as they are. bleak's BlueZ
+backend gives no raw bytes (BlueZ reports parsed properties), so there the AD bytes are rebuilt
+from the fields bleak fills: local name, manufacturer data, service UUIDs, service data, TX
+power. The rebuilt bytes carry everything the Bluezone rules (spec 7.2) look at, but not the
+Flags, the order of the structures or an ADV/SCAN_RSP split, and a manufacturer's data is only
+the latest BlueZ kept for that company.
 """
 
 import struct
 import uuid as uuidlib
-from typing import NamedTuple
 
 from bleak.backends.scanner import AdvertisementData
-from bleak.uuids import normalize_uuid_16, normalize_uuid_32
-
-from bzcore.adv import structures
 
 _SIG_BASE_TAIL = "-0000-1000-8000-00805f9b34fb"
-_NAME_SHORT, _NAME_COMPLETE = 0x08, 0x09
+# AD types (Core Specification Supplement, Part A, 1); bzsim.air.bleak_advert reads by the same.
+_NAME_COMPLETE = 0x09
 _UUID16, _UUID32, _UUID128 = (0x02, 0x03), (0x04, 0x05), (0x06, 0x07)
 _DATA16, _DATA32, _DATA128 = 0x16, 0x20, 0x21
 _TX_POWER = 0x0A
 _MANUFACTURER = 0xFF
-
-
-class RawAdvert(NamedTuple):
-    """What a backend received: the ADV bytes and the latest SCAN_RSP (None when none)."""
-    adv: bytes
-    scan_rsp: bytes | None
-
-
-def uuid_text(le: bytes) -> str:
-    """An on-air (little-endian) 2-, 4- or 16-byte UUID as bleak writes it."""
-    if len(le) == 2:
-        return normalize_uuid_16(int.from_bytes(le, "little"))
-    if len(le) == 4:
-        return normalize_uuid_32(int.from_bytes(le, "little"))
-    return str(uuidlib.UUID(bytes=bytes(reversed(le))))
 
 
 def uuid_bytes(text: str) -> bytes:
@@ -48,37 +31,6 @@ def uuid_bytes(text: str) -> bytes:
         short = value.int >> 96
         return short.to_bytes(2 if short <= 0xFFFF else 4, "little")
     return bytes(reversed(value.bytes))
-
-
-def _uuids(data: bytes, size: int) -> list[str]:
-    return [uuid_text(data[i:i + size]) for i in range(0, len(data) - size + 1, size)]
-
-
-def advertisement_data(raw: RawAdvert, rssi: int) -> AdvertisementData:
-    """AdvertisementData as bleak fills it from a device's adverts (the SCAN_RSP's fields
-    added to the ADV's); malformed structures contribute nothing."""
-    name = None
-    manufacturer: dict[int, bytes] = {}
-    service_data: dict[str, bytes] = {}
-    service_uuids: list[str] = []
-    tx_power = None
-    for packet in (raw.adv, raw.scan_rsp or b""):
-        for kind, data in structures(packet):
-            if kind == _MANUFACTURER and len(data) >= 2:
-                manufacturer[int.from_bytes(data[:2], "little")] = data[2:]
-            elif kind in (_NAME_SHORT, _NAME_COMPLETE) and (name is None or kind == _NAME_COMPLETE):
-                name = data.decode("utf-8", "replace")
-            elif kind in _UUID16 + _UUID32 + _UUID128:
-                size = 2 if kind in _UUID16 else 4 if kind in _UUID32 else 16
-                service_uuids += [u for u in _uuids(data, size) if u not in service_uuids]
-            elif kind in (_DATA16, _DATA32, _DATA128):
-                size = {_DATA16: 2, _DATA32: 4, _DATA128: 16}[kind]
-                if len(data) >= size:
-                    service_data[uuid_text(data[:size])] = data[size:]
-            elif kind == _TX_POWER and len(data) == 1:
-                tx_power = struct.unpack("b", data)[0]
-    return AdvertisementData(name, manufacturer, service_data, service_uuids, tx_power, rssi,
-                             (raw,))
 
 
 def _structure(kind: int, data: bytes) -> bytes:
@@ -113,6 +65,6 @@ def advert_bytes(adv: AdvertisementData) -> tuple[bytes, bytes | None]:
     """(ADV bytes, SCAN_RSP bytes or None) for bzcore.adv.classify: the raw bytes when the
     backend gave them, else rebuilt from the parsed fields."""
     for item in adv.platform_data:
-        if isinstance(item, RawAdvert):
+        if isinstance(getattr(item, "adv", None), bytes):  # bzsim.air.bleak_advert.RawAdvert
             return item.adv, item.scan_rsp
     return rebuilt_bytes(adv), None
