@@ -1,5 +1,6 @@
-# The gate program (gate/app.py). BLE goes on first, before the Python heap fills (field
-# note 10). Never sys.exit() here: it would soft-reboot (field note 23).
+# The gate program (gate/app.py). BLE goes on first, before the Python heap fills
+# (docs/esp32-notes.md, note 10). Never sys.exit() here: it would soft-reboot
+# (docs/esp32-notes.md, note 23).
 import gc
 
 import bluetooth
@@ -7,7 +8,8 @@ import bluetooth
 bluetooth.BLE().active(True)
 try:
     # Each module's load leaves garbage behind; collected before the next loads, the code packs
-    # into one end of the heap and the free memory stays in large pieces (field note 12).
+    # into one end of the heap and the free memory stays in large pieces
+    # (docs/esp32-notes.md, note 12).
     for name in ("bzcore.record", "gate.journal", "bzcore.wire", "gate.hostlink", "gate.reader",
                  "gate.radio", "gate.presence", "gate.policy", "gate.app"):
         gc.collect()

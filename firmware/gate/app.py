@@ -2,11 +2,12 @@
 
     import gate.app; gate.app.main()          # all that main.py does
 
-Boot: the relay is already safe and BLE on (boot.py, main.py: field note 10). Every module is
-imported before the first long-lived buffer is made, and the big preallocated tables come
-first, so the heap stays in few large pieces (field note 12). The config is loaded with
-bzcore.config.load (each error: a CONFIG_ERROR event and a slow red blink; a broken file
-gives defaults, never a crash loop); the journal gets a BOOT event with the reset cause.
+Boot: the relay is already safe and BLE on (boot.py, main.py: docs/esp32-notes.md, note 10).
+Every module is imported before the first long-lived buffer is made, and the big preallocated
+tables come first, so the heap stays in few large pieces (docs/esp32-notes.md, note 12). The
+config is loaded with bzcore.config.load (each error: a CONFIG_ERROR event and a slow red blink;
+a broken file gives defaults, never a crash loop); the journal gets a BOOT event with the reset
+cause.
 
 Tasks: scan (radio consumer), scan-watch, reader (iPhones), decide (policy) or count,
 outputs, presence (ends visits: SIGHTING records), beacon (the gate's own adverts), journal
@@ -103,7 +104,7 @@ class EventQueue:
 
 
 def largest_free_block():
-    """The largest bytearray the heap can give now (bisection; field note 12)."""
+    """The largest bytearray the heap can give now (bisection; docs/esp32-notes.md, note 12)."""
     gc.collect()
     low, high = 0, gc.mem_free()  # pyright: ignore[reportAttributeAccessIssue]
     while high - low > 256:

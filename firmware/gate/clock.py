@@ -4,9 +4,10 @@
     correction = clock.set_utc(t) # from the host (TIME SET); returns new - old seconds
     clock.uptime_ms()             # since this program started; never wraps
 
-The RTC restarts at 2000-01-01 on power-on (field note 19) and keeps running through soft
-and watchdog resets, so "valid" lives in the RTC itself: a time after 2020-01-01 was set since
-power-on. Set UTC explicitly (field note 20: mpremote rtc --set writes local time).
+The RTC restarts at 2000-01-01 on power-on (docs/esp32-notes.md, note 19) and keeps running
+through soft and watchdog resets, so "valid" lives in the RTC itself: a time after 2020-01-01
+was set since power-on. Set UTC explicitly (docs/esp32-notes.md, note 20: mpremote rtc --set
+writes local time).
 """
 
 import time

@@ -1,11 +1,11 @@
 """The radio: continuous BLE scanning, the IRQ handler and the ring of Bluezone adverts.
 
-The IRQ handler runs in the Bluetooth host task on ESP32 (field note 1): it classifies each
-advert in place on the memoryviews it is given (bzcore.adv.classify allocates nothing for the
-many adverts that are not Bluezone, nor with scratch=True for Android ones), copies a Bluezone
-one into a preallocated ring (address, address type, RSSI, kind code, 12-byte ID or v1 code)
-and sets a ThreadSafeFlag. A full ring drops the advert and counts it; any exception is
-counted, never raised (field note 2).
+The IRQ handler runs in the Bluetooth host task on ESP32 (docs/esp32-notes.md, note 1): it
+classifies each advert in place on the memoryviews it is given (bzcore.adv.classify allocates
+nothing for the many adverts that are not Bluezone, nor with scratch=True for Android ones),
+copies a Bluezone one into a preallocated ring (address, address type, RSSI, kind code, 12-byte
+ID or v1 code) and sets a ThreadSafeFlag. A full ring drops the advert and counts it; any
+exception is counted, never raised (docs/esp32-notes.md, note 2).
 
 GATT events are passed on to a second handler (the iPhone reader). The scan is continuous
 (interval == window), restarted after every GATT read and every `RESTART_MS`; a scan that has
@@ -175,7 +175,7 @@ class Radio:
     # ---- scan control --------------------------------------------------------------------
 
     def start(self):
-        """BLE on (early, before the big allocations: field note 10) and scanning."""
+        """BLE on (early, before the big allocations: docs/esp32-notes.md, note 10) and scanning."""
         self.ble.active(True)
         self.ble.irq(self._handler)
         self._scan()
@@ -198,7 +198,8 @@ class Radio:
             self._scan_ms += time.ticks_diff(time.ticks_ms(), self._scan_since)
 
     def pause(self):
-        """Stop scanning for a GATT read (the connect would stop it anyway: field note 6)."""
+        """Stop scanning for a GATT read (the connect would stop it anyway: docs/esp32-notes.md,
+        note 6)."""
         self.paused = True
         try:
             self.ble.gap_scan(None)
@@ -207,7 +208,7 @@ class Radio:
         self._stopped()
 
     def resume(self):
-        """Scan again after a GATT read: a fresh scan, as field note 6 asks."""
+        """Scan again after a GATT read: a fresh scan, as docs/esp32-notes.md, note 6 asks."""
         self.paused = False
         self._scan()
 
@@ -324,7 +325,7 @@ class Radio:
                     self.restart()
                     self._report(SCAN_RESTART)
             elif not self.scanning or time.ticks_diff(now, self._scan_started) >= period_ms:
-                self.restart()  # routine (field note 9), or a scan that ended on its own
+                self.restart()  # routine (docs/esp32-notes.md, note 9), or one that ended by itself
 
     def _report(self, code):
         self.on_recovery(code)

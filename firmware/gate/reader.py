@@ -2,9 +2,10 @@
 
 An iPhone does not put its ID in the advert (foreground, background and v1 iPhones alike), so
 the radio's consumer asks for a read with want(). Reads run one at a time: the scan is paused,
-the connect is cancelled with gap_connect(None) when it times out (field note 7), the
-characteristic is found by UUID over handles 1..0xFFFF (field note 8), and the value must be
-12 bytes (v1: the 10-character name, decoded to its code). The scan resumes after every read.
+the connect is cancelled with gap_connect(None) when it times out (docs/esp32-notes.md,
+note 7), the characteristic is found by UUID over handles 1..0xFFFF (docs/esp32-notes.md,
+note 8), and the value must be 12 bytes (v1: the 10-character name, decoded to its code). The
+scan resumes after every read.
 
 An ID read is cached by address until its ID slot ends (bzcore.ids.slot_window); an address
 whose read failed, timed out or lacks the service is left alone for DENY_MS. Reads never
@@ -31,7 +32,7 @@ _IRQ_GATTC_READ_RESULT = const(15)
 _IRQ_GATTC_READ_DONE = const(16)
 _FAILED_CONNECT = const(0xFF)
 
-# Characteristics (spec section 1).
+# Characteristics (docs/protocol.md §1).
 ID_CHAR = bluetooth.UUID("00004E56-73F5-4BC4-A12F-17D1AD07A689")
 V1_NAME_CHAR = bluetooth.UUID("08590F7E-DB05-467E-8757-72F6FAEB13D4")
 ID_BYTES = const(12)
