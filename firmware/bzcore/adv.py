@@ -1,4 +1,4 @@
-"""Bluezone advert classification: the rules A-F of the protocol spec, section 7.2.
+"""Bluezone advert classification: the rules A-F of docs/protocol.md §7.2.
 
 classify() walks the AD structures of an ADV packet and an optional SCAN_RSP once, by index,
 comparing bytes in place. It never raises on any bytes, and a non-Bluezone advert is rejected
@@ -142,7 +142,8 @@ def _v1_code_at(buf, off):
 
 
 def classify(adv, scan_rsp=None, scratch=False):
-    """Classify one advert (ADV bytes plus optional SCAN_RSP bytes) by the spec's rules A-F.
+    """Classify one advert (ADV bytes plus optional SCAN_RSP bytes) by the rules A-F of
+    docs/protocol.md §7.2.
 
     Returns Advert(kind, platform, id, needs_gatt): id is the 12-byte ID (bytes) for Android,
     the 6-character code (str) for v1, else None. Never raises for bytes-like input.
@@ -246,7 +247,7 @@ def _packet(adv, scan_rsp, at):
 
 
 def decode_v1_name(name):
-    """The 6-character code hidden in a v1 iOS 10-character name (spec section 6), or None.
+    """The 6-character code hidden in a v1 iOS 10-character name (docs/protocol.md §6), or None.
 
     name is bytes (as read from the air or over GATT); anything that does not decode is None.
     """

@@ -24,7 +24,8 @@ payload of the wrong length or mode), and {"version": n} alone for a later versi
 read, so a host can say "update bzgate" rather than "nothing there". It never raises.
 
 Checkpoint beacon: the gate's own rolling Bluezone ID (bzcore.ids, from a base key K0 that
-starts at a UTC midnight) in exactly the advert of an Android phone (spec 2.1), 23 bytes:
+starts at a UTC midnight) in exactly the advert of an Android phone, 23 bytes
+(docs/protocol.md §2.1):
     02 01 02 | 0F FF B5 22 <12-byte ID> | 03 03 56 4E
 """
 
@@ -44,7 +45,7 @@ COUNT_MAX = 0xFFFF
 _FLAG_CLOCK_VALID = 0x01
 _FLAG_CHECKPOINT = 0x02
 _STATUS_HEAD = b"\x02\x01\x06\x11\xff\xff\xff"  # Flags, then the manufacturer AD up to the company
-CHECKPOINT_MAX_IDS = 96  # 15-minute slots, as every app since 2020-07-27 (spec section 4)
+CHECKPOINT_MAX_IDS = 96  # 15-minute slots, as every app since 2020-07-27 (docs/protocol.md §4)
 _ANDROID_HEAD = b"\x02\x01\x02\x0f\xff\xb5\x22"
 _ANDROID_TAIL = b"\x03\x03\x56\x4e"
 
@@ -123,7 +124,7 @@ def decode_status(adv_bytes):
 
 
 def checkpoint_advert(ident):
-    """The advert of an Android phone carrying the 12-byte ID (spec 2.1), 23 bytes."""
+    """An Android phone's 23-byte advert carrying the 12-byte ID (docs/protocol.md §2.1)."""
     if len(ident) != ids.ID_BYTES:
         raise ValueError("a Bluezone ID is 12 bytes")
     return _ANDROID_HEAD + bytes(ident) + _ANDROID_TAIL

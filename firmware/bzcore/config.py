@@ -25,7 +25,7 @@ Fields (default):
     checkpoint_beacon false     also advertise the gate's own Bluezone ID (bzcore.beacon), so
                                 visitors' apps record that they passed; needs a checkpoint key
     scan            {"interval_us": 30000, "window_us": 30000}: 10000 to 1000000 us, equal
-                    (the gate scans continuously: field note 4)
+                    (the gate scans continuously: docs/esp32-notes.md, note 4)
     board           "esp32-devkitc": a profile name (PROFILES) or a pin map
                     {role: gpio | {"pin": gpio, "active": "high" | "low"} | null} for the roles
                     relay, green, red, buzzer, button, beam; a plain gpio is active high; a role

@@ -1,4 +1,4 @@
-"""Bluezone rolling IDs (spec section 4) and F0 expansion (sections 5.3 and 8).
+"""Bluezone rolling IDs and F0 expansion (docs/protocol.md §4, §5.3 and §8).
 
 Times are integer Unix seconds (UTC) throughout. Days start at 00:00 UTC.
 """

@@ -5,11 +5,12 @@ configuration that has them):
     mqtt    null | {"host": 1-64 characters, "port": 1883, "tls": false, "username": null,
                     "password": null, "topic_prefix": "bzgate" (bzcore.uplink)}
 
-The uplink runs when both are set (STA mode only: field note 11). A bad part turns the whole
-field off (null, with an error naming the part): never half a connection, never TLS quietly
-dropped. Secrets (SECRETS) leave the board only as SECRET_SHOWN (shown()); a new configuration
-that carries SECRET_SHOWN keeps the secret it replaces (keep_secrets()), so a configuration
-read back and written again loses nothing. Error texts never hold a secret's value.
+The uplink runs when both are set (STA mode only: docs/esp32-notes.md, note 11). A bad part
+turns the whole field off (null, with an error naming the part): never half a connection, never
+TLS quietly dropped. Secrets (SECRETS) leave the board only as SECRET_SHOWN (shown()); a new
+configuration that carries SECRET_SHOWN keeps the secret it replaces (keep_secrets()), so a
+configuration read back and written again loses nothing. Error texts never hold a secret's
+value.
 """
 
 from bzcore.checks import check_flag, is_int, value_text

@@ -2,8 +2,8 @@
 
 A line is BODY "*" CRC "\\n", where CRC is the CRC-32 of BODY as 8 lower-case hex digits and BODY
 holds no control bytes. The host sends one request and waits for its reply (the ESP32 stdin ring
-holds about 260 bytes: field note 24), so a request line is at most REQUEST_MAX bytes and a reply
-line at most REPLY_MAX.
+holds about 260 bytes: docs/esp32-notes.md, note 24), so a request line is at most REQUEST_MAX
+bytes and a reply line at most REPLY_MAX.
 
     request  BODY = ID " " COMMAND [" " ARGS]    ID 1..65535, COMMAND one of COMMANDS
     reply    BODY = ID " " STATUS [" " JSON]     STATUS: OK, ERR, EV (a streamed event), END

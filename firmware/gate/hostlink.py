@@ -326,7 +326,7 @@ def _json_object(text):
 
 
 def _write_atomically(path, text):
-    """The new file appears whole or not at all (field note 17)."""
+    """The new file appears whole or not at all (docs/esp32-notes.md, note 17)."""
     temp = path + ".tmp"
     with open(temp, "w") as f:
         f.write(text)

@@ -9,8 +9,8 @@
     journal.ack(seq); journal.stats()                    # LOG ACK, STATUS
 
 Records wait in a RAM batch of BATCH_RECORDS and reach flash when the batch is full or every
-FLUSH_MS (field note 16: each flush rewrites a 4 KiB block). Only flushed records are ever
-handed to the host, so a seq it has seen is never reused after a power cut.
+FLUSH_MS (docs/esp32-notes.md, note 16: each flush rewrites a 4 KiB block). Only flushed records
+are ever handed to the host, so a seq it has seen is never reused after a power cut.
 
 Files under root: segment files of SEGMENT_RECORDS records (one 4 KiB block each) holding the
 seqs from a multiple of SEGMENT_RECORDS to the next, named by the seq of their first record

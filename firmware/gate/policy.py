@@ -5,8 +5,9 @@ or above near_rssi within presence.NEAR_NOW_MS) and has not opened the gate with
 antipassback_s: the strongest such phone decides. Otherwise the gate is "checking": the green
 LED blinks and it keeps listening up to wait_s, since a phone running Bluezone may be silent
 for a while (an Android app in the background advertises 15 s of every 30; in the foreground
-it pauses 5 s a minute: spec 2.7). It ALLOWs the moment such a phone comes to the scanner and
-DENYs only when wait_s is over. An unread iPhone counts by its address unless require_id.
+it pauses 5 s a minute: docs/protocol.md §2.7). It ALLOWs the moment such a phone comes to the
+scanner and DENYs only when wait_s is over. An unread iPhone counts by its address unless
+require_id.
 
 Anti-passback follows the device: the presence entry that opened the gate keeps the mark when
 an iPhone's read turns its address into an ID, and the ID keeps it in `opened` when the phone

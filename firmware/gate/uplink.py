@@ -5,11 +5,11 @@ bzcore.uplink), through mqtt_async (PyPI micropython-mqtt, deployed in /lib).
     await link.run()                 # gate.app supervises it as the task "uplink"
     link.counters()                  # "uplink" in STATUS and in its status events
 
-The station (STA only: field note 11) and the broker are kept up by mqtt_async's own keeper;
-the station's connects back off from BACKOFF_MIN_MS to BACKOFF_MAX_MS while neither the access
-point nor the broker answers, so a gate out of reach does not spend the radio's time (which BLE
-shares) on tries. The gate decides and journals whatever the link does: the journal is the
-store that waits (store and forward).
+The station (STA only: docs/esp32-notes.md, note 11) and the broker are kept up by mqtt_async's
+own keeper; the station's connects back off from BACKOFF_MIN_MS to BACKOFF_MAX_MS while neither
+the access point nor the broker answers, so a gate out of reach does not spend the radio's time
+(which BLE shares) on tries. The gate decides and journals whatever the link does: the journal
+is the store that waits (store and forward).
 
 On every connection: subscribe to P/G/ack (retained: the host's last stored seq comes at
 once), publish "1" on P/G/online ("0" is the last will), then send the journal from the seq
