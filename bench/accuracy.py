@@ -140,8 +140,9 @@ SLOT_S = 900  # an Android phone keeps the ID it started advertising with past i
 
 
 def owner(air: Air, event: dict, t: float):
-    """The phone a decision admitted: the one whose ID (this slot's, or the last one's: spec
-    2.1) or, for an unread iPhone, address it names at t; None when no phone in the air has it."""
+    """The phone a decision admitted: the one whose ID (this slot's, or the last one's:
+    docs/protocol.md §2.1) or, for an unread iPhone, address it names at t; None when no phone
+    in the air has it."""
     for phone in air.world.phones:
         if event.get("id"):
             if any(ident is not None and ident.hex() == event["id"].lower()

@@ -10,8 +10,9 @@ Mosquitto in batches and a host stores and acks them. Prints one JSON line per r
 
 What the virtual board models: the gate's one interpreter shared by the scan, the journal and
 the uplink (the CPU and asyncio side of the cost), through a real TCP stack. What it cannot: the
-ESP32's one radio, which Wi-Fi and BLE share by time slices (field note 11); on the board a busy
-uplink also takes air time from the scan, which only a measurement on hardware shows.
+ESP32's one radio, which Wi-Fi and BLE share by time slices (docs/esp32-notes.md, note 11); on
+the board a busy uplink also takes air time from the scan, which only a measurement on hardware
+shows.
 """
 
 import argparse

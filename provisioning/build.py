@@ -1,7 +1,8 @@
 """The firmware as it goes onto a board: boot.py and main.py as source (the port runs them
-from source), every package module precompiled to .mpy (field note 14: compiling the sources
-on the board would not fit its heap), and the firmware's third-party modules in /lib, also as
-.mpy: mqtt_async (PyPI micropython-mqtt), which `make setup` fetches into DEPENDENCIES_DIR.
+from source), every package module precompiled to .mpy (docs/esp32-notes.md, note 14: compiling
+the sources on the board would not fit its heap), and the firmware's third-party modules in
+/lib, also as .mpy: mqtt_async (PyPI micropython-mqtt), which `make setup` fetches into
+DEPENDENCIES_DIR.
 
     files = build(out_dir, march="xtensawin")   # {"/gate/app.mpy": Path, "/boot.py": Path, ...}
 """

@@ -5,9 +5,9 @@ them over in AdvertisementData.platform_data (an item with `adv` and `scan_rsp` 
 bzsim.air.bleak_advert.RawAdvert), and `advert_bytes` uses them as they are. bleak's BlueZ
 backend gives no raw bytes (BlueZ reports parsed properties), so there the AD bytes are rebuilt
 from the fields bleak fills: local name, manufacturer data, service UUIDs, service data, TX
-power. The rebuilt bytes carry everything the Bluezone rules (spec 7.2) look at, but not the
-Flags, the order of the structures or an ADV/SCAN_RSP split, and a manufacturer's data is only
-the latest BlueZ kept for that company.
+power. The rebuilt bytes carry everything the Bluezone rules (docs/protocol.md §7.2) look at,
+but not the Flags, the order of the structures or an ADV/SCAN_RSP split, and a manufacturer's
+data is only the latest BlueZ kept for that company.
 """
 
 import struct

@@ -4,9 +4,9 @@ Adverts are classified by bzcore.adv. A visit is kept per device as gate/presenc
 by its ID when the advert carries one, by its address for an iPhone (its ID read over GATT) and
 an iBeacon; it ends when the device is not heard for VISIT_GAP_S, when an iPhone's read gives a
 new ID, or when the run ends. A visit of MIN_ADVERTS adverts or more becomes one SIGHTING.
-iPhones are read one at a time with BleakClient (spec 3.4: the Bluezone characteristic, 10 s
-timeout); a read ID is kept until its slot ends, and an iPhone whose read failed is not tried
-again for DENY_S.
+iPhones are read one at a time with BleakClient (docs/protocol.md §3.4: the Bluezone
+characteristic, 10 s timeout); a read ID is kept until its slot ends, and an iPhone whose read
+failed is not tried again for DENY_S.
 
 The records are the board's (bzcore.record): seq, the MAC chain with this host gate's own
 32-byte key, kept in the host key store under the board id "ble:<gate id>" (made on the first
@@ -33,12 +33,12 @@ from bzgate.keys import KEY_BYTES, KeyStore
 BOARD_PREFIX = "ble:"
 VISIT_GAP_S = 30  # gate/presence.py VISIT_GAP_MS
 MIN_ADVERTS = 2  # gate/presence.py MIN_ADVERTS: one advert is noise, counted as a glimpse
-READ_TIMEOUT_S = 10.0  # spec 3.4
+READ_TIMEOUT_S = 10.0  # docs/protocol.md §3.4
 DENY_S = 300  # an iPhone whose read failed is left alone this long
 MAX_IDS = 96  # the slots of today's apps: a read ID is kept until its slot ends
 FLUSH_S = 1.0
-IOS_CHAR = "00004e56-73f5-4bc4-a12f-17d1ad07a689"  # spec 3.1
-V1_CHAR = "08590f7e-db05-467e-8757-72f6faeb13d4"  # spec 2.6
+IOS_CHAR = "00004e56-73f5-4bc4-a12f-17d1ad07a689"  # docs/protocol.md §3.1
+V1_CHAR = "08590f7e-db05-467e-8757-72f6faeb13d4"  # docs/protocol.md §2.6
 _V1_KINDS = (adv.KIND_IOS_V1, adv.KIND_IOS_V1_BACKGROUND)
 
 

@@ -9,12 +9,12 @@
         gate.ack(seq)
         gate.key_prove(nonce); gate.outputs_test()   # provisioning's verify
 
-Opening the port does not reset the board: DTR and RTS are set low before open() (field note
-25; pyserial itself skips those ioctls on ports without modem lines, such as ptys). One request
-at a time, each waiting for its reply (the board's input ring is small: field note 24). Lines
-that are not a reply to the request in hand (console prints, a cancelled stream, garbage) are
-skipped; a reply that fails its checksum, a timeout or a board that says its copy was garbled
-is retried with a fresh id. The link never sends Ctrl-C.
+Opening the port does not reset the board: DTR and RTS are set low before open()
+(docs/esp32-notes.md, note 25; pyserial itself skips those ioctls on ports without modem lines,
+such as ptys). One request at a time, each waiting for its reply (the board's input ring is
+small: docs/esp32-notes.md, note 24). Lines that are not a reply to the request in hand (console
+prints, a cancelled stream, garbage) are skipped; a reply that fails its checksum, a timeout or
+a board that says its copy was garbled is retried with a fresh id. The link never sends Ctrl-C.
 """
 
 import errno

@@ -1,4 +1,4 @@
-"""Published F0 keys as the health authority sends them (protocol spec, section 5.2).
+"""Published F0 keys as the health authority sends them (docs/protocol.md §5.2).
 
 Accepted: the F0 JSON itself, `{"data": [{"daily_key", "time_start", "max", "time_end"}]}`, or
 the push notification that carries it (`{"Type": "KiemTraLichSuTiepXuc", "DataContent": ...}`,

@@ -1,6 +1,6 @@
 """`bzgate trace --history`: which checkpoint gates a person passed, from their Bluezone history.
 
-A history upload (spec 5.4) has one line per contact row, tab-separated:
+A history upload (docs/protocol.md §5.4) has one line per contact row, tab-separated:
     <own ID, 24 hex> <seen ID, 24 hex> <RSSI> <timestamp: ms on Android and old iOS, s on iOS 3.0.3>
 The unit is told per line by magnitude (bzcore.ids.f0_seconds: above 10**11 is ms), since one
 file may hold rows of both kinds. Blank lines are skipped; a line that does not parse is counted
@@ -11,10 +11,10 @@ A gate with a checkpoint beacon advertises a Bluezone ID rolling from its own ba
 contacts. For each checkpoint, the IDs of every UTC day the history covers are derived as a
 phone derives its own (SHA-256^n of K0, 96 slots of 15 minutes), and a row matches when it saw
 one of them within that ID's slot widened by `tolerance` on both sides: the gate's advert, like
-an Android phone's (spec 2.1), may still carry the previous slot's ID for a while after the
-boundary, and the phone's clock, which stamps the row, may be off by some seconds; the default
-is trace's 180 s (spec 8: at least 150 s, plus skew). Matched rows at one gate less than
-PASS_GAP_S apart make one pass.
+an Android phone's (docs/protocol.md §2.1), may still carry the previous slot's ID for a while
+after the boundary, and the phone's clock, which stamps the row, may be off by some seconds; the
+default is trace's 180 s (docs/protocol.md §8: at least 150 s, plus skew). Matched rows at one
+gate less than PASS_GAP_S apart make one pass.
 """
 
 from typing import NamedTuple
