@@ -1,6 +1,6 @@
 """Everything that advertises in the simulated air: Bluezone phones per platform, other devices,
-one-shot noise adverts, and boards' own beacons. Advert layouts follow the protocol spec
-(section 2 and the raw examples of section 9).
+one-shot noise adverts, and boards' own beacons. Advert layouts follow docs/protocol.md §2 and
+§9 (its raw examples).
 
 Times: `t` is seconds since the scenario start; `start` (Unix seconds) turns it into UTC
 time for rolling IDs. Each device gets its own seeded random.Random, so what it does does
@@ -26,7 +26,7 @@ SCAN_RSP = 4
 ADDR_PUBLIC = 0
 ADDR_RANDOM = 1
 
-# 128-bit UUIDs in on-air order (spec section 1).
+# 128-bit UUIDs in on-air order (docs/protocol.md §1).
 IOS_SERVICE = bytes.fromhex("67A607ADD1172FA1C44BF573564E0000")
 IOS_CHAR = bytes.fromhex("89A607ADD1172FA1C44BF573564E0000")
 V1_ANDROID_SERVICE = bytes.fromhex("89A807ADD1172FA1C44BF573F4390AE2")
@@ -41,7 +41,7 @@ ANDROID_INTERVAL_S = 0.100  # ADVERTISE_MODE_LOW_LATENCY
 ANDROID_V1_INTERVAL_S = 1.000  # ADVERTISE_MODE_LOW_POWER
 IOS_FOREGROUND_INTERVAL_S = 0.100  # estimate; iOS does not publish it
 IOS_BACKGROUND_INTERVAL_S = 1.000  # estimate: backgrounded iPhones advertise far less often
-ANDROID_CYCLE_S = 30.0  # background scheduler: 15 s advertising, 15 s off (spec 2.7)
+ANDROID_CYCLE_S = 30.0  # background scheduler: 15 s advertising, 15 s off (docs/protocol.md §2.7)
 ANDROID_ON_S = 15.0
 ANDROID_OPEN_CYCLE_S = 65.0  # the app open (foreground, 3.0.4+): 60 s advertising, 5 s pause
 ANDROID_OPEN_ON_S = 60.0
@@ -169,9 +169,9 @@ class Phone(Device):
 
 class AndroidPhone(Phone):
     """Background scheduler mode: 15 s on / 15 s off; the app open (foreground): 60 s on, 5 s
-    pause (spec 2.7, 3.0.4+). The ID is read when advertising starts, so after a slot boundary
-    the previous ID stays on air until the next start (spec 2.1). Opening the app restarts
-    advertising at once, in foreground mode."""
+    pause (docs/protocol.md §2.7, 3.0.4+). The ID is read when advertising starts, so after a
+    slot boundary the previous ID stays on air until the next start (docs/protocol.md §2.1).
+    Opening the app restarts advertising at once, in foreground mode."""
 
     kind = "android"
     interval_s = ANDROID_INTERVAL_S
@@ -217,13 +217,14 @@ class AndroidPhone(Phone):
 
 
 class AndroidV1Phone(AndroidPhone):
-    """v1 (April-May 2020): the static 6-character code, LOW_POWER interval (spec 2.3)."""
+    """v1 (April-May 2020): the static 6-character code, LOW_POWER interval
+    (docs/protocol.md §2.3)."""
 
     kind = "android-v1"
     interval_s = ANDROID_V1_INTERVAL_S
 
     def advertising(self, t):
-        if self.app(t) == "open":  # v1 had no restart timer in the foreground (spec 2.7)
+        if self.app(t) == "open":  # no restart timer in v1's foreground (docs/protocol.md §2.7)
             return Phone.advertising(self, t)
         return super().advertising(t)
 
@@ -266,7 +267,7 @@ class IosPhone(Phone):
 
 class IosV1Phone(Phone):
     """v1 iPhone: the v1 service UUID, the 10-character encoded name in the scan response
-    and in a readable characteristic (spec 2.6 and 6)."""
+    and in a readable characteristic (docs/protocol.md §2.6 and §6)."""
 
     kind = "ios-v1"
     interval_s = IOS_FOREGROUND_INTERVAL_S

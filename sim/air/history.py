@@ -1,5 +1,5 @@
 """What the simulated phones' Bluezone apps record: the IDs they hear, as the history file the
-app uploads (spec section 5.4).
+app uploads (docs/protocol.md §5.4).
 
 A rolling-ID phone (android, ios, ios-background) that is in the air keeps one row per ID it
 hears in an advert: another Android phone's, or a gate's checkpoint beacon (bzcore.beacon),

@@ -22,8 +22,8 @@ Python control API (for tests, the demo and the board bridge):
                                 "listening", "missed"}]
                               (listening: the share of its scan time a board's receiver was
                               not taken by its own advertising; missed: adverts lost so)
-    air.history(phone)     -> the phone's Bluezone history file (text, spec 5.4): the IDs it
-                              heard in adverts, gates' checkpoint beacons included
+    air.history(phone)     -> the phone's Bluezone history file (text, docs/protocol.md §5.4):
+                              the IDs it heard in adverts, gates' checkpoint beacons included
                               (bzsim.air.history)
     events = air.subscribe()   a queue.Queue of event dicts:
                               {"event": "press", "t": unix, "gate": name, "phone": name,

@@ -56,7 +56,7 @@ class _WLAN:
     def connect(self, ssid=None, key=None, *, bssid=None):
         self._require_active()
         if self._if != STA_IF:
-            raise OSError("AP mode: not on this gate (field note 11)")
+            raise OSError("AP mode: not on this gate (docs/esp32-notes.md, note 11)")
         ap = _board.wifi
         if ap is None or not ap["up"] or ssid != ap["ssid"]:
             self._drop(STAT_NO_AP_FOUND)

@@ -1,6 +1,6 @@
 # ESP32 `time` for the virtual board (never deployed): the epoch is 2000-01-01 and
 # time() returns an int, as on the port; ticks_*, sleep* come from the built-in.
-from utime import *  # noqa: F401,F403  (the built-in module, see field note 28)
+from utime import *  # noqa: F401,F403  (the built-in module: docs/esp32-notes.md, note 28)
 import utime as _utime
 
 import _clock
