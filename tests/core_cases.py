@@ -82,7 +82,7 @@ def _day_check(day):
 
 
 def _sub_key_check():
-    # Spec section 9: SK_0, SK_1 and the day-key chain of the test key.
+    # docs/protocol.md §9: SK_0, SK_1 and the day-key chain of the test key.
     def check():
         key = bytes(range(32))
         sk0 = ids.first_sub_key(key)

@@ -15,8 +15,9 @@ BOARD_HEAP = "96K"  # an ESP32 with BLE on leaves about this much Python heap
 
 
 def install_packages(flash: Path) -> None:
-    """bzcore, gate and their libraries into `flash` as a board gets them: .mpy (field note 14).
-    Compiling the sources on a 96K heap would measure the compiler, not the firmware."""
+    """bzcore, gate and their libraries into `flash` as a board gets them: .mpy
+    (docs/esp32-notes.md, note 14). Compiling the sources on a 96K heap would measure the
+    compiler, not the firmware."""
     from bzprov.build import build  # the deploy's own build
 
     with tempfile.TemporaryDirectory() as out:

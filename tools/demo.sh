@@ -1,6 +1,6 @@
 #!/bin/sh
-# `make demo`, part one: how a gate judges the protocol spec's sample adverts, and the IDs a
-# daily key gives. Part two (tools/demo.py) runs a gate on a virtual board.
+# `make demo`, part one: how a gate judges the sample adverts of docs/protocol.md §9, and the
+# IDs a daily key gives. Part two (tools/demo.py) runs a gate on a virtual board.
 set -e
 show() { title=$1; shift; printf '\n== %s\n$ bzgate decode %s\n' "$title" "$*"; bzgate decode "$@"; }
 show "Android Bluezone phone (ID in the advert)" \

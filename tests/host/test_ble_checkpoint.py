@@ -15,7 +15,7 @@ from gatekit import phone, scenario, start_gate, stop_gate, wait_until  # noqa: 
 from bzcore import ids  # noqa: E402
 from bzgate.keys import KeyStore  # noqa: E402
 
-K0 = bytes(range(32))  # the spec's vector key, from the scenario's day
+K0 = bytes(range(32))  # the vector key of docs/protocol.md §9, from the scenario's day
 DAY0 = 1600387200  # 2020-09-18, the day of gatekit's MID_SLOT_START
 
 

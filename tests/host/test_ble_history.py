@@ -1,6 +1,6 @@
-"""`bzgate trace --history`: history files (spec 5.4) read line by line, matched against the
-checkpoint gates' rolling IDs. The IDs here are the spec's section 9 vectors: base key
-bytes(range(32)) from 2020-09-18 (1600387200)."""
+"""`bzgate trace --history`: history files (docs/protocol.md §5.4) read line by line, matched
+against the checkpoint gates' rolling IDs. The IDs here are the vectors of docs/protocol.md §9:
+base key bytes(range(32)) from 2020-09-18 (1600387200)."""
 
 import json
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bzgate import store
 
-# The spec's test vector key (section 9) and its IDs on 2020-09-18 (max 96, 900 s slots).
+# The test vector key of docs/protocol.md §9 and its IDs on 2020-09-18 (max 96, 900 s slots).
 F0_KEY = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
 DAY = 1600387200  # 2020-09-18 00:00 UTC
 SLOT2_ID = bytes.fromhex("648C30B3A8352FEAC3721277")  # valid [DAY + 1800, DAY + 2700)

@@ -12,7 +12,7 @@ from bzsim.air.server import start_air
 
 REPO = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).parent / "micropython"
-# A known daily key (spec section 9's test vector) for phones whose IDs the tests check.
+# A known daily key (the test vector of docs/protocol.md §9) for phones whose IDs the tests check.
 DK_HEX = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
 DK = bytes.fromhex(DK_HEX)
 MID_SLOT_START = "2020-09-18T08:05:00Z"  # 1600416300: 10 minutes before the next slot

@@ -105,7 +105,7 @@ def test_a_press_reaches_python_and_tcp_subscribers(tmp_path):
 
 
 def test_ids_roll_at_real_utc_slot_and_day_boundaries():
-    # The spec's section 9 vectors: slot 95 of 2020-09-18, then the first ID of the next day.
+    # The vectors of docs/protocol.md §9: slot 95 of 2020-09-18, then the first ID of the next day.
     data = scenario([phone("io", "ios")], start="2020-09-18T23:59:58Z")
     (io,) = World(parse(data), 0).phones
     assert io.id_at(1.0).hex().upper() == "0AE9AB99C50104E835045ABF"

@@ -1,4 +1,5 @@
-"""Simulated phones record the Bluezone IDs they hear, as the app's history file (spec 5.4)."""
+"""Simulated phones record the Bluezone IDs they hear, as the app's history file
+(docs/protocol.md §5.4)."""
 
 import time
 

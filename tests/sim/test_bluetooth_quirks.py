@@ -1,5 +1,5 @@
-"""The ESP32 NimBLE behaviour the `bluetooth` shim must reproduce (docs/esp32-notes.md, notes 1-9):
-each test fails on a shim that lacks the quirk it names."""
+"""The ESP32 NimBLE behaviour the `bluetooth` shim must reproduce (docs/esp32-notes.md,
+notes 1-9): each test fails on a shim that lacks the quirk it names."""
 
 import pytest
 from airkit import GATT_CLIENT, phone, run_board, running_air, scenario
