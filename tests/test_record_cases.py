@@ -18,36 +18,83 @@ def test_hmac_equals_cpython_hmac(key, msg):
 
 
 KEY = bytes(range(32))
+BOOT_ID = 3
+NO_ID = bytes(12)  # how a record says "no ID": an all-zero ID reads back as None
+
+
+def _clamped(value, low, high):
+    """The payload fields saturate at their width (bzcore.record's builders)."""
+    return min(max(value, low), high)
+
+
+def _read_id(ident):
+    return None if ident in (None, NO_ID) else ident
+
+
+def _sighting(ident, first, last, rssi, count, platform, source):
+    return record.sighting(ident, first, last, rssi, count, platform, source), {
+        "id": _read_id(ident), "first_seen": _clamped(first, 0, 2**32 - 1),
+        "last_seen": _clamped(last, 0, 2**32 - 1), "max_rssi": _clamped(rssi, -128, 127),
+        "count": _clamped(count, 0, 0xFFFF), "platform": platform, "source": source}
+
+
+def _decision(verdict, trigger, mode, ident, rssi, platform, latency_ms):
+    return record.decision(verdict, trigger, mode, ident, rssi, platform, latency_ms), {
+        "verdict": verdict, "trigger": trigger, "mode": mode, "id": _read_id(ident),
+        "rssi": None if rssi is None else _clamped(rssi, -128, 126), "platform": platform,
+        "latency_ms": _clamped(latency_ms, 0, 0xFFFF), "presses": 1}
+
+
+def _count(near, present, adverts, drops):
+    return record.count(near, present, adverts, drops), {
+        "near": _clamped(near, 0, 0xFFFF), "present": present,
+        "adverts": _clamped(adverts, 0, 2**32 - 1), "drops": drops}
+
+
+def _event(code, detail, text):
+    return record.event(code, detail, text), {
+        "code": code, "detail": _clamped(detail, -2**31, 2**31 - 1),
+        "text": text[:record.EVENT_TEXT_MAX]}
+
+
+ids_or_none = st.one_of(st.none(), st.binary(min_size=12, max_size=12))
+# ((kind, payload), the fields it must read back as)
 payloads = st.one_of(
-    st.builds(record.count, st.integers(-1, 2**17), st.integers(0, 9), st.integers(0, 2**33),
+    st.builds(_sighting, st.binary(min_size=12, max_size=12), st.integers(-1, 2**33),
+              st.integers(-1, 2**33), st.integers(-300, 300), st.integers(-1, 2**17),
+              st.sampled_from(list(record.PLATFORM_NAMES)), st.sampled_from(list(record.SOURCE_NAMES))),
+    st.builds(_count, st.integers(-1, 2**17), st.integers(0, 9), st.integers(0, 2**33),
               st.integers(0, 9)),
-    st.builds(record.event, st.integers(0, 255), st.integers(-2**40, 2**40), st.binary(max_size=30)),
-    st.builds(record.decision, st.sampled_from(list(record.VERDICT_NAMES)),
+    st.builds(_event, st.integers(0, 255), st.integers(-2**40, 2**40), st.binary(max_size=30)),
+    st.builds(_decision, st.sampled_from(list(record.VERDICT_NAMES)),
               st.sampled_from(list(record.TRIGGER_NAMES)), st.sampled_from(list(record.MODE_NAMES)),
-              st.one_of(st.none(), st.binary(min_size=12, max_size=12)), st.integers(-300, 300),
+              ids_or_none, st.one_of(st.none(), st.integers(-300, 300)),
               st.sampled_from(list(record.PLATFORM_NAMES)), st.integers(0, 2**20)),
 )
 
 
 def chain_of(items, first_seq=0, prev=record.GENESIS):
     out = []
-    for k, ((kind, payload), t, valid) in enumerate(items):
-        raw = record.encode(KEY, prev, first_seq + k, kind, t, valid, 3, payload)
+    for k, ((kind, payload), _fields, t, valid) in enumerate(items):
+        raw = record.encode(KEY, prev, first_seq + k, kind, t, valid, BOOT_ID, payload)
         prev = record.mac_of(raw)
         out.append(raw)
     return out
 
 
-journals = st.lists(st.tuples(payloads, st.integers(0, 2**32 - 1), st.booleans()),
-                    min_size=2, max_size=12).map(chain_of)
+entries = st.lists(st.tuples(payloads, st.integers(0, 2**32 - 1), st.booleans()).map(
+    lambda e: (e[0][0], e[0][1], e[1], e[2])), min_size=2, max_size=12)
+journals = entries.map(chain_of)
 
 
-@given(journals)
-def test_a_journal_verifies_and_decodes(records):
+@given(entries)
+def test_a_journal_verifies_and_reads_back_what_was_written(items):
+    records = chain_of(items)
     assert record.verify_chain(KEY, records) == (len(records), None)
-    for raw in records:
+    for seq, (raw, ((kind, _payload), fields, t, valid)) in enumerate(zip(records, items)):
         rec = record.decode(raw)
-        assert record.payload_fields(rec.kind, rec.payload) is not None
+        assert (rec.seq, rec.kind, rec.time, rec.clock_valid, rec.boot_id) == (seq, kind, t, valid, BOOT_ID)
+        assert record.payload_fields(rec.kind, rec.payload) == fields
 
 
 @given(journals, st.data())
