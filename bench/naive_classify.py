@@ -1,5 +1,6 @@
 # The baseline classify() is measured against: the obvious way, a full AD walk that builds a
-# list of structures (bzcore.adv.structures), then the spec's rules over that list with slices.
+# list of structures (bzcore.adv.structures), then the rules of docs/protocol.md §7.2 over that
+# list with slices.
 # Runs on MicroPython and CPython; tests/test_bench_baseline.py keeps it agreeing with classify.
 from bzcore import adv
 
