@@ -28,6 +28,11 @@ def air_command(scenario_path, listen):
 
     The first line printed is the address to give boards (BZSIM_AIR=HOST:PORT); each later
     line is one event as JSON (a visitor pressing a gate's button, a board joining or leaving).
+
+    \b
+    Examples:
+      bzgate sim air --scenario scenario.json --listen 127.0.0.1:7400
+      bzgate sim board --flash ./board1 --air 127.0.0.1:7400 --name front
     """
     address = _listen_address(listen)
     try:

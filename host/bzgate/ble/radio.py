@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from typing import NamedTuple
 
-import click
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -40,15 +39,6 @@ def choose(air: str | None, adapter: str, name: str) -> Radio:
                      {"backend": AirClient}, f"simulated air {address}")
     return Radio({"bluez": {"adapter": adapter}}, {"bluez": {"adapter": adapter}},
                  f"adapter {adapter}")
-
-
-def radio_options(command):
-    """--adapter and --air: shared by the BLE commands."""
-    command = click.option("--air", metavar="HOST:PORT",
-                           help="Use a simulated air instead of an adapter "
-                                f"[default: ${AIR_ENV}].")(command)
-    return click.option("--adapter", default="hci0", show_default=True,
-                        help="The Bluetooth adapter (BlueZ).")(command)
 
 
 OnAdvert = Callable[[BLEDevice, AdvertisementData], None]

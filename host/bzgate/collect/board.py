@@ -197,8 +197,8 @@ class _Collection:
             raise CollectError("gap", self._about(
                 f"seqs {start} to {first - 1} are no longer on the gate and are not in this "
                 "database: were they collected into another one? If they are lost for good, run "
-                f"again with --accept-gap to store from seq {first} on (the gap goes into the "
-                "audit). Nothing was stored"), EXIT_REFUSED)
+                f"again with --accept-gap {self.gate_id} to store from seq {first} on (the gap goes "
+                "into the audit). Nothing was stored"), EXIT_REFUSED)
         self.prev_mac, self.prev_seq = chain_after_gap(self.key, raw)
         if self.prev_seq < first:
             return self._commit([raw])

@@ -35,8 +35,6 @@ import socket
 import threading
 import time
 
-import paho.mqtt.client as mqtt
-
 from bzcore import record, uplink
 from bzgate import store
 from bzgate.store import audit
@@ -79,20 +77,15 @@ class Ingester:
                        "broken": 0, "malformed": 0, "no-key": 0}
         self.connected = threading.Event()
         self.failure: str | None = None  # why run() gave up: a login or certificate refused
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=client_id or default_client_id(), clean_session=False)
-        broker.configure(self.client)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=5)
-        self.client.on_connect = self._on_connect
-        self.client.on_connect_fail = self._on_connect_fail
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
+        self.client = broker.client(client_id or default_client_id(), persistent=True,
+                                    on_connect=self._on_connect,
+                                    on_connect_fail=self._on_connect_fail,
+                                    on_disconnect=self._on_disconnect, on_message=self._on_message)
 
     def run(self) -> None:
         """Take batches until stop() (or Ctrl-C); the broker may come and go meanwhile. A
         refused login or certificate ends it with a UserError."""
         self.conn = store.open_store(self.db)
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         try:
             self.client.loop_forever(retry_first_connection=True)
         except KeyboardInterrupt:

@@ -11,20 +11,23 @@ from bzgate import store
 from bzgate.ble import gate as blegate
 from bzgate.ble import radio as bleradio
 from bzgate.ble.scan import Survey, calibration
-from bzgate.commands.options import stop_like_ctrl_c
+from bzgate.commands.options import (db_option, gate_id_option, gate_site_option, json_option,
+                                     keys_option, radio_options, stop_like_ctrl_c)
 from bzgate.errors import UserError
 from bzprov.inventory import Inventory
 from bzprov.inventory import default_path as default_inventory
 from bzgate.keys import KeyStore
 
-_keys = click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
-                     help="Host key store (default: $BZGATE_KEYS, else "
-                          "~/.config/bzgate/keys.json).")
-
 
 @click.group("ble")
 def ble() -> None:
-    """Bluetooth LE from this computer (BlueZ, or a simulated air with --air)."""
+    """Bluetooth LE from this computer (BlueZ, or a simulated air with --air).
+
+    \b
+    Examples:
+      bzgate ble scan --seconds 5
+      bzgate ble gate --gate-id lobby-pi --site hq --db bzgate.db
+    """
 
 
 def _known_gate_ids(keys: KeyStore) -> set[str]:
@@ -77,21 +80,22 @@ def _calibration_text(c: dict) -> str:
 
 
 @ble.command("scan")
-@bleradio.radio_options
+@radio_options
 @click.option("--seconds", type=click.FloatRange(0.5, 3600), default=10, show_default=True,
               help="How long to listen.")
 @click.option("--calibrate", is_flag=True,
               help="Work out near_rssi from the strongest Bluezone phone, held at --distance.")
 @click.option("--distance", type=click.FloatRange(0.05, 10), default=0.3, show_default=True,
               metavar="METRES", help="With --calibrate: how far the phone is held from the gate.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@_keys
+@json_option
+@keys_option
 def scan_command(adapter: str, air: str | None, seconds: float, calibrate: bool, distance: float,
                  as_json: bool, keys_path: str | None) -> None:
     """Gates nearby with their status (from their beacons), and Bluezone phones with RSSI.
+    The key store and the inventory beside it name the gates.
 
     \b
-    Example:
+    Examples:
       bzgate ble scan --seconds 5
       bzgate ble scan --calibrate --distance 0.3 --seconds 20
     """
@@ -112,24 +116,25 @@ def scan_command(adapter: str, air: str | None, seconds: float, calibrate: bool,
 
 
 @ble.command("gate")
-@click.option("--gate-id", required=True, help="The gate id its records carry.")
-@click.option("--site", default="", help="The site its records carry.")
-@bleradio.radio_options
-@click.option("--seconds", type=click.FloatRange(1, None),
-              help="Stop after this long [default: until Ctrl-C].")
-@click.option("--db", metavar="FILE", help="The database [default: $BZGATE_DB, else bzgate.db].")
-@_keys
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@gate_id_option
+@gate_site_option(required=False)
+@radio_options
+@click.option("--seconds", type=click.FloatRange(1, None), show_default="until Ctrl-C",
+              help="Stop after this long.")
+@db_option
+@keys_option
+@json_option
 def gate_command(gate_id: str, site: str, adapter: str, air: str | None, seconds: float | None,
                  db: str | None, keys_path: str | None, as_json: bool) -> None:
     """Act as a gate: record Bluezone phones (iPhones read over GATT) into the database.
 
     The records are a board's, with their own MAC chain and key (board id ble:GATE_ID in the key
     store, made on the first run), so export, report and trace use them like any gate's.
-    Ctrl-C or --seconds ends it; visits under way are closed and stored.
+    Ctrl-C or --seconds ends it; visits under way are closed and stored, and it prints a
+    summary.
 
     \b
-    Example:
+    Examples:
       bzgate ble gate --gate-id lobby-pi --site hq --db bzgate.db
     """
     errors = config.validate({**config.defaults(), "gate_id": gate_id, "site": site})

@@ -10,44 +10,35 @@ import click
 from bzcore import config as gate_config
 from bzgate import store
 from bzgate.store import audit
-from bzgate.commands.options import db_option
+from bzgate.commands.options import (accept_gap_option, db_option, json_option, keys_option,
+                                     listed_ports, port_options)
 from bzgate.collect.board import EXIT_GATE, EXIT_USAGE, CollectError, collect
 from bzgate.errors import UserError
 from bzgate.link.serial import DEFAULT_TIMEOUT, RETRIES, GateLink, LinkError
-from bzgate.link.ports import PROBE_TIMEOUT, usb_ports, virtual_ports
+from bzgate.link.ports import PROBE_TIMEOUT
 from bzgate.keys import KeyStore
 
 DAY = 86400
 
 
-def listed_ports() -> list[str]:
-    """Serial ports that may hold a gate: ESP32 boards on USB and running virtual boards."""
-    return [port.device for port in usb_ports() + virtual_ports()]
-
-
-def port_options(command):
-    """--port (repeatable) and --all: the gates collect, status and monitor talk to."""
-    command = click.option("--all", "all_ports", is_flag=True,
-                           help="Also every ESP32 board on USB and every running virtual board "
-                                "that answers as a gate.")(command)
-    return click.option("--port", "ports", multiple=True, metavar="PATH",
-                        help="A gate's serial port, e.g. /dev/ttyUSB0 (repeat for several "
-                             "gates).")(command)
-
-
 @click.command("collect")
 @port_options
 @db_option
-@click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="The host key store (default: $BZGATE_KEYS, else ~/.config/bzgate/keys.json).")
-@click.option("--accept-gap", is_flag=True,
-              help="Store a journal whose older records are gone from the gate and were never "
-                   "collected here (the gap is recorded in the audit).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+@keys_option
+@accept_gap_option
+@json_option
 def collect_command(ports: tuple, all_ports: bool, db: str | None, keys_path: str | None,
-                    accept_gap: bool, as_json: bool) -> None:
+                    accept_gaps: tuple[str, ...], as_json: bool) -> None:
     """Collect gates' journals: verify each record's MAC chain with the board's key, store
-    them, and only then let the gate reclaim them. Running it again stores nothing twice."""
+    them, and only then let the gate reclaim them. Running it again stores nothing twice.
+    With --json, one summary per gate.
+
+    \b
+    Examples:
+      bzgate collect --port /dev/ttyUSB0 --db bzgate.db
+      bzgate collect --all --json
+      bzgate collect --port /dev/ttyUSB0 --accept-gap front
+    """
     if not ports and not all_ports:
         raise UserError("name a gate's port with --port PATH, or use --all")
     conn = store.open_store(db)
@@ -57,7 +48,7 @@ def collect_command(ports: tuple, all_ports: bool, db: str | None, keys_path: st
         targets += [(port, False) for port in listed_ports() if port not in ports]
     summaries, status = [], 0
     for port, named in targets:
-        summary, code = _collect_port(conn, keys, port, named, accept_gap)
+        summary, code = _collect_port(conn, keys, port, named, accept_gaps)
         if summary is not None:
             summaries.append(summary)
             if not as_json and code == 0:
@@ -71,14 +62,14 @@ def collect_command(ports: tuple, all_ports: bool, db: str | None, keys_path: st
     sys.exit(status)
 
 
-def _collect_port(conn, keys: KeyStore, port: str, named: bool, accept_gap: bool):
+def _collect_port(conn, keys: KeyStore, port: str, named: bool, accept_gaps: tuple[str, ...]):
     """(summary or None for a port that is not a gate, exit status) of one port."""
     try:
         with GateLink(port, timeout=DEFAULT_TIMEOUT if named else PROBE_TIMEOUT,
                       retries=RETRIES if named else 1, exclusive=True) as link:
             hello = link.hello()
             link.timeout, link.retries = DEFAULT_TIMEOUT, RETRIES  # a gate: be patient with it
-            return _run(conn, link, hello, keys, port, accept_gap)
+            return _run(conn, link, hello, keys, port, accept_gaps)
     except LinkError as e:
         if e.code == "busy":  # a monitor collects as it goes: no second process on its port
             message = (f"port {e.message}: it collects from that gate itself (its page has "
@@ -91,7 +82,9 @@ def _collect_port(conn, keys: KeyStore, port: str, named: bool, accept_gap: bool
         return {"port": port, "result": "gate-error", "message": str(e)}, EXIT_GATE
 
 
-def _run(conn, link: GateLink, hello: dict, keys: KeyStore, port: str, accept_gap: bool):
+def _run(conn, link: GateLink, hello: dict, keys: KeyStore, port: str,
+         accept_gaps: tuple[str, ...]):
+    accept_gap = str(hello.get("gate_id", "")) in accept_gaps
     with _Progress(f"{hello.get('gate_id', '?')} {port}") as progress:
         try:
             return collect(conn, link, hello, keys, port, accept_gap, progress), 0
@@ -151,10 +144,17 @@ def _plural(n: int, word: str) -> str:
               default=gate_config.defaults()["retention_days"], show_default=True,
               help="Delete sightings and decisions older than this many days.")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@json_option
 def purge_command(days: int, db: str | None, as_json: bool) -> None:
     """Delete personal data (sightings and decisions, with their signed records and evidence)
-    older than DAYS; counts and events stay, and the next collection resumes as before."""
+    older than DAYS; counts and events stay, and the next collection resumes as before. Prints
+    the counts deleted.
+
+    \b
+    Examples:
+      bzgate purge --db bzgate.db
+      bzgate purge --older-than 14 --json
+    """
     conn = store.open_store(db)
     cutoff = int(time.time()) - days * DAY
     with store.transaction(conn):

@@ -5,6 +5,7 @@ import json
 import click
 
 from bzcore import adv
+from bzgate.commands.options import json_option
 from bzgate.hexbytes import parse_hex
 
 AD_TYPE_NAMES = {
@@ -52,7 +53,7 @@ def _show(report: dict) -> None:
 @click.command()
 @click.argument("hex_adv", metavar="HEX")
 @click.option("--scan-response", "scan_hex", metavar="HEX", help="The SCAN_RSP bytes, if captured.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 def decode(hex_adv: str, scan_hex: str | None, as_json: bool) -> None:
     """Classify a captured BLE advert (hex ADV bytes) by the Bluezone rules.
 
@@ -61,7 +62,7 @@ def decode(hex_adv: str, scan_hex: str | None, as_json: bool) -> None:
     gate must read it over GATT, and each AD structure.
 
     \b
-    Example:
+    Examples:
       bzgate decode "02 01 02 0F FF B5 22 13 0C EA 64 72 13 0C 18 5D 86 43 DF 03 03 56 4E"
     """
     data = parse_hex(hex_adv, "the advert")

@@ -9,7 +9,8 @@ from bzgate.store import audit
 from bzgate.export import tables as export
 
 from bzgate.store import sitesecret
-from bzgate.commands.options import open_existing, output_file, selection_options, text_output
+from bzgate.commands.options import (open_existing, output_file, output_option,
+                                     selection_options, text_output)
 from bzgate.errors import UserError
 from bzgate.store.selection import Selection
 
@@ -19,14 +20,14 @@ from bzgate.store.selection import Selection
               help="Which records to export.")
 @selection_options
 @click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv",
-              show_default=True, help="csv (UTF-8 with BOM, for Excel), jsonl or xlsx.")
+              show_default=True, help="csv (UTF-8 with BOM, for Excel), jsonl, or xlsx (to a "
+                                      "file: -o FILE).")
 @click.option("--ids", type=click.Choice(export.IDS), default="full", show_default=True,
               help="Bluezone IDs as they are, as a keyed hash with the site secret, or left out.")
 @click.option("--secret", "secret_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="The site secret for --ids hashed (default: $BZGATE_SECRET, else beside the "
-                   "database: bzgate.secret); made on first use.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write here (default: standard output; xlsx needs a file).")
+              show_default="$BZGATE_SECRET, else bzgate.secret beside the database",
+              help="The site secret for --ids hashed; made on first use.")
+@output_option
 def export_command(what, start, end, sites, gates, db, fmt, ids, secret_file, output) -> None:
     """Export sightings, decisions, counts or events for a time range, site or gate.
 

@@ -6,6 +6,7 @@ import json
 import click
 
 from bzcore import ids
+from bzgate.commands.options import json_option
 from bzgate.errors import UserError
 from bzgate.hexbytes import parse_hex
 
@@ -41,13 +42,13 @@ def _clock(t: int, zone: dt.tzinfo) -> str:
               help="The same as a Unix time: 00:00 UTC of the key's day.")
 @click.option("--max", "max_ids", type=int, default=96, show_default=True,
               help="IDs per day (96 since July 2020; 144 for Android v2.0).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 def ids_command(key_hex: str, day: str | None, time_start: int | None, max_ids: int,
                 as_json: bool) -> None:
     """List the Bluezone IDs a phone broadcasts on one UTC day, given its daily key.
 
     \b
-    Example:
+    Examples:
       bzgate ids --daily-key 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F \\
                  --day 2020-09-18
     """

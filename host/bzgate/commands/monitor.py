@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 
 from bzgate import store
-from bzgate.link.broker import Broker, broker_options
-from bzgate.commands.options import db_option, stop_like_ctrl_c
-from bzgate.commands.collect import listed_ports, port_options
+from bzgate.commands.options import (broker_options, db_option, keys_option, listed_ports,
+                                     port_options, stop_like_ctrl_c, topic_prefix_option)
+from bzgate.link.broker import Broker
 from bzgate.errors import UserError
 from bzgate.monitor.gate import GateSession, gate_tile
 from bzgate.monitor.mqtt import MqttSource
@@ -56,19 +56,17 @@ def gates_named(ports: tuple, fleet: str | None, all_ports_too: bool) -> dict[st
               help="The gates of a fleet file (bzgate provision fleet): ports, names and sites.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT",
               help="Where the page is served (0.0.0.0:8080 for tablets on the local network).")
-@broker_options(required=False, about="Also the gates heard on this broker (Wi-Fi gates: live "
-                                      "events; their journals come through `bzgate ingest`).")
-@click.option("--topic-prefix", "prefix", default="bzgate", show_default=True, metavar="P",
-              help="The gates' mqtt.topic_prefix: events come on P/<gate_id>/events.")
+@broker_options(required=False)
+@topic_prefix_option
 @db_option
-@click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="The host key store (default: $BZGATE_KEYS, else ~/.config/bzgate/keys.json).")
+@keys_option
 def monitor_command(ports: tuple, all_ports: bool, fleet: str | None, listen: str,
                     broker: Broker | None, prefix: str, db: str | None,
                     keys_path: str | None) -> None:
     """A live page for guards: each gate's last decision, today's counts and alarms, the last
-    200 events. The monitor holds the gates' ports and collects their journals as it goes;
-    gates on MQTT show their live events (collect those with `bzgate ingest`).
+    200 events. The monitor holds the gates' ports and collects their journals as it goes.
+    With --mqtt, also the gates heard on that broker (Wi-Fi gates, on P/<gate_id>/events):
+    their live events only; their journals come through `bzgate ingest`.
 
     \b
     Examples:

@@ -1,6 +1,8 @@
-"""What the commands share on the command line: the rows to cover, the output file, and how a
-long-running command is stopped."""
+"""What the commands share on the command line, each option written once (one help text, its
+default shown by click): the database, the key store, JSON and file output, the rows to cover,
+the gates' ports, the MQTT broker, the BLE radio; and how a long-running command is stopped."""
 
+import functools
 import io
 import os
 import signal
@@ -11,14 +13,41 @@ from pathlib import Path
 import click
 
 from bzgate import store
+from bzgate.ble.radio import AIR_ENV
 from bzgate.errors import UserError
+from bzgate.link.broker import PASSWORD_ENV, Broker, read_password
+from bzgate.link.ports import usb_ports, virtual_ports
+
+db_option = click.option(
+    "--db", metavar="FILE|URL", show_default="$BZGATE_DB, else bzgate.db",
+    help="The database: an SQLite file, or postgresql://USER@HOST/NAME.")
+
+keys_option = click.option(
+    "--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
+    show_default="$BZGATE_KEYS, else ~/.config/bzgate/keys.json",
+    help="The host key store: each board's journal key.")
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+output_option = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="Write to this file instead of standard output.")
+
+accept_gap_option = click.option(
+    "--accept-gap", "accept_gaps", multiple=True, metavar="GATE_ID",
+    help="Store this gate's journal past a gap once: its older records are gone from the gate "
+         "and were never stored here (lost for good, or in another database). The gap goes "
+         "into the audit. Repeat for more gates.")
+
+gate_id_option = click.option("--gate-id", required=True,
+                              help="The gate's id, 1-32 letters, digits, . _ - (its records "
+                                   "carry it).")
 
 
-def db_option(command):
-    """--db: an SQLite file or a PostgreSQL URL, for every command that opens the store."""
-    return click.option("--db", metavar="FILE|URL",
-                        help="The database: an SQLite file, or postgresql://USER@HOST/NAME "
-                             "(default: $BZGATE_DB, else bzgate.db).")(command)
+def gate_site_option(required: bool):
+    """--site of a gate being set up: the site its records carry."""
+    return click.option("--site", required=required, default=None if required else "",
+                        help="The gate's site, up to 64 characters (its records carry it).")
 
 
 def selection_options(command):
@@ -36,6 +65,67 @@ def selection_options(command):
             db_option)):
         command = option(command)
     return command
+
+
+board_port_option = click.option("--port", required=True, metavar="PATH",
+                                 help="The board's serial port, e.g. /dev/ttyUSB0.")
+
+
+def port_options(command):
+    """--port (repeatable) and --all: the gates collect, status and monitor talk to."""
+    command = click.option("--all", "all_ports", is_flag=True,
+                           help="Also every ESP32 board on USB and every running virtual board "
+                                "that answers as a gate.")(command)
+    return click.option("--port", "ports", multiple=True, metavar="PATH",
+                        help="A gate's serial port, e.g. /dev/ttyUSB0 (repeat for several "
+                             "gates).")(command)
+
+
+def listed_ports() -> list[str]:
+    """Serial ports that may hold a gate: ESP32 boards on USB and running virtual boards."""
+    return [port.device for port in usb_ports() + virtual_ports()]
+
+
+def broker_options(required: bool):
+    """--mqtt URL, --mqtt-password-file and --mqtt-ca, for each command that connects to the
+    broker; the command gets them as one argument, `broker` (a Broker, None without --mqtt)."""
+    def decorate(command):
+        @functools.wraps(command)
+        def with_broker(*args, broker_url, password_file, ca_file, **kwargs):
+            if broker_url is None:
+                if password_file or ca_file:
+                    raise UserError("--mqtt-password-file and --mqtt-ca go with --mqtt")
+                return command(*args, broker=None, **kwargs)
+            broker = Broker.from_url(broker_url, read_password(password_file), ca_file)
+            return command(*args, broker=broker, **kwargs)
+
+        for option in reversed((
+                click.option("--mqtt", "broker_url", required=required,
+                             metavar="mqtt[s]://[USER@]HOST[:PORT]",
+                             help="The MQTT broker; mqtts:// for TLS (port 8883 unless given). "
+                                  "The password is never in the URL."),
+                click.option("--mqtt-password-file", "password_file", metavar="FILE",
+                             show_default=f"${PASSWORD_ENV}",
+                             help="USER's broker password: the file's first line."),
+                click.option("--mqtt-ca", "ca_file", metavar="FILE.pem",
+                             help="With mqtts://: the CA that signed the broker's certificate "
+                                  "(a private CA), instead of the system's CAs."))):
+            with_broker = option(with_broker)
+        return with_broker
+    return decorate
+
+
+topic_prefix_option = click.option(
+    "--topic-prefix", "prefix", default="bzgate", show_default=True, metavar="P",
+    help="The gates' mqtt.topic_prefix: their topics are P/<gate_id>/...")
+
+
+def radio_options(command):
+    """--adapter and --air: the radio of the BLE commands."""
+    command = click.option("--air", metavar="HOST:PORT", show_default=f"${AIR_ENV}",
+                           help="Use a simulated air instead of an adapter.")(command)
+    return click.option("--adapter", default="hci0", show_default=True,
+                        help="The Bluetooth adapter (BlueZ).")(command)
 
 
 @contextmanager

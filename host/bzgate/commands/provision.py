@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from bzgate.commands.options import (board_port_option, gate_id_option, gate_site_option,
+                                     keys_option)
 from bzgate.errors import UserError
 from bzgate.link.serial import LinkError
 from bzprov import boardkey, fields
@@ -20,11 +22,9 @@ from bzgate.link.ports import all_ports
 from bzprov.verify import verify
 
 
-_port = click.option("--port", required=True, metavar="PATH", help="The board's serial port, e.g. /dev/ttyUSB0.")
-_keys = click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
-                     help="Host key store (default: $BZGATE_KEYS, else ~/.config/bzgate/keys.json).")
 _inventory = click.option("--inventory", "inventory_path", type=click.Path(dir_okay=False), metavar="FILE",
-                          help="Inventory file (default: inventory.json next to the key store).")
+                          show_default="inventory.json beside the key store",
+                          help="The inventory file: where each board hangs, what it runs.")
 # Configuration fields with an option of their own; any other one goes in --set FIELD=VALUE.
 _FIELD_OPTIONS = ("mode", "trigger", "near_rssi", "present_s", "relay_pulse_ms", "antipassback_s",
                   "ios_read", "require_id", "retention_days", "board")
@@ -48,12 +48,23 @@ def _board_config(given: dict) -> dict:
 
 @click.group("provision")
 def provision() -> None:
-    """Set up boards: flash MicroPython, deploy the firmware, configure, verify; or a whole fleet."""
+    """Set up boards: flash MicroPython, deploy the firmware, configure, verify; or a whole fleet.
+
+    \b
+    Examples:
+      bzgate provision list
+      bzgate provision fleet fleet.csv
+    """
 
 
 @provision.command("list")
 def list_command() -> None:
-    """Serial ports that look like ESP32 boards, and running virtual boards, with what each runs."""
+    """Serial ports that look like ESP32 boards, and running virtual boards, with what each runs.
+
+    \b
+    Examples:
+      bzgate provision list
+    """
     ports = all_ports()
     if not ports:
         click.echo("no ESP32-like serial port and no virtual board found")
@@ -64,21 +75,32 @@ def list_command() -> None:
 
 
 @provision.command("flash")
-@_port
+@board_port_option
 @click.option("--image", required=True, type=click.Path(dir_okay=False), help="MicroPython's .bin for the chip.")
 @click.option("--chip", type=click.Choice(["auto", *OFFSETS]), default="auto", show_default=True)
 @click.option("--erase", is_flag=True, help="Erase the whole flash first (files, NVS and key go too).")
 @click.option("--dry-run", is_flag=True, help="Print the esptool command, run nothing.")
 def flash_command(port, image, chip, erase, dry_run) -> None:
-    """MicroPython onto a bare board with esptool (a real board on USB)."""
+    """MicroPython onto a bare board with esptool (a real board on USB).
+
+    \b
+    Examples:
+      bzgate provision flash --port /dev/ttyUSB0 --image ESP32_GENERIC-v1.28.0.bin
+      bzgate provision flash --port /dev/ttyUSB0 --image micropython.bin --erase --dry-run
+    """
     chip = flash(port, Path(image), chip, erase, dry_run, _echo)
     click.echo(f"{'would flash' if dry_run else 'flashed'} {chip} at {OFFSETS[chip]:#x}")
 
 
 @provision.command("deploy")
-@_port
+@board_port_option
 def deploy_command(port) -> None:
-    """The firmware onto the board: only files that differ (SHA-256 on the board), main.py last."""
+    """The firmware onto the board: only files that differ (SHA-256 on the board), main.py last.
+
+    \b
+    Examples:
+      bzgate provision deploy --port /dev/ttyUSB0
+    """
     for line in deploy(port, _echo).lines():
         click.echo(line)
 
@@ -91,16 +113,23 @@ def _field_options(command):
 
 
 @provision.command("configure")
-@_port
-@click.option("--gate-id", required=True, help="1-32 letters, digits, . _ -")
-@click.option("--site", required=True, help="The site's name (up to 64 characters).")
+@board_port_option
+@gate_id_option
+@gate_site_option(required=True)
 @click.option("--location", default="", help="Where the board hangs (inventory only).")
 @_field_options
 @click.option("--set", "extra", multiple=True, metavar="FIELD=VALUE", help="Any other configuration field.")
-@_keys
+@keys_option
 @_inventory
 def configure_command(port, gate_id, site, location, extra, keys_path, inventory_path, **options) -> None:
-    """Configuration, secret key, clock (UTC) and inventory entry of one board."""
+    """Configuration, secret key, clock (UTC) and inventory entry of one board.
+
+    \b
+    Examples:
+      bzgate provision configure --port /dev/ttyUSB0 --gate-id hq-front-1 --site "Head office"
+      bzgate provision configure --port /dev/ttyUSB0 --gate-id hq-front-1 --site "Head office" \\
+          --mode monitor --near-rssi -62
+    """
     given = {"gate_id": gate_id, "site": site, **{k: v for k, v in options.items() if v is not None}}
     for item in extra:
         name, sep, value = item.partition("=")
@@ -125,11 +154,16 @@ def _verify_table(port, store, inventory) -> bool:
 
 
 @provision.command("verify")
-@_port
-@_keys
+@board_port_option
+@keys_option
 @_inventory
 def verify_command(port, keys_path, inventory_path) -> None:
-    """Self-test of a running gate: clock, config, key (challenge-response), storage, BLE, outputs."""
+    """Self-test of a running gate: clock, config, key (challenge-response), storage, BLE, outputs.
+
+    \b
+    Examples:
+      bzgate provision verify --port /dev/ttyUSB0
+    """
     if not _verify_table(port, *_stores(keys_path, inventory_path)):
         raise BoardError("verify failed")
 
@@ -138,10 +172,16 @@ def verify_command(port, keys_path, inventory_path) -> None:
 @click.argument("fleet_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Boards at once.")
 @click.option("--steps", default=",".join(STEPS), show_default=True, help="Which steps, in this order.")
-@_keys
+@keys_option
 @_inventory
 def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> None:
-    """Many boards from a CSV file (one row per board; see provisioning/fleet-template.csv)."""
+    """Many boards from a CSV file (one row per board; see provisioning/fleet-template.csv).
+
+    \b
+    Examples:
+      bzgate provision fleet fleet.csv
+      bzgate provision fleet fleet.csv --steps configure,verify --parallel 8
+    """
     chosen = [s.strip() for s in steps.split(",") if s.strip()]
     if not chosen or any(s not in STEPS for s in chosen):
         raise UserError(f"--steps {steps!r}: a comma-separated choice of {', '.join(STEPS)}")
@@ -173,14 +213,24 @@ def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> Non
 
 @click.group("keys")
 def keys() -> None:
-    """The host key store: each board's journal key."""
+    """The host key store: each board's journal key.
+
+    \b
+    Examples:
+      bzgate keys import --port /dev/ttyUSB0
+    """
 
 
 @keys.command("import")
-@_port
-@_keys
+@board_port_option
+@keys_option
 def keys_import(port, keys_path) -> None:
-    """Take the key a board made itself (read over mpremote) into the host key store."""
+    """Take the key a board made itself (read over mpremote) into the host key store.
+
+    \b
+    Examples:
+      bzgate keys import --port /dev/ttyUSB0 --keys keys.json
+    """
     board_id, key = boardkey.read_key(port, "reset")
     if key is None:
         raise BoardError(f"{port}: board {board_id} holds no key yet (its gate has never run)")

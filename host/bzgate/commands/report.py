@@ -1,7 +1,5 @@
 """`bzgate report`: the gate report for agencies, as HTML, Markdown or xlsx."""
 
-from pathlib import Path
-
 import click
 
 from bzgate.store import audit
@@ -11,7 +9,8 @@ from bzgate.report import figures as report
 from bzgate.report import chart as reportchart
 
 from bzgate.report import render as reportrender
-from bzgate.commands.options import open_existing, output_file, selection_options, text_output
+from bzgate.commands.options import (open_existing, output_file, output_option,
+                                     selection_options, text_output)
 from bzgate.errors import UserError
 from bzgate.report.labels import LANGS
 from bzgate.store.selection import Selection
@@ -24,12 +23,11 @@ EXIT_NOTHING = 1  # the command was right, the range holds nothing to report
 @click.option("--by", type=click.Choice(report.BY), default="day", show_default=True,
               help="One table row per local day, site or gate.")
 @click.option("--format", "fmt", type=click.Choice(("html", "xlsx", "md")), default="html",
-              show_default=True, help="html (one file, chart inside), xlsx, or Markdown (the chart "
-                                      "beside it as FILE.png).")
+              show_default=True, help="html (one file, chart inside), xlsx (to a file: -o FILE), or "
+                                      "Markdown (the chart beside it as FILE.png).")
 @click.option("--lang", type=click.Choice(LANGS), default="vi", show_default=True,
               help="Vietnamese or English labels.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write here (default: standard output; xlsx needs a file).")
+@output_option
 def report_command(start, end, sites, gates, db, by, fmt, lang, output) -> None:
     """Report people at the gate, allowed, denied, no app, compliance, unique Bluezone devices
     (Android/iOS) and the busiest hour, per day, site or gate, with a chart of compliance by day.

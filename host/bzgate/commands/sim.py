@@ -6,6 +6,7 @@ import time
 
 import click
 
+from bzgate.commands.options import json_option
 from bzgate.errors import UserError
 from bzsim.air import wifi as air_wifi
 from bzsim.air.server import ask_gates, start_air
@@ -28,22 +29,31 @@ def _bytes(text: str) -> int:
 
 @click.group("sim")
 def sim() -> None:
-    """The virtual ESP32 gate board: start one, then press its buttons, read its pins, cut its power."""
+    """The virtual ESP32 gate board: start one, then press its buttons, read its pins, cut its power.
+
+    \b
+    Examples:
+      bzgate sim board --flash ./board1
+      bzgate sim press --flash ./board1 13
+    """
 
 
 sim.add_command(air_command)
 
+_flash_option = click.option("--flash", "flash", required=True, type=click.Path(file_okay=False),
+                             help="The directory that holds the virtual board's filesystem (sim "
+                                  "board makes it when missing).")
+
 
 @sim.command("board")
-@click.option("--flash", "flash", required=True, type=click.Path(file_okay=False),
-              help="Directory holding the board's filesystem (created if missing).")
+@_flash_option
 @click.option("--air", metavar="HOST:PORT", help="Shared simulated air to listen to.")
 @click.option("--scenario", type=click.Path(exists=True, dir_okay=False),
-              help="Run a private air playing this scenario (default: a quiet office).")
+              show_default="a quiet office", help="Run a private air playing this scenario.")
 @click.option("--heap", default="96K", show_default=True,
               help="Python heap, in ESP32 (32-bit) terms.")
-@click.option("--name", help="The board's name in the air: a gate of the scenario (default: its "
-                             "only gate; \"gate\" without a scenario).")
+@click.option("--name", show_default='its only gate; "gate" without a scenario',
+              help="The board's name in the air: a gate of the scenario.")
 @click.option("--flash-size", default=str(DEFAULT_FLASH_BYTES // 1024) + "K", show_default=True,
               help="Capacity of the board's filesystem.")
 @click.option("--baud", type=click.IntRange(1200, 5_000_000), default=DEFAULT_BAUD, show_default=True,
@@ -54,7 +64,13 @@ sim.add_command(air_command)
 def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> None:
     """Start a virtual ESP32; print its serial device's path, then run until stopped.
 
-    Use the path with mpremote: `mpremote connect <path> fs ls`."""
+    Use the path with mpremote: `mpremote connect <path> fs ls`.
+
+    \b
+    Examples:
+      bzgate sim board --flash ./board1
+      bzgate sim board --flash ./board1 --scenario scenario.json --name front
+    """
     if air and scenario:
         raise UserError("give --air (a shared air) or --scenario (a private one), not both")
     if not _SIZE.match(heap.upper()):
@@ -118,10 +134,6 @@ def _control(flash: str) -> BoardControl:
         raise UserError(f"{e}; start it with `bzgate sim board --flash {flash}`") from None
 
 
-_flash_option = click.option("--flash", "flash", required=True, type=click.Path(file_okay=False),
-                             help="The running board's flash directory.")
-
-
 @sim.command("press")
 @_flash_option
 @click.argument("pin", type=click.IntRange(0, 39))
@@ -129,7 +141,13 @@ _flash_option = click.option("--flash", "flash", required=True, type=click.Path(
 @click.option("--level", type=click.IntRange(0, 1), default=0, show_default=True,
               help="The level while held (0: a button to ground, a broken beam pulled low).")
 def press_command(flash, pin, seconds, level) -> None:
-    """Hold input PIN at a level for a while (a button press, a beam break)."""
+    """Hold input PIN at a level for a while (a button press, a beam break).
+
+    \b
+    Examples:
+      bzgate sim press --flash ./board1 13
+      bzgate sim press --flash ./board1 4 --seconds 1 --level 1
+    """
     with _control(flash) as board:
         board.press(pin, seconds, level)
 
@@ -139,16 +157,29 @@ def press_command(flash, pin, seconds, level) -> None:
 @click.argument("pin", type=click.IntRange(0, 39))
 @click.argument("level", type=click.Choice(["0", "1", "release"]))
 def drive_command(flash, pin, level) -> None:
-    """Force input PIN to 0 or 1 until released."""
+    """Force input PIN to 0 or 1 until released.
+
+    \b
+    Examples:
+      bzgate sim drive --flash ./board1 4 0
+      bzgate sim drive --flash ./board1 4 release
+    """
     with _control(flash) as board:
         board.drive(pin, None if level == "release" else int(level))
 
 
 @sim.command("pins")
 @_flash_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (outputs, modes, driven, history).")
+@json_option
 def pins_command(flash, as_json) -> None:
-    """Show output levels (relay, LEDs, buzzer) and their timed history."""
+    """Show output levels (relay, LEDs, buzzer) and their timed history; with --json also the
+    pins' modes and the inputs driven.
+
+    \b
+    Examples:
+      bzgate sim pins --flash ./board1
+      bzgate sim pins --flash ./board1 --json
+    """
     with _control(flash) as board:
         pins = board.pins()
     if as_json:
@@ -165,7 +196,13 @@ def pins_command(flash, as_json) -> None:
 @_flash_option
 @click.argument("state", type=click.Choice(["on", "off"]))
 def power_command(flash, state) -> None:
-    """Cut the board's power (nothing unflushed survives) or power it on."""
+    """Cut the board's power (nothing unflushed survives) or power it on.
+
+    \b
+    Examples:
+      bzgate sim power --flash ./board1 off
+      bzgate sim power --flash ./board1 on
+    """
     with _control(flash) as board:
         (board.power_on if state == "on" else board.power_off)()
 
@@ -174,7 +211,13 @@ def power_command(flash, state) -> None:
 @_flash_option
 @click.argument("state", type=click.Choice(["up", "down"]))
 def wifi_command(flash, state) -> None:
-    """Take the board's access point away (its station loses its IP) or bring it back."""
+    """Take the board's access point away (its station loses its IP) or bring it back.
+
+    \b
+    Examples:
+      bzgate sim wifi --flash ./board1 down
+      bzgate sim wifi --flash ./board1 up
+    """
     with _control(flash) as board:
         try:
             board.wifi(state == "up")
@@ -186,7 +229,13 @@ def wifi_command(flash, state) -> None:
 @_flash_option
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new output until Ctrl-C.")
 def console_command(flash, follow) -> None:
-    """Print what the board has written to its serial port."""
+    """Print what the board has written to its serial port.
+
+    \b
+    Examples:
+      bzgate sim console --flash ./board1
+      bzgate sim console --flash ./board1 --follow
+    """
     with _control(flash) as board:
         offset = 0
         while True:

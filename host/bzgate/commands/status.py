@@ -9,8 +9,8 @@ import time
 import click
 
 from bzgate import store
-from bzgate.commands.options import db_option, open_existing
-from bzgate.commands.collect import listed_ports, port_options
+from bzgate.commands.options import (db_option, json_option, listed_ports, open_existing,
+                                     port_options)
 from bzgate.errors import UserError
 from bzgate.monitor.gate import gate_tile
 
@@ -71,9 +71,7 @@ def _uplink_row(row: dict) -> list[str]:
 @click.command("status")
 @port_options
 @db_option
-@click.option("--json", "as_json", is_flag=True,
-              help="Print {\"gates\": [...], \"uplinks\": [...]} with each gate's full state, "
-                   "for scripts.")
+@json_option
 def status_command(ports: tuple, all_ports: bool, db: str | None, as_json: bool) -> None:
     """The gates' states: online (and checking while a press waits for a phone), mode, last
     decision, decisions since boot, presses merged into decisions, storage in use and alarms.
@@ -81,7 +79,16 @@ def status_command(ports: tuple, all_ports: bool, db: str | None, as_json: bool)
 
     With --db, the gates whose journals come over MQTT (bzgate ingest): the last seq seen on
     the broker and the last stored, the lag between them, when the last batch came, and the
-    last problem (a gap, a refused batch, a missing key)."""
+    last problem (a gap, a refused batch, a missing key).
+
+    With --json: {"gates": [...], "uplinks": [...]}, each gate's full state.
+
+    \b
+    Examples:
+      bzgate status --all
+      bzgate status --port /dev/ttyUSB0 --json
+      bzgate status --db postgresql://bzgate@dbhost/bzgate
+    """
     if not ports and not all_ports and db is None:
         raise UserError("name a gate's port with --port PATH, use --all, or give the ingest "
                         "database with --db")

@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 
 from bzgate.store import audit
-from bzgate.commands.options import db_option, open_existing
+from bzgate.commands.options import (db_option, json_option, keys_option, open_existing,
+                                     output_option)
 from bzgate.errors import UserError
 from bzgate.trace.f0 import read_f0
 from bzgate.keys import KeyStore
@@ -65,20 +66,17 @@ def summary_line(records: int, result: TraceResult, tolerance: int | None) -> st
 @click.option("--history", type=click.Path(dir_okay=False, path_type=Path),
               help="Instead of --f0: one person's Bluezone history upload; reports the "
                    "checkpoint gates (checkpoint_beacon) they passed, from the key store.")
-@click.option("--keys", "keys_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="With --history: the host key store [default: $BZGATE_KEYS, else "
-                   "~/.config/bzgate/keys.json].")
+@keys_option
 @click.option("--tolerance", type=click.IntRange(0, 3600), metavar="SECONDS",
-              help=f"Widen each ID's slot window by this much on both sides "
-                   f"[default: {DEFAULT_TOLERANCE_S}].")
+              show_default=str(DEFAULT_TOLERANCE_S),
+              help="Widen each ID's slot window by this much on both sides.")
 @click.option("--exact", is_flag=True,
               help="The app's own test instead: the slot window alone, both ends inclusive.")
 @click.option("--window", "window_min", type=click.IntRange(0, 24 * 60), metavar="MINUTES",
               default=DEFAULT_WINDOW_MIN, show_default=True,
               help="Exposed: other devices at a match's gate this close to it in time.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the result to this file instead of the screen.")
+@json_option
+@output_option
 @db_option
 def trace_command(f0_file: Path | None, history: Path | None, keys_path: str | None,
                   tolerance: int | None, exact: bool, window_min: int,
@@ -91,7 +89,7 @@ def trace_command(f0_file: Path | None, history: Path | None, keys_path: str | N
     are left out and counted.
 
     \b
-    Example:
+    Examples:
       bzgate trace --f0 f0.json --db bzgate.db
       bzgate trace --f0 notification.json --exact --json -o trace.json
       bzgate trace --history data_trace.txt --keys keys.json

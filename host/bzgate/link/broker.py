@@ -1,8 +1,9 @@
 """The MQTT broker the host's clients (`bzgate ingest`, `bzgate monitor --mqtt`) connect to:
-its address, login and TLS, given on the command line the same way for both.
+its address, login and TLS (given on the command line as commands.options.broker_options), and
+the paho client both connect with.
 
     --mqtt mqtts://ingest@broker.example:8883 --mqtt-password-file /etc/bzgate/mqtt.pass
-    broker.configure(client)   # paho: the user name, password and TLS, before it connects
+    client = broker.client("bzgate-ingest-host", persistent=True, on_connect=..., ...)
 
 The password never goes in the URL, where `ps` and the shell's history would show it: it comes
 from --mqtt-password-file (the file's first line) or $BZGATE_MQTT_PASSWORD, and nothing prints
@@ -14,14 +15,13 @@ A refused login or certificate does not mend by retrying, unlike a broker that i
 `login_refused` and `certificate_refused` tell them apart for the clients' callbacks.
 """
 
-import functools
 import os
 import ssl
 import sys
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
-import click
+import paho.mqtt.client as mqtt
 
 from bzgate.errors import UserError
 
@@ -29,6 +29,8 @@ PASSWORD_ENV = "BZGATE_MQTT_PASSWORD"
 PORTS = {"mqtt": 1883, "mqtts": 8883}
 EXIT_BROKER = 1  # the broker refused the login, or its certificate was refused
 LOGIN_REFUSED = (134, 135)  # CONNACK "Bad user name or password", "Not authorized" (MQTT 3.1.1: 4, 5)
+KEEPALIVE_S = 30
+RECONNECT_S = (1, 5)  # paho's wait before trying again, growing from the first to the second
 
 
 @dataclass
@@ -73,6 +75,20 @@ class Broker:
         host = f"[{self.host}]" if ":" in self.host else self.host
         user = f"{quote(self.user, safe='')}@" if self.user is not None else ""
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{host}:{self.port}"
+
+    def client(self, client_id: str, *, persistent: bool = False, on_connect, on_connect_fail,
+               on_disconnect, on_message) -> mqtt.Client:
+        """A paho client (callback API 2) for this broker, with its login and TLS, that connects
+        when its loop starts and tries again while the broker is away. `persistent`: a session
+        the broker keeps for `client_id` while the client is away (clean_session off)."""
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                             clean_session=not persistent)
+        self.configure(client)
+        client.reconnect_delay_set(*RECONNECT_S)
+        client.on_connect, client.on_connect_fail = on_connect, on_connect_fail
+        client.on_disconnect, client.on_message = on_disconnect, on_message
+        client.connect_async(self.host, self.port, keepalive=KEEPALIVE_S)
+        return client
 
     def configure(self, client) -> None:
         """Give a paho client this broker's login and TLS, before it connects."""
@@ -127,31 +143,3 @@ def read_password(password_file: str | None) -> str | None:
         raise UserError(f"--mqtt-password-file {password_file}: cannot read it "
                         f"({getattr(e, 'strerror', None) or e})") from None
 
-
-def broker_options(required: bool, about: str):
-    """--mqtt URL, --mqtt-password-file and --mqtt-ca, for each command that connects to the
-    broker; the command gets them as one argument, `broker` (a Broker, None without --mqtt)."""
-    def decorate(command):
-        @functools.wraps(command)
-        def with_broker(*args, broker_url, password_file, ca_file, **kwargs):
-            if broker_url is None:
-                if password_file or ca_file:
-                    raise UserError("--mqtt-password-file and --mqtt-ca go with --mqtt")
-                return command(*args, broker=None, **kwargs)
-            broker = Broker.from_url(broker_url, read_password(password_file), ca_file)
-            return command(*args, broker=broker, **kwargs)
-
-        for option in reversed((
-                click.option("--mqtt", "broker_url", required=required,
-                             metavar="mqtt[s]://[USER@]HOST[:PORT]",
-                             help=about + " mqtts:// for TLS (port 8883 unless given); the "
-                                         "password is never in the URL."),
-                click.option("--mqtt-password-file", "password_file", metavar="FILE",
-                             help=f"USER's broker password: the file's first line (default: "
-                                  f"${PASSWORD_ENV})."),
-                click.option("--mqtt-ca", "ca_file", metavar="FILE.pem",
-                             help="With mqtts://: the CA that signed the broker's certificate "
-                                  "(a private CA), instead of the system's CAs."))):
-            with_broker = option(with_broker)
-        return with_broker
-    return decorate

@@ -20,8 +20,6 @@ import logging
 import os
 import socket
 
-import paho.mqtt.client as mqtt
-
 from bzcore import uplink
 from bzgate.link.broker import Broker
 from bzgate.collect.uplink import check_prefix
@@ -40,18 +38,13 @@ class MqttSource:
         self.gates: set[str] = set()  # the board's keys of the gates heard
         self.dropped = 0
         self.refused: str | None = None  # the broker's last refusal, logged once
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"bzgate-monitor-{socket.gethostname()}-{os.getpid()}")
-        broker.configure(self.client)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=5)
-        self.client.on_connect = self._on_connect
-        self.client.on_connect_fail = self._on_connect_fail
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
+        self.client = broker.client(f"bzgate-monitor-{socket.gethostname()}-{os.getpid()}",
+                                    on_connect=self._on_connect,
+                                    on_connect_fail=self._on_connect_fail,
+                                    on_disconnect=self._on_disconnect, on_message=self._on_message)
 
     def start(self) -> None:
         """Connect in paho's own thread, which retries until the broker answers."""
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
 
     def stop(self) -> None:
