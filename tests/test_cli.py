@@ -112,3 +112,5 @@ def _commands(group, path=()):
 def test_help_on_every_command(path):
     run = bzgate(*path, "--help")
     assert run.returncode == 0 and "Usage: bzgate" in run.stdout
+    description = run.stdout.split("\n\n")[1]  # click puts it between the usage and the options
+    assert description.startswith("  ") and description.strip(), f"no description:\n{run.stdout}"
