@@ -4,7 +4,7 @@ host's GateLink: every command, bad input, Ctrl-C, mpremote's break-in.
 The board runs the real gate.hostlink, gate.journal and gate.clock under a stand-in app
 (STANDIN_MAIN): a heartbeat task that stands for scanning, so a test can see the loop keep
 running through every command, and that journals an event and raises a live alarm every
-tenth beat.
+tenth beat into the gate's own event queue (gate.app.EventQueue).
 """
 
 import json
@@ -26,25 +26,10 @@ STANDIN_MAIN = """
 import asyncio, machine
 from bzcore import config, record
 from gate import clock
+from gate.app import EventQueue
 from gate.hostlink import HostLink
 from gate.journal import Journal
 from gate.presence import Presence
-
-class Alarms:
-    def __init__(self):
-        self.items = []
-        self.ready = asyncio.Event()
-    def put(self, item):
-        if len(self.items) < 16:
-            self.items.append(item)
-            self.ready.set()
-    def clear(self):
-        self.items = []
-    async def get(self):
-        while not self.items:
-            self.ready.clear()
-            await self.ready.wait()
-        return self.items.pop(0)
 
 class StandIn:
     def __init__(self):
@@ -54,7 +39,7 @@ class StandIn:
         self.presence = Presence(-60, print, size=4)
         self.beats = 0
         self.running = True
-        self.alarms = Alarms()
+        self.alarms = EventQueue()
     def status(self):
         return {"counters": {"beats": self.beats}, "alarms": [], "last_decision": None}
     def apply_config(self, new):
@@ -90,6 +75,7 @@ asyncio.run(main())
 """
 
 BASE_CONFIG = {"gate_id": "front-door", "mode": "enforce"}
+EVENT_QUEUE_MAX = 16  # gate.app's: live events one subscriber's queue holds
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +212,15 @@ def test_what_happened_between_two_streams_comes_first_in_the_next(link):
     beats_queued_by(link, first[-1] + 30)  # two alarms or more while no stream ran
     second = [e["beat"] for e in link.events(seconds=0.3)]
     assert first + second == list(range(first[0], second[-1] + 1, 10))  # none missed
+
+
+def test_a_long_wait_between_streams_keeps_the_newest_alarms(link):
+    link.hello()
+    first = [e["beat"] for e in link.events(seconds=0.5)]
+    beats_queued_by(link, first[-1] + 10 * (EVENT_QUEUE_MAX + 4))  # more alarms than it holds
+    second = [e["beat"] for e in link.events(seconds=0.3)]
+    assert second[0] > first[-1] + 10  # the oldest went to make room
+    assert second == list(range(second[0], second[-1] + 1, 10))  # and from there on, every one
 
 
 def test_hello_starts_a_session_afresh_without_what_waited(link):
