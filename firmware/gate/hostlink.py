@@ -59,10 +59,9 @@ import machine
 import micropython
 from micropython import const
 
-from bzcore import config, record, wire
+from bzcore import FIRMWARE_VERSION, config, record, wire
 from gate import clock, secret
 
-FIRMWARE_VERSION = "0.1.0"
 CONFIG_PATH = "/config.json"
 _BREAK_IN_WAIT_MS = const(60)  # mpremote's Ctrl-A follows its Ctrl-C within a few ms
 _BYTES_PER_TURN = const(64)  # then let the other tasks run

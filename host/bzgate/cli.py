@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import click
 
+from bzcore import FIRMWARE_VERSION
 from bzgate.commands.ble import ble
 from bzgate.commands.collect import collect_command, purge_command
 from bzgate.commands.decode import decode
@@ -21,7 +22,8 @@ from bzgate.commands.trace import trace_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(importlib.metadata.version("bzgate"), prog_name="bzgate")
+@click.version_option(importlib.metadata.version("bzgate"), prog_name="bzgate",
+                      message=f"%(prog)s, version %(version)s (deploys gate firmware {FIRMWARE_VERSION})")
 def main() -> None:
     """bzgate: Bluezone checkpoint gates, from the board at the door to the agency's report.
 

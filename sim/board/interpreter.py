@@ -18,9 +18,11 @@ CTRL_C = b"\x03"
 _SIGINT_IGNORED = ["/bin/sh", "-c", 'trap "" INT; exec "$0" "$@"']
 
 
-def micropython_command() -> str:
-    """The unix-port interpreter installed next to this Python."""
-    return str(Path(sys.executable).parent / "micropython")
+def micropython_command() -> list[str]:
+    """The unix-port interpreter installed with this Python, run as its module: where pip put
+    the package's `micropython` script depends on how bzgate was installed (-P: not the
+    modules of the current directory)."""
+    return [sys.executable, "-P", "-m", "micropython_unix"]
 
 
 def _quiet_terminal(fd: int) -> None:
@@ -40,7 +42,7 @@ class Interpreter:
         _quiet_terminal(slave)
         os.set_blocking(self.fd, False)
         self.process = subprocess.Popen(
-            [*_SIGINT_IGNORED, micropython_command(), "-X", f"heapsize={heap}", "-i", str(SHIMS / "_boot.py")],
+            [*_SIGINT_IGNORED, *micropython_command(), "-X", f"heapsize={heap}", "-i", str(SHIMS / "_boot.py")],
             stdin=slave,
             stdout=slave,
             stderr=slave,

@@ -1,0 +1,123 @@
+"""The wheel as IT staff install it: built from a copy of the sources, installed into a fresh
+virtual environment outside the checkout (its dependencies are this venv's, seen through a .pth:
+no download), and its own `bzgate`, run from a folder of its own, deploys, configures and
+verifies a virtual board."""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bzcore import FIRMWARE_VERSION
+from bzprov import build
+from bzsim.board.control import BoardControl
+
+REPO = Path(__file__).resolve().parent.parent
+BOOT_TIMEOUT_S = 15
+FAST_LINE = "921600"  # baud: what is tested is the install, not the cable
+
+
+def _pip(*args: str, cwd: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet", *args],
+                   check=True, cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """Built the way `make wheel` builds it, from a copy: the checkout's build/ stays untouched."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source)
+    for name in ("host", "firmware", "sim", "provisioning"):
+        shutil.copytree(REPO / name, source / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.mpy", "*.egg-info"))
+    _pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(work), str(source),
+         cwd=work)
+    (built,) = work.glob("bzgate-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory) -> Path:
+    """A fresh venv holding the wheel; the .pth that lends it this venv's packages is written
+    after the install, so pip never sees (nor touches) the checkout's editable bzgate."""
+    target = tmp_path_factory.mktemp("installed") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True,
+                   timeout=60)
+    python = target / "bin" / "python"
+    _pip("--python", str(python), "install", "--no-deps", "--no-index", str(wheel), cwd=target)
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return target
+
+
+@pytest.fixture
+def run(venv, tmp_path):
+    """A command of the installed venv, run from an empty folder with its own key store."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env.update(PATH=f"{venv / 'bin'}:/usr/bin:/bin", BZGATE_KEYS=str(tmp_path / "keys.json"))
+    here = tmp_path / "cwd"
+    here.mkdir()
+
+    def command(name: str, *args: str, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
+        line = [str(venv / "bin" / name), *args]
+        if popen:
+            return subprocess.Popen(line, env=env, cwd=here, **popen)
+        return subprocess.run(line, env=env, cwd=here, capture_output=True, text=True, timeout=180)
+    return command
+
+
+def test_the_wheel_carries_the_firmware_its_board_libraries_and_the_boards_shims(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    firmware = {f"bzprov/firmware/{rel.as_posix()}" for rel in build.sources()}
+    shims = {f"bzsim/shims/{p.name}" for p in (REPO / "sim" / "shims").glob("*.py")}
+    assert {"bzprov/firmware/gate/app.py", "bzprov/firmware/main.py"} <= firmware
+    assert firmware | shims | {"bzprov/boardlib/mqtt_async.py"} <= names
+
+
+def test_the_installed_command_imports_nothing_from_the_checkout_and_names_its_firmware(venv, run):
+    version = run("bzgate", "--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"bzgate, version 0.1.0 (deploys gate firmware {FIRMWARE_VERSION})"
+    probe = run("python", "-c", "import sys, bzgate.cli, bzprov.build as b, bzsim.board.process\n"
+                "print(b.FIRMWARE, b.DEPENDENCIES_DIR)\n"
+                "print(*sorted({m.__file__ for m in list(sys.modules.values())"
+                " if getattr(m, '__file__', None)}), sep='\\n')")
+    assert probe.returncode == 0, probe.stderr
+    firmware, lib = probe.stdout.splitlines()[0].split()
+    assert Path(firmware).is_relative_to(venv) and Path(lib).is_relative_to(venv)
+    loaded = probe.stdout.splitlines()[1:]
+    assert any(Path(f).is_relative_to(venv) and "bzprov" in f for f in loaded)
+    assert [f for f in loaded if Path(f).is_relative_to(REPO) and ".venv" not in Path(f).parts] == []
+
+
+def test_the_installed_command_deploys_and_verifies_a_virtual_board(run, tmp_path):
+    flash = tmp_path / "flash"
+    board = run("bzgate", "sim", "board", "--flash", str(flash), "--baud", FAST_LINE,
+                stdout=subprocess.PIPE, text=True)
+    try:
+        port = board.stdout.readline().strip()
+        assert port, "the virtual board did not start"
+        with BoardControl.for_flash(flash) as control:
+            control.wait_console("rst:0x1", timeout=BOOT_TIMEOUT_S)
+            deploy = run("bzgate", "provision", "deploy", "--port", port)
+            assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+            assert (flash / "lib" / "mqtt_async.mpy").is_file() and (flash / "main.py").is_file()
+            configure = run("bzgate", "provision", "configure", "--port", port, "--gate-id", "hq-1",
+                            "--site", "HQ")
+            assert configure.returncode == 0, configure.stdout + configure.stderr
+            assert f"(firmware {FIRMWARE_VERSION})" in configure.stdout  # the board's HELLO
+            verify = run("bzgate", "provision", "verify", "--port", port)
+            assert verify.returncode == 0, verify.stdout + verify.stderr + control.console()[-1500:]
+            assert "PASS  config   gate id hq-1" in verify.stdout
+    finally:
+        board.terminate()
+        board.wait(10)
