@@ -14,7 +14,8 @@ from bzgate.commands.gate import gate
 from bzgate.commands.ids import ids_command
 from bzgate.commands.ingest import ingest_command
 from bzgate.commands.monitor import monitor_command
-from bzgate.commands.provision import keys, provision
+from bzgate.commands.keys import keys
+from bzgate.commands.provision import provision
 from bzgate.commands.report import report_command
 from bzgate.commands.sim import sim
 from bzgate.commands.status import status_command

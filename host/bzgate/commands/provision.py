@@ -1,5 +1,5 @@
-"""`bzgate provision` (list, flash, deploy, configure, verify, fleet) and `bzgate keys import`:
-from an empty ESP32 to a verified gate (the work itself: package bzprov)."""
+"""`bzgate provision` (list, flash, deploy, configure, verify, fleet): from an empty ESP32 to a
+verified gate (the work itself: package bzprov)."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from bzgate.commands.options import (board_port_option, gate_id_option, gate_sit
                                      keys_option)
 from bzgate.errors import UserError
 from bzgate.link.serial import LinkError
-from bzprov import boardkey, fields
+from bzprov import fields
 from bzprov.configure import KEY_SOURCES, configure
 from bzprov.deploy import deploy
 from bzprov.fleet import STEPS, State, read_fleet, run_fleet, summary
@@ -209,35 +209,3 @@ def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> Non
         click.echo(line)
     if any(o.error for o in outcomes):
         raise BoardError("some boards failed; fix them and run the same command again")
-
-
-@click.group("keys")
-def keys() -> None:
-    """The host key store: each board's journal key.
-
-    \b
-    Examples:
-      bzgate keys import --port /dev/ttyUSB0
-    """
-
-
-@keys.command("import")
-@board_port_option
-@keys_option
-def keys_import(port, keys_path) -> None:
-    """Take the key a board made itself (read over mpremote) into the host key store.
-
-    \b
-    Examples:
-      bzgate keys import --port /dev/ttyUSB0 --keys keys.json
-    """
-    board_id, key = boardkey.read_key(port, "reset")
-    if key is None:
-        raise BoardError(f"{port}: board {board_id} holds no key yet (its gate has never run)")
-    store = KeyStore(keys_path)
-    known = store.get(board_id)
-    if known == key:
-        click.echo(f"board {board_id}: the host store already holds this key")
-        return
-    store.put(board_id, key, source="board")
-    click.echo(f"board {board_id}: key {'replaced' if known else 'imported'} in {store.path}")
