@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from bzgate.cli import main
+from bzgate.cli import command_contexts
 from toolchain import BIN
 
 SPEC_KEY = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
@@ -101,14 +101,8 @@ def test_version():
     assert run.returncode == 0 and run.stdout.startswith("bzgate, version ")
 
 
-def _commands(group, path=()):
-    for name, command in group.commands.items():
-        yield (*path, name)
-        if hasattr(command, "commands"):
-            yield from _commands(command, (*path, name))
-
-
-@pytest.mark.parametrize("path", [(), *_commands(main)], ids=lambda p: " ".join(p) or "bzgate")
+@pytest.mark.parametrize("path", [tuple(ctx.command_path.split()[1:]) for ctx in command_contexts()],
+                         ids=lambda p: " ".join(p) or "bzgate")
 def test_help_on_every_command(path):
     run = bzgate(*path, "--help")
     assert run.returncode == 0 and "Usage: bzgate" in run.stdout
