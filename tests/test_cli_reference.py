@@ -42,8 +42,9 @@ def _examples(path: str) -> list[list[str]]:
 def _command(words: list[str]) -> tuple[click.Command, list[str]]:
     """The command an example runs and the words after its name."""
     command, words = main, words[1:]
-    while isinstance(command, click.Group) and words and words[0] in command.commands:
-        command, words = command.commands[words[0]], words[1:]
+    while isinstance(command, click.Group) and words and (
+            sub := command.get_command(click.Context(command), words[0])) is not None:
+        command, words = sub, words[1:]
     return command, words
 
 

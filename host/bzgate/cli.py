@@ -1,28 +1,48 @@
 """The `bzgate` command: one entry point, one module per subcommand."""
 
+import importlib
 import importlib.metadata
 from collections.abc import Iterator
 
 import click
 
 from bzcore import FIRMWARE_VERSION
-from bzgate.commands.ble import ble
-from bzgate.commands.collect import collect_command, purge_command
-from bzgate.commands.decode import decode
-from bzgate.commands.export import export_command
-from bzgate.commands.gate import gate
-from bzgate.commands.ids import ids_command
-from bzgate.commands.ingest import ingest_command
-from bzgate.commands.monitor import monitor_command
-from bzgate.commands.keys import keys
-from bzgate.commands.provision import provision
-from bzgate.commands.report import report_command
-from bzgate.commands.sim import sim
-from bzgate.commands.status import status_command
-from bzgate.commands.trace import trace_command
+
+# Each command's module is imported when it runs: matplotlib, openpyxl and bleak take about a
+# second to load, and `bzgate collect` on a guard's PC needs none of them.
+COMMANDS = {
+    "ble": "bzgate.commands.ble:ble",
+    "collect": "bzgate.commands.collect:collect_command",
+    "decode": "bzgate.commands.decode:decode",
+    "export": "bzgate.commands.export:export_command",
+    "gate": "bzgate.commands.gate:gate",
+    "ids": "bzgate.commands.ids:ids_command",
+    "ingest": "bzgate.commands.ingest:ingest_command",
+    "keys": "bzgate.commands.keys:keys",
+    "monitor": "bzgate.commands.monitor:monitor_command",
+    "provision": "bzgate.commands.provision:provision",
+    "purge": "bzgate.commands.collect:purge_command",
+    "report": "bzgate.commands.report:report_command",
+    "sim": "bzgate.commands.sim:sim",
+    "status": "bzgate.commands.status:status_command",
+    "trace": "bzgate.commands.trace:trace_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are named here and imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, name = COMMANDS[cmd_name].split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(importlib.metadata.version("bzgate"), prog_name="bzgate",
                       message=f"%(prog)s, version %(version)s (deploys gate firmware {FIRMWARE_VERSION})")
 def main() -> None:
@@ -34,23 +54,6 @@ def main() -> None:
       bzgate collect --all --db bzgate.db
       bzgate report --from 2020-09-14 --to 2020-09-20 -o week38.html
     """
-
-
-main.add_command(ble)
-main.add_command(collect_command)
-main.add_command(decode)
-main.add_command(export_command)
-main.add_command(gate)
-main.add_command(ids_command)
-main.add_command(ingest_command)
-main.add_command(keys)
-main.add_command(monitor_command)
-main.add_command(provision)
-main.add_command(report_command)
-main.add_command(purge_command)
-main.add_command(sim)
-main.add_command(status_command)
-main.add_command(trace_command)
 
 
 HELP_WIDTH = 80  # the terminal the CLI reference is rendered for
