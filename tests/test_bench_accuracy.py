@@ -2,12 +2,7 @@
 of own-phone admissions, wrong-phone admissions, denials, lost presses and retries. Wrong here,
 its figures would mean nothing."""
 
-import sys
-
-from toolchain import REPO
-
-sys.path.insert(0, str(REPO / "bench"))
-import accuracy  # noqa: E402
+import accuracy
 
 
 def press(t, phone, platform="android", app="open", attempt=1):

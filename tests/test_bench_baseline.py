@@ -1,15 +1,12 @@
 """The benchmark's naive baseline must classify like bzcore, or its ratio means nothing."""
 
 import json
-import sys
 
+import naive_classify
 import pytest
 
 from bzcore import adv
-from toolchain import CASES, REPO
-
-sys.path.insert(0, str(REPO / "bench"))
-import naive_classify  # noqa: E402
+from toolchain import CASES
 
 CASES_TABLE = json.loads((CASES / "adverts.json").read_text())["cases"]
 

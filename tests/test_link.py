@@ -3,70 +3,12 @@ retries what was garbled or lost, gives up with a clear error, splits long confi
 lines the gate takes, and never sends Ctrl-C. (The real gate end: tests/firmware/test_hostlink*.)"""
 
 import json
-import os
-import pty
-import threading
-import tty
 
 import pytest
+from linkkit import ok
 
 from bzcore import wire
 from bzgate.link.serial import GateLink, LinkError
-
-
-class ScriptedGate:
-    """Reads request lines on the pty's far end; `answer(req_id, command, args)` returns the
-    bytes to write back. Every byte the host sent is kept in .received."""
-
-    def __init__(self, answer):
-        self.master, self.slave = pty.openpty()
-        tty.setraw(self.slave)
-        tty.setraw(self.master)
-        self.path = os.ttyname(self.slave)
-        self.answer = answer
-        self.received = bytearray()
-        self.requests = []
-        self._stop = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        buffer = bytearray()
-        while not self._stop:
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:
-                return
-            self.received += data
-            buffer += data
-            while b"\n" in buffer:
-                line, _, rest = bytes(buffer).partition(b"\n")
-                buffer[:] = rest
-                req_id, command, args, error = wire.parse_request(line)
-                self.requests.append((command, args, len(line) + 1))
-                os.write(self.master, self.answer(req_id, command, args, error))
-
-    def close(self):
-        self._stop = True
-        os.close(self.master)
-        os.close(self.slave)
-
-
-@pytest.fixture
-def scripted():
-    gates = []
-
-    def start(answer):
-        gates.append(ScriptedGate(answer))
-        return gates[-1]
-
-    yield start
-    for g in gates:
-        g.close()
-
-
-def ok(req_id, data):
-    return wire.reply(req_id, wire.OK, data)
 
 
 def test_lines_that_are_not_the_reply_are_skipped(scripted):

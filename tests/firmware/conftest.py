@@ -1,11 +1,7 @@
-"""The `gate` fixture: a gate board (gatekit.start_gate) per call, all stopped after the test.
-
-    def test_x(gate):
-        board = gate(config={"mode": "monitor"}, phones=[phone("an", "android")])
-"""
+"""The firmware tests' own fixture (the `gate` fixture they share with tests/host is in
+tests/conftest.py)."""
 
 import pytest
-from gatekit import start_gate, stop_gate
 from toolchain import install_packages
 
 
@@ -16,17 +12,3 @@ def board_packages(tmp_path_factory):
     flash = tmp_path_factory.mktemp("packages")
     install_packages(flash)
     return flash
-
-
-@pytest.fixture
-def gate(tmp_path):
-    started = []
-
-    def start(**args):
-        board = start_gate(tmp_path / f"gate{len(started)}", **args)
-        started.append(board)
-        return board
-
-    yield start
-    for board in started:
-        stop_gate(board)

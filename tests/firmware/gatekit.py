@@ -2,7 +2,7 @@
 board's flash, the board started against a private simulated air playing a scenario.
 
     board = start_gate(tmp_path, config={"mode": "monitor"}, phones=[phone("an", "android")])
-    # or, in tests, the `gate` fixture (conftest.py), which also stops what it started:
+    # or, in tests, the `gate` fixture (tests/conftest.py), which also stops what it started:
     def test_x(gate):
         board = gate(config={"mode": "enforce"}, phones=[phone("an", "android")])
         board.control.press(BUTTON)                 # a bzsim.board.control.BoardControl
@@ -13,40 +13,29 @@ board's flash, the board started against a private simulated air playing a scena
 for a one-gate scenario starting mid-slot, and extra `bzgate sim board` arguments.
 """
 
-import json
-import sys
 import time
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(TESTS), str(TESTS / "sim")]  # toolchain, and the board and air kits
+import scenariokit
+from boardkit import VirtualBoard
 
-from airkit import DK_HEX, MID_SLOT_START  # noqa: E402
-from boardkit import VirtualBoard  # noqa: E402
-from bzcore import config as gate_config  # noqa: E402
-from bzcore import record  # noqa: E402
-from bzgate.link.serial import GateLink  # noqa: E402
-from bzsim.air.server import start_air  # noqa: E402
-from bzprov.virtual import install  # noqa: E402
+from bzcore import config as gate_config
+from bzcore import record
+from bzgate.link.serial import GateLink
+from bzsim.air.server import start_air
+from bzprov.virtual import install
 
-GATE_NAME = "front"
+GATE_NAME = scenariokit.FRONT["name"]
 
 
-def phone(name, platform, arrive_s=1, dwell_s=600, path="linger", **fields):
-    """A scenario phone at the test gate; rolling-ID phones get the known daily key."""
-    entry = {"name": name, "platform": platform, "gate": GATE_NAME, "arrive_s": arrive_s,
-             "dwell_s": dwell_s, "path": path, **fields}
-    if platform in ("android", "ios", "ios-background"):
-        entry.setdefault("daily_key", DK_HEX)
-        entry.setdefault("max", 96)
-    if platform in ("android-v1", "ios-v1"):
-        entry.setdefault("v1_code", "AB12cd")
-    return entry
+def phone(name, platform, **fields):
+    """A scenario phone at the test gate, arriving a second after the air starts."""
+    return scenariokit.phone(name, platform, **{"gate": GATE_NAME, "arrive_s": 1, **fields})
 
 
-def scenario(phones=(), **parts):
-    return {"start": MID_SLOT_START, "seed": 1, "gates": [{"name": GATE_NAME, "x": 0, "y": 0}],
-            "phones": list(phones), **parts}
+def scenario(phones=(), gates=(scenariokit.FRONT,), **parts):
+    """The test gate's scenario: that gate alone in the air unless `gates` says."""
+    return scenariokit.scenario(phones, gates=gates, seed=1, **parts)
 
 
 def deploy(flash: Path, config: dict) -> None:
@@ -96,9 +85,8 @@ class GateBoard(VirtualBoard):
 def start_gate(where: Path, config=None, phones=(), scenario_dict=None, board_args=(), **parts):
     """A gate board on flash `where`/flash with its scenario's air; stop both when done."""
     where.mkdir(parents=True, exist_ok=True)
-    scenario_file = where / "scenario.json"
-    scenario_file.write_text(json.dumps(scenario_dict or scenario(phones, **parts)))
-    air = start_air(str(scenario_file))
+    data = scenario_dict or scenario(phones, **parts)
+    air = start_air(str(scenariokit.write_scenario(where, data)))
     flash = where / "flash"
     deploy(flash, {**gate_config.defaults(), "gate_id": "test-gate", **(config or {})})
     try:

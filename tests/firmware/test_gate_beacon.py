@@ -4,13 +4,12 @@ what advertising costs the scan, and the checkpoint beacon phones record."""
 import json
 import time
 
+from airkit import RawClient
+from decisionkit import BUTTON
 from gatekit import phone, wait_until
-from test_air import RawClient
 
 from bzcore import beacon, ids
-from bzcore.config import PROFILES
 
-BUTTON = PROFILES["esp32-devkitc"]["button"][0]
 K0 = bytes(range(100, 132))
 K0_DAY = 1600300800  # 2020-09-17: the scenario runs on the next day, so K0 is hashed once
 

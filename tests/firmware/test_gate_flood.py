@@ -3,8 +3,8 @@ with a visitor pressing the button early and late in it; the heap is checked thr
 
 import time
 
+from decisionkit import AT_GATE, BUTTON, DECISION_BUDGET_MS, FAST
 from gatekit import phone
-from test_gate_decisions import AT_GATE, BUTTON, DECISION_BUDGET_MS, FAST
 
 from bzcore import record
 

@@ -4,8 +4,8 @@ background iPhones at the gate."""
 
 import time
 
+from decisionkit import AT_GATE, BUTTON, FAST
 from gatekit import phone, wait_until
-from test_gate_decisions import AT_GATE, BUTTON, FAST
 
 from bzcore import record
 

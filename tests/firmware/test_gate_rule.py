@@ -12,8 +12,7 @@ The accuracy against visitors in the simulated air is bench/accuracy.py's.
 
 import json
 
-from test_gate_scan_path import micropython
-from toolchain import REPO
+from toolchain import REPO, micropython
 
 from bzcore import record
 

@@ -2,26 +2,13 @@
 real MicroPython interpreter with a board's heap and the memoryviews a BLE IRQ hands over."""
 
 import json
-import os
-import subprocess
 
-from toolchain import BOARD_HEAP, FIRMWARE, MICROPYTHON, REPO
+from toolchain import REPO, micropython
 
 SCAN_LOOP = REPO / "bench" / "scan_loop.py"
 ANDROID = "0201020FFFB522130CEA6472130C185D8643DF0303564E"
 NOT_BLUEZONE = "02011A0AFF4C00100501183A5B6C"
 IOS_BACKGROUND = "02011A14FF4C000108000000000000000000000000000000"
-# A board's 96 KB of 32-bit words, as the virtual board sizes it on this 64-bit host.
-HEAP = BOARD_HEAP[:-1] + "wK"
-
-
-def micropython(*args, timeout=120, path=(FIRMWARE,)):
-    """stdout of a MicroPython run with a board's heap; modules from `path` (and asyncio)."""
-    env = dict(os.environ, MICROPYPATH=":".join(map(str, path)) + ":.frozen")
-    run = subprocess.run([str(MICROPYTHON), "-X", f"heapsize={HEAP}", *map(str, args)], env=env,
-                         capture_output=True, text=True, timeout=timeout)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
 
 
 def scan_loop(hex_advert, n, devices):

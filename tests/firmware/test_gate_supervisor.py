@@ -4,10 +4,9 @@ crashes within ten minutes, and a firmware that does not load tried three times,
 
 import time
 
+from decisionkit import BUTTON, RED, RELAY, press_and_watch
 from gatekit import wait_until
-from test_gate_decisions import BUTTON, RED, RELAY, press_and_watch
-from test_gate_scan_path import micropython
-from toolchain import REPO
+from toolchain import REPO, micropython
 
 from bzcore import record
 

@@ -3,19 +3,14 @@ private, persistent Mosquitto that restarts mid-stream, with a Wi-Fi drop: the s
 or PostgreSQL through a whole minute without Wi-Fi) equals the gate's journal, each record
 verified against the board's key and stored once."""
 
-import sys
-from pathlib import Path
+from collectkit import db_records
+from gatekit import wait_until
+from ingestkit import retained_ack, running_ingester
+from journalkit import board_key
+from services import PrivateBroker
+from uplinkkit import FAST, decide_through_outages, uplink_config, wifi_args
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
-
-from collectkit import db_records  # noqa: E402
-from gatekit import wait_until  # noqa: E402
-from ingestkit import retained_ack, running_ingester  # noqa: E402
-from journalkit import board_key  # noqa: E402
-from services import PrivateBroker  # noqa: E402
-from uplinkkit import FAST, decide_through_outages, uplink_config, wifi_args  # noqa: E402
-
-from bzgate.keys import KeyStore  # noqa: E402
+from bzgate.keys import KeyStore
 
 
 def test_the_sqlite_store_equals_the_journal_after_a_broker_restart_and_a_wifi_drop(gate, tmp_path):

@@ -12,12 +12,11 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+from decisionkit import BUTTON
 
 from bzcore import record, uplink
-from bzcore.config import PROFILES
 
 SSID, PASSWORD = "gate-lan", "correct horse"
-BUTTON = PROFILES["esp32-devkitc"]["button"][0]
 # wait_s 0: a press nobody's phone answers is a DENY at once, so each press is one decision
 FAST = {"relay_pulse_ms": 200, "antipassback_s": 0, "wait_s": 0}
 UPLINK_HEAP = "128K"  # an ESP32 with PSRAM: 96K has no room for the MQTT client (README)

@@ -6,19 +6,15 @@ real `bzgate` command line run against it (click's CliRunner, or a subprocess fo
 """
 
 import json
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from scenariokit import FRONT, phone, running_air, scenario
+
+from bzgate.cli import main
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "sim")]  # the air kit
-
-from airkit import DK, phone, running_air, scenario  # noqa: E402, F401
-
-from bzgate.cli import main  # noqa: E402
-
-GATE = "front"
+GATE = FRONT["name"]
 
 
 def phones_air(directory, phones, **extra):

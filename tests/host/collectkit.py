@@ -2,23 +2,19 @@
 with a known key (also put in the board's NVS, as provisioning does) before the gate boots,
 which then goes on appending to that journal.
 
-    board, key_store = start_journal_gate(tmp, records=2400)
+    board, keys = start_journal_gate(tmp, records=2400)
     db_records(db_path) == flash_records(board.flash)      # the database holds the journal
 """
 
 import json
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "firmware")]  # the gate and journal kits
+from gatekit import start_gate, stop_gate
+from journalkit import SEGMENT_SUFFIX
 
-from gatekit import start_gate, stop_gate  # noqa: E402
-from journalkit import SEGMENT_SUFFIX, flash_records, segments  # noqa: E402, F401
-
-from bzcore import record  # noqa: E402
-from bzgate import store  # noqa: E402
-from bzgate.keys import KeyStore  # noqa: E402
+from bzcore import record
+from bzgate import store
+from bzgate.keys import KeyStore
 
 KEY = bytes(range(100, 132))
 T0 = 1_790_000_000  # 2026-09-21: records made with a valid clock

@@ -4,33 +4,17 @@ the IDs of the gate's checkpoint beacon, traces back to that gate and time with
 `bzgate trace --history`."""
 
 import json
-import sys
 
 import pytest
-from blekit import HERE, invoke
+from blekit import invoke
+from gatekit import phone, scenario, wait_until
+from scenariokit import FRONT
 
-sys.path[:0] = [str(HERE.parent / "firmware")]  # the gate kit
-from gatekit import phone, scenario, start_gate, stop_gate, wait_until  # noqa: E402
-
-from bzcore import ids  # noqa: E402
-from bzgate.keys import KeyStore  # noqa: E402
+from bzcore import ids
+from bzgate.keys import KeyStore
 
 K0 = bytes(range(32))  # the vector key of docs/protocol.md §9, from the scenario's day
 DAY0 = 1600387200  # 2020-09-18, the day of gatekit's MID_SLOT_START
-
-
-@pytest.fixture
-def gate(tmp_path):
-    """As tests/firmware's fixture: gate(**start_gate's args), stopped after the test."""
-    started = []
-
-    def start(**args):
-        started.append(start_gate(tmp_path / f"gate{len(started)}", **args))
-        return started[-1]
-
-    yield start
-    for board in started:
-        stop_gate(board)
 
 
 @pytest.fixture
@@ -47,8 +31,7 @@ def checkpoint_gate(gate, tmp_path, phones):
     nvs = tmp_path / "gate0" / "flash" / ".bzsim" / "nvs-bzgate.json"
     nvs.parent.mkdir(parents=True)
     nvs.write_text(json.dumps({"cpkey": ["b", K0.hex()], "cpday": ["i", DAY0 // ids.DAY_SECONDS]}))
-    data = scenario(phones)
-    data["gates"].append({"name": "far", "x": 400, "y": 0})
+    data = scenario(phones, gates=[FRONT, {"name": "far", "x": 400, "y": 0}])
     board = gate(config={"checkpoint_beacon": True}, scenario_dict=data)
     with board.link() as link:
         link.time_set(int(board.air.now()))
@@ -71,7 +54,7 @@ def test_scan_decodes_the_gates_status_beacon(gate, tmp_path, keys):
 
 def test_a_visitors_history_traces_back_to_the_checkpoint_gate(gate, tmp_path, keys):
     board = checkpoint_gate(gate, tmp_path, [phone("visitor", "android"),
-                                             {**phone("away", "android"), "gate": "far"}])
+                                             phone("away", "android", gate="far")])
     since = board.air.now()
     assert wait_until(lambda: board.air.history("visitor"), timeout=20)
     until = board.air.now()

@@ -11,7 +11,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from blekit import DK, at_gate, ble_json, invoke, phone_ids, phones_air
+from blekit import at_gate, ble_json, invoke, phone_ids, phones_air
+from scenariokit import DK
 
 from bzcore import ids, record
 from bzgate.keys import KeyStore

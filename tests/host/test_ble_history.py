@@ -64,34 +64,33 @@ def test_passes_roll_over_days_and_split_on_long_gaps():
 
 
 @pytest.fixture
-def key_store(tmp_path):
+def keys(tmp_path):
     store = KeyStore(tmp_path / "keys.json")
     store.put("b1", bytes(32), gate_id="lobby")
     store.put_checkpoint("b1", K0, DAY0)
     return store
 
 
-def test_the_command_reports_passes_and_bad_lines(tmp_path, key_store):
+def test_the_command_reports_passes_and_bad_lines(tmp_path, keys):
     history = tmp_path / "data_trace.txt"
     history.write_bytes((line(SLOT2, -72, 1600389123000) + "\n\xff\xfe garbage\n").encode(
         "latin-1"))
-    code, out, err = invoke(["trace", "--history", str(history), "--keys", str(key_store.path),
-                             "--json"])
+    code, out, err = invoke(["trace", "--history", str(history), "--keys", str(keys.path), "--json"])
     doc = json.loads(out)
     assert code == 0 and doc["bad_lines"] == 1 and "1 line(s)" in err
     (found,) = doc["passes"]
     assert found["gate_id"] == "lobby" and found["first_seen_utc"] == "2020-09-18T00:32:03Z"
     assert found["first_seen_local"] == "2020-09-18 07:32:03"
-    code, text, _ = invoke(["trace", "--history", str(history), "--keys", str(key_store.path)])
+    code, text, _ = invoke(["trace", "--history", str(history), "--keys", str(keys.path)])
     assert code == 0 and "lobby" in text and "could not be read" in text
 
 
-def test_the_command_refuses_what_it_cannot_use(tmp_path, key_store):
+def test_the_command_refuses_what_it_cannot_use(tmp_path, keys):
     history = tmp_path / "h.txt"
     history.write_text(line(SLOT2, -72, 1600389123) + "\n")
     empty = KeyStore(tmp_path / "none.json")
     cases = [(["--history", str(history), "--keys", str(empty.path)], "no checkpoint gates"),
-             (["--history", str(tmp_path / "missing.txt"), "--keys", str(key_store.path)],
+             (["--history", str(tmp_path / "missing.txt"), "--keys", str(keys.path)],
               "cannot read"),
              ([], "give --f0"), (["--history", str(history), "--f0", str(history)], "give --f0")]
     for args, message in cases:

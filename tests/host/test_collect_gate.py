@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collectkit import SEGMENT, db_records, flash_records, journal_bytes, segment_path, start_journal_gate
+from collectkit import SEGMENT, db_records, journal_bytes, segment_path, start_journal_gate
 from gatekit import stop_gate
+from journalkit import flash_records
 
 from bzcore import record
 from bzgate import store
@@ -34,7 +35,7 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def gate():
+def journal_gate():
     # A short folder: with pytest's long temporary paths the virtual board currently runs
     # out of heap while importing the firmware.
     where = Path(tempfile.mkdtemp(prefix="bzc"))
@@ -58,8 +59,8 @@ def table_seqs(db: Path | str) -> dict:
                 for table in ("records", "sightings", "decisions", "counts", "events")}
 
 
-def test_collect_stores_exactly_the_journal_acks_it_and_a_second_run_stores_nothing(gate, db_target):
-    board, keys = gate
+def test_collect_stores_exactly_the_journal_acks_it_and_a_second_run_stores_nothing(journal_gate, db_target):
+    board, keys = journal_gate
     db = db_target
     first = run_collect(board, keys, db)
     assert first.exit_code == 0, first.output
@@ -89,8 +90,8 @@ def test_collect_stores_exactly_the_journal_acks_it_and_a_second_run_stores_noth
     assert audits == 1
 
 
-def test_a_collection_killed_mid_transfer_resumes_with_nothing_lost_or_doubled(gate, tmp_path):
-    board, keys = gate
+def test_a_collection_killed_mid_transfer_resumes_with_nothing_lost_or_doubled(journal_gate, tmp_path):
+    board, keys = journal_gate
     db = tmp_path / "k.db"
     process = subprocess.Popen([str(BIN / "bzgate"), "collect", "--port", board.serial, "--db", str(db),
                                 "--keys", str(keys.path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -113,8 +114,8 @@ def test_a_collection_killed_mid_transfer_resumes_with_nothing_lost_or_doubled(g
     assert db_records(db) == flash_records(board.flash)
 
 
-def test_garbage_on_the_link_mid_transfer_leaves_the_database_equal_to_the_journal(gate, tmp_path):
-    board, keys = gate
+def test_garbage_on_the_link_mid_transfer_leaves_the_database_equal_to_the_journal(journal_gate, tmp_path):
+    board, keys = journal_gate
     conn = store.open_store(tmp_path / "g.db")
     stop = threading.Event()
 
@@ -188,8 +189,8 @@ def _database_up_to(db: Path, board, keys: KeyStore, end: int) -> None:
 
 @pytest.mark.parametrize("tamper", [_flip, _drop, _reorder, _replay, _forge],
                          ids=["flip-a-byte", "drop", "reorder", "replay-old-segment", "forge"])
-def test_a_tampered_journal_is_refused_with_its_bytes_kept_as_evidence(gate, tmp_path, tamper):
-    board, keys = gate
+def test_a_tampered_journal_is_refused_with_its_bytes_kept_as_evidence(journal_gate, tmp_path, tamper):
+    board, keys = journal_gate
     db = tmp_path / "t.db"
     _database_up_to(db, board, keys, BASE)
     path = segment_path(board.flash, BASE)
@@ -215,8 +216,8 @@ def test_a_tampered_journal_is_refused_with_its_bytes_kept_as_evidence(gate, tmp
     assert raw[:48] == raws[broken_at - BASE] and len(raw) % 48 == 0
 
 
-def test_a_journal_rolled_back_behind_the_database_is_refused(gate, tmp_path):
-    board, keys = gate
+def test_a_journal_rolled_back_behind_the_database_is_refused(journal_gate, tmp_path):
+    board, keys = journal_gate
     db = tmp_path / "r.db"
     _database_up_to(db, board, keys, BASE)
     with sqlite3.connect(db) as conn:
@@ -227,8 +228,8 @@ def test_a_journal_rolled_back_behind_the_database_is_refused(gate, tmp_path):
     assert len(db_records(db)) == BASE
 
 
-def test_records_missing_from_the_end_of_what_the_gate_reports_are_refused(gate, tmp_path):
-    board, keys = gate
+def test_records_missing_from_the_end_of_what_the_gate_reports_are_refused(journal_gate, tmp_path):
+    board, keys = journal_gate
     db = tmp_path / "c.db"
     _database_up_to(db, board, keys, BASE)
     path = segment_path(board.flash, BASE + SEGMENT)
@@ -244,16 +245,16 @@ def test_records_missing_from_the_end_of_what_the_gate_reports_are_refused(gate,
     assert db_records(db) == flash_records(board.flash)[:cut_at]
 
 
-def test_a_board_without_a_key_on_this_host_is_a_clear_error(gate, tmp_path):
-    board, _keys = gate
+def test_a_board_without_a_key_on_this_host_is_a_clear_error(journal_gate, tmp_path):
+    board, _keys = journal_gate
     result = run_collect(board, KeyStore(tmp_path / "empty.json"), tmp_path / "n.db")
     assert result.exit_code == 2
     assert f"bzgate keys import --port {board.serial}" in result.stderr
     assert db_records(tmp_path / "n.db") == []
 
 
-def test_all_collects_each_gate_once_and_passes_over_ports_without_a_gate(gate, tmp_path, monkeypatch):
-    board, keys = gate
+def test_all_collects_each_gate_once_and_passes_over_ports_without_a_gate(journal_gate, tmp_path, monkeypatch):
+    board, keys = journal_gate
     silent, far_end = pty.openpty()  # a serial port where nothing answers
     monkeypatch.setattr("bzgate.commands.collect.listed_ports", lambda: [os.ttyname(far_end), board.serial])
     try:

@@ -2,22 +2,19 @@
 without tolerance, the exposure window, the JSON shape and the audit row."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from services import DB_KINDS, new_database
+from tracekit import (DAY, F0_KEY, NEXT_DAY_SLOT0_ID, SLOT2_FROM, SLOT2_ID, SLOT2_TO, f0_json,
+                      notification, sighting, sightings_db)
 
 from bzcore import ids
 from bzgate import store
 from bzgate.trace import matching as trace
 from bzgate.cli import main
 from bzgate.trace.f0 import F0Record
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tracekit import (DAY, F0_KEY, NEXT_DAY_SLOT0_ID, SLOT2_FROM, SLOT2_ID, SLOT2_TO,  # noqa: E402
-                      f0_json, notification, sighting, sightings_db)
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / "cases" / "f0.json").read_text())
 OTHER = bytes.fromhex("0102030405060708090A0B0C")  # a phone not in the F0 list

@@ -2,18 +2,14 @@
 with the entry at fault named and exit status 2, never a traceback."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tracekit import DAY, F0_KEY, f0_json, notification, sightings_db
 
 from bzgate.cli import main
 from bzgate.errors import UserError
 from bzgate.trace.f0 import F0Record, read_f0
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tracekit import DAY, F0_KEY, f0_json, notification, sightings_db  # noqa: E402
 
 GOOD = {"daily_key": F0_KEY, "time_start": DAY, "max": 96, "time_end": DAY + 86399}
 RECORD = F0Record(bytes.fromhex(F0_KEY), DAY, 96, DAY + 86399)

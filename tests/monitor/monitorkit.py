@@ -14,14 +14,12 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from gatekit import start_gate, stop_gate
+from services import free_port
+
+from bzgate.keys import KeyStore
+
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "firmware")]  # the gate kit
-
-from gatekit import phone, start_gate, stop_gate, wait_until  # noqa: E402, F401
-from services import free_port  # noqa: E402
-
-from bzgate.keys import KeyStore  # noqa: E402
-
 BIN = Path(sys.executable).parent
 ARTIFACTS = HERE.parents[1] / "test-artifacts" / "monitor"
 CHROMIUM = "/usr/bin/chromium"

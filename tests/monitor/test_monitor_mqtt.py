@@ -22,11 +22,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from click.testing import CliRunner
-from monitorkit import (Monitor, browser, screenshot, seconds_to_verdict, start_gate, stop_gate,
-                        wait_until)
-from test_monitor_state import NOON, Clock
+from clockkit import NOON, Clock
+from decisionkit import BUTTON
+from gatekit import start_gate, stop_gate, wait_until
+from monitorkit import Monitor, browser, screenshot, seconds_to_verdict
 from services import PrivateBroker
-from uplinkkit import BUTTON, uplink_config, wifi_args
+from uplinkkit import uplink_config, wifi_args
 
 from bzgate.cli import main
 from bzgate.link.broker import Broker

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import paho.mqtt.client as mqtt
 import pytest
-from monitorkit import Monitor, wait_until
+from gatekit import wait_until
+from monitorkit import Monitor
 from services import PrivateBroker
 
 from bzgate.link.broker import Broker

@@ -21,16 +21,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from monitorkit import (Monitor, browser, phone, screenshot, seconds_to_verdict, start_keyed_gate,
-                        stop_gate, wait_until)
+from decisionkit import BUTTON
+from gatekit import phone, stop_gate, wait_until
+from monitorkit import Monitor, browser, screenshot, seconds_to_verdict, start_keyed_gate
 
-from bzcore.config import PROFILES
 from bzgate.cli import main
 from bzgate.monitor.state import Board
 from bzgate.monitor.web import MonitorServer
 from bzgate.keys import KeyStore
 
-BUTTON = PROFILES["esp32-devkitc"]["button"][0]
 WAIT_S = 2  # a press with no phone near checks this long before DENY
 FAST = {"near_rssi": -75, "present_s": 8, "relay_pulse_ms": 500, "wait_s": WAIT_S}
 LIVE_S = 2.0  # a press shows on the page within this
@@ -50,7 +49,9 @@ def rig():
             phones=[phone("an", "android", path="enter", arrive_s=1, dwell_s=600)])
         gates["gate-b"] = start_keyed_gate(where / "b", keys, "gate-b",
                                            config={**FAST, "site": "Cổng sau"})
-        wait_until(lambda: gates["gate-a"].status()["present"] >= 1, 20)  # before the monitor holds it
+        # Asked before the monitor holds the port: the phone at gate-a is what its presses need.
+        assert wait_until(lambda: gates["gate-a"].status()["present"] >= 1, 20), \
+            "gate-a never saw its phone"
         monitor = Monitor([g.serial for g in gates.values()], where / "m.db", keys.path,
                           where / "monitor.log")
         monitor.start()

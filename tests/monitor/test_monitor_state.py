@@ -2,15 +2,13 @@
 counts kept once across live events and collections, decisions missed between streams
 and replayed, a press that is checking for a phone until its decision."""
 
-import datetime as dt
+from clockkit import Clock
 
-from bzgate.localtime import LOCAL
 from bzgate.monitor.state import (CHECKING_GRACE_S, CHECKING_LONGEST_S, EVENTS_KEPT,
                                  OFFLINE_AFTER_S, QUEUED_MAX, STALL_SHOWN_S, Board, status_alarms,
                                  status_problem)
 
 PORT = "/dev/ttyUSB0"
-NOON = dt.datetime(2026, 11, 22, 12, 0, tzinfo=LOCAL).timestamp()
 
 
 def storage(used, free, full=False):
@@ -26,14 +24,6 @@ def test_status_alarms_name_what_a_guard_must_know():
     assert status_alarms({"clock_valid": False, "safe_mode": True, "alarms": ["config-error"],
                           "restarts": [3, 1], "storage": storage(0, -1)}) \
         == ["config-error", "clock-invalid", "safe-mode", "scanner-stalled"]
-
-
-class Clock:
-    def __init__(self, t=NOON):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def watched(clock, **status):

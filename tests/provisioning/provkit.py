@@ -7,13 +7,9 @@ the real `bzgate` command run against them with a private key store, inventory a
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(TESTS), str(TESTS / "sim")]
-
-from boardkit import BIN, VirtualBoard  # noqa: E402
+from boardkit import BIN, VirtualBoard
 
 
 def environment(where: Path) -> dict:

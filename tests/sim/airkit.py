@@ -1,21 +1,20 @@
-"""Helpers for the air and bluetooth tests: scenario files, a running air, and MicroPython
-board scripts run by the real interpreter with the `bluetooth` shim against that air."""
+"""Helpers for the air and bluetooth tests: MicroPython board scripts run by the real
+interpreter with the `bluetooth` shim against a running air (scenariokit.running_air), and a
+board's side of the air's wire spoken without MicroPython (RawClient)."""
 
-import contextlib
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from bzsim.air.server import start_air
+from bzsim.air import link, wire
 
 REPO = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).parent / "micropython"
-# A known daily key (the test vector of docs/protocol.md §9) for phones whose IDs the tests check.
-DK_HEX = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
-DK = bytes.fromhex(DK_HEX)
-MID_SLOT_START = "2020-09-18T08:05:00Z"  # 1600416300: 10 minutes before the next slot
 
 # Board-side helpers every script gets: an event log, waiting, and result printing.
 PRELUDE = """
@@ -34,37 +33,36 @@ def result(**kw):
 """
 
 
-def phone(name, platform, **fields):
-    """A phone entry for a scenario; rolling-ID phones get the known daily key."""
-    entry = {"name": name, "platform": platform, "arrive_s": 0, "dwell_s": 600,
-             "path": "linger"}
-    if platform in ("android", "ios", "ios-background"):
-        entry["daily_key"] = DK_HEX
-    entry.update(fields)
-    return entry
+class RawClient:
+    """A board's side of the wire without MicroPython: frames in, frames out."""
 
+    def __init__(self, address):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=3)
 
-def scenario(phones, start=MID_SLOT_START, seed=7, **extra):
-    data = {"start": start, "seed": seed,
-            "gates": [{"name": "front", "x": 0, "y": 0}, {"name": "back", "x": 12, "y": 0}],
-            "phones": phones}
-    data.update(extra)
-    return data
+    def send(self, mtype, payload=b""):
+        self.sock.sendall(link.encode(mtype, payload))
 
+    def request(self, name, *fields, tail=b""):
+        self.send(wire.MSG[name], struct.pack(wire.REQUEST_HEADS[name], *fields) + tail)
 
-def write_scenario(directory, data, name="scenario.json"):
-    path = Path(directory) / name
-    path.write_text(json.dumps(data))
-    return path
+    def frames(self, seconds):
+        """Every (type name, payload) received within `seconds`."""
+        out = []
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                frame = link.read_frame(self.sock)
+            except socket.timeout:
+                break
+            if frame is None:
+                break
+            out.append((wire.NAMES[frame[0]], frame[1]))
+        return out
 
-
-@contextlib.contextmanager
-def running_air(directory, data):
-    air = start_air(write_scenario(directory, data))
-    try:
-        yield air
-    finally:
-        air.stop()
+    def close(self):
+        self.sock.close()
 
 
 def shim_path(directory):

@@ -1,8 +1,9 @@
-"""Fixtures for tests that need a virtual ESP32 board (see boardkit.py).
+"""The `board` fixture: a fresh virtual ESP32 board per test, its flash in tmp_path (see
+tests/boardkit.py). A module whose board needs its own flash or options defines its own `board`.
 
-    def test_x(virtual_board):            # a fresh board per test, flash in tmp_path
-        virtual_board.mpremote("exec", "print(1)")
-        virtual_board.control.press(13)
+    def test_x(board):
+        board.mpremote("exec", "print(1)")
+        board.control.press(13)
 """
 
 import pytest
@@ -10,7 +11,7 @@ from boardkit import VirtualBoard
 
 
 @pytest.fixture
-def virtual_board(tmp_path):
+def board(tmp_path):
     board = VirtualBoard(tmp_path / "flash")
     yield board
     board.stop()

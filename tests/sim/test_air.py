@@ -2,50 +2,17 @@
 events, the quiet office, rolling IDs at real UTC boundaries, determinism and the CLI."""
 
 import json
-import socket
 import struct
 import time
 
 import pytest
-from airkit import phone, running_air, scenario, write_scenario
+from airkit import RawClient
 from bzcore.adv import KIND_NONE, classify
 from bzsim.air import wire
-from bzsim.air import link
 from bzsim.air.server import Air, spawn_air
 from bzsim.air.world import World
 from bzsim.air.scenario import parse
-
-
-class RawClient:
-    """A board's side of the wire without MicroPython: frames in, frames out."""
-
-    def __init__(self, address):
-        host, port = address.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=3)
-
-    def send(self, mtype, payload=b""):
-        self.sock.sendall(link.encode(mtype, payload))
-
-    def request(self, name, *fields, tail=b""):
-        self.send(wire.MSG[name], struct.pack(wire.REQUEST_HEADS[name], *fields) + tail)
-
-    def frames(self, seconds):
-        """Every (type name, payload) received within `seconds`."""
-        out = []
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                frame = link.read_frame(self.sock)
-            except socket.timeout:
-                break
-            if frame is None:
-                break
-            out.append((wire.NAMES[frame[0]], frame[1]))
-        return out
-
-    def close(self):
-        self.sock.close()
+from scenariokit import phone, running_air, scenario, write_scenario
 
 
 def scan_results(frames):

@@ -3,8 +3,8 @@
 
 import time
 
-from airkit import DK, phone, running_air, scenario
-from test_air import RawClient
+from airkit import RawClient
+from scenariokit import DK, phone, running_air, scenario
 
 from bzcore import beacon, ids
 

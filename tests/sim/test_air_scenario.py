@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from airkit import DK, DK_HEX, phone, scenario, write_scenario
+from scenariokit import BACK, DK, DK_HEX, FRONT, phone, scenario, write_scenario
 from bzsim.air.scenario import ScenarioError, Wifi, load, parse
 
 
@@ -25,8 +25,8 @@ def test_a_valid_scenario_loads_with_defaults(tmp_path):
 
 
 def test_a_gates_access_point_loads_with_its_outages(tmp_path):
-    data = scenario([])
-    data["gates"][1]["wifi"] = {"ssid": "Office", "outages": [[60, 120], [300, 310.5]]}
+    office = {"ssid": "Office", "outages": [[60, 120], [300, 310.5]]}
+    data = scenario([], gates=[FRONT, {**BACK, "wifi": office}])
     front, back = load(write_scenario(tmp_path, data)).gates
     assert front.wifi is None
     assert back.wifi == Wifi("Office", "", ((60.0, 120.0), (300.0, 310.5)))  # "": an open network

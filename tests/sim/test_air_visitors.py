@@ -4,7 +4,6 @@ Most run the visitors on a simulated clock (no real time passes); the last ones 
 running air and a virtual board."""
 
 import heapq
-import json
 import math
 import queue
 import random
@@ -14,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from airkit import phone, scenario, write_scenario
 from boardkit import VirtualBoard
+from scenariokit import phone, scenario, write_scenario
 
 from bzsim.air import radio as air_radio
 from bzsim.air.server import Air, ask_gates
@@ -423,8 +422,8 @@ def test_a_scenario_with_one_gate_names_the_board_after_it(tmp_path):
     flash = tmp_path / "flash"
     flash.mkdir()
     (flash / "main.py").write_text(WATCH_BUTTON)
-    data = scenario([presser("visitor", gate="solo", arrive_s=2)])
-    data["gates"] = [{"name": "solo", "x": 0, "y": 0}]
+    data = scenario([presser("visitor", gate="solo", arrive_s=2)],
+                    gates=[{"name": "solo", "x": 0, "y": 0}])
     board = VirtualBoard(flash, "--scenario", str(write_scenario(tmp_path, data)))
     try:
         board.control.wait_console("input 0 went low", timeout=10)

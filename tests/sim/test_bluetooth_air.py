@@ -3,7 +3,8 @@ adverts, and the scenario's GATT faults."""
 
 import time
 
-from airkit import GATT_CLIENT, board_result, phone, run_board, running_air, scenario, start_board
+from airkit import GATT_CLIENT, board_result, run_board, start_board
+from scenariokit import phone, running_air, scenario
 
 RSSI_OF_ONE_ADDRESS = """
 levels = []

@@ -3,10 +3,11 @@ driven by the real mpremote; the board hears the scenario's phones and reads an 
 
 import json
 
-from airkit import DK, GATT_CLIENT, PRELUDE, phone, scenario, write_scenario
+from airkit import GATT_CLIENT, PRELUDE
 from bzcore import ids
 from bzcore.adv import KIND_ANDROID, classify
 from boardkit import start_virtual_board
+from scenariokit import DK, phone, scenario, write_scenario
 
 SCAN_THEN_READ = """
 adverts = {}

@@ -2,7 +2,8 @@
 notes 1-9): each test fails on a shim that lacks the quirk it names."""
 
 import pytest
-from airkit import GATT_CLIENT, phone, run_board, running_air, scenario
+from airkit import GATT_CLIENT, run_board
+from scenariokit import phone, running_air, scenario
 
 ABSENT = "c0ffee000001"  # nobody in the air has this address
 # A scan while a connect is pending: NimBLE's ble_gap_disc refuses with BLE_HS_EBUSY, which

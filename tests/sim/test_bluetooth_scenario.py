@@ -1,7 +1,8 @@
 """A board script scanning the air hears what the scenario says, and reads iPhones over GATT."""
 
 import pytest
-from airkit import DK, GATT_CLIENT, phone, run_board, running_air, scenario
+from airkit import GATT_CLIENT, run_board
+from scenariokit import DK, phone, running_air, scenario
 from bzcore import ids
 from bzcore.adv import decode_v1_name
 

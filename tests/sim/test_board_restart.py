@@ -11,12 +11,12 @@ def bzgate_sim(*args: str) -> str:
                           check=True, timeout=20).stdout
 
 
-def test_files_nvs_and_unique_id_survive_a_restart(virtual_board):
-    before = virtual_board.mpremote("exec", "import esp32, machine\nn = esp32.NVS('id')\nn.set_i32('n', 41)\n"
-                                    "n.commit()\nwith open('/keep.txt', 'w') as f:\n f.write('kept')\n"
-                                    "print(machine.unique_id().hex())").stdout.strip()
-    assert virtual_board.stop() == 0
-    again = start_virtual_board(virtual_board.flash)
+def test_files_nvs_and_unique_id_survive_a_restart(board):
+    before = board.mpremote("exec", "import esp32, machine\nn = esp32.NVS('id')\nn.set_i32('n', 41)\n"
+                            "n.commit()\nwith open('/keep.txt', 'w') as f:\n f.write('kept')\n"
+                            "print(machine.unique_id().hex())").stdout.strip()
+    assert board.stop() == 0
+    again = start_virtual_board(board.flash)
     try:
         out = again.mpremote("exec", "import esp32, machine\nprint(machine.unique_id().hex(), "
                              "esp32.NVS('id').get_i32('n'), open('/keep.txt').read())").stdout.split()
@@ -25,21 +25,21 @@ def test_files_nvs_and_unique_id_survive_a_restart(virtual_board):
         again.stop()
 
 
-def test_cli_presses_reads_pins_cuts_power_and_shows_the_console(virtual_board):
-    flash = str(virtual_board.flash)
-    virtual_board.mpremote("exec", "from machine import Pin\nbuzzer = Pin(25, Pin.OUT, value=1)\n"
-                           "beam = Pin(14, Pin.IN, Pin.PULL_DOWN)\nprint('ready')")
+def test_cli_presses_reads_pins_cuts_power_and_shows_the_console(board):
+    flash = str(board.flash)
+    board.mpremote("exec", "from machine import Pin\nbuzzer = Pin(25, Pin.OUT, value=1)\n"
+                   "beam = Pin(14, Pin.IN, Pin.PULL_DOWN)\nprint('ready')")
     bzgate_sim("drive", "--flash", flash, "14", "1")
-    assert virtual_board.resume_exec("print(beam.value())").strip() == "1"
+    assert board.resume_exec("print(beam.value())").strip() == "1"
     bzgate_sim("press", "--flash", flash, "14", "--level", "0", "--seconds", "5")
     pins = json.loads(bzgate_sim("pins", "--flash", flash, "--json"))
     assert pins["outputs"]["25"] == 1 and pins["driven"]["14"] == 0
     assert "ready" in bzgate_sim("console", "--flash", flash)
     bzgate_sim("power", "--flash", flash, "off")
-    assert virtual_board.control.status()["powered"] is False
-    assert virtual_board.control.output(25) is None  # an unpowered board drives nothing
+    assert board.control.status()["powered"] is False
+    assert board.control.output(25) is None  # an unpowered board drives nothing
     bzgate_sim("power", "--flash", flash, "on")
-    assert virtual_board.control.status()["reset_cause"] == 1
+    assert board.control.status()["reset_cause"] == 1
 
 
 def test_cli_says_what_to_do_when_no_board_runs(tmp_path):

@@ -4,8 +4,8 @@ on the pin its config.json wires for it."""
 import json
 
 import pytest
-from airkit import phone, scenario, write_scenario
 from boardkit import VirtualBoard
+from scenariokit import phone, scenario, write_scenario
 
 from bzsim.board.control import BoardControlError
 

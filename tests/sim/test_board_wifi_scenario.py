@@ -8,8 +8,8 @@ import subprocess
 import threading
 
 import pytest
-from airkit import running_air, scenario
 from boardkit import BIN, VirtualBoard
+from scenariokit import BACK, FRONT, running_air, scenario
 
 SSID, PASSWORD = "Office", "secret123"
 OUTAGE = (10.0, 12.0)  # scenario seconds: after the board has joined, even on a busy machine
@@ -17,9 +17,8 @@ JOIN = f"import network\nw = network.WLAN(network.STA_IF)\nw.active(True)\nw.con
 
 
 def office(outages):
-    data = scenario([])
-    data["gates"][0]["wifi"] = {"ssid": SSID, "password": PASSWORD, "outages": [list(o) for o in outages]}
-    return data
+    wifi = {"ssid": SSID, "password": PASSWORD, "outages": [list(o) for o in outages]}
+    return scenario([], gates=[{**FRONT, "wifi": wifi}, BACK])
 
 
 @pytest.fixture

@@ -1,0 +1,28 @@
+"""What the decision tests share: the devkit profile's pins, a config that decides fast, phones
+standing at the scanner, and the output levels a guard sees after a press.
+
+    board = gate(config=FAST, phones=[phone("an", "android", **AT_GATE)])
+    levels = press_and_watch(board, lambda: board.control.press(BUTTON))   # {pin: [levels]}
+"""
+
+import time
+
+from bzcore.config import PROFILES
+
+PINS = PROFILES["esp32-devkitc"]
+RELAY, GREEN, RED, BUZZER = (PINS[role][0] for role in ("relay", "green", "red", "buzzer"))
+BUTTON, BEAM = PINS["button"][0], PINS["beam"][0]
+# near_rssi -75: a phone at the gate is near however its RSSI is drawn; wait_s 1: a press
+# nobody's phone answers is denied within a second
+FAST = {"near_rssi": -75, "relay_pulse_ms": 500, "present_s": 8, "wait_s": 1}
+AT_GATE = dict(path="enter", arrive_s=1, dwell_s=120)
+DECISION_BUDGET_MS = 300  # a phone at the scanner: the verdict shows this soon after the press
+WATCH_S = 2.5  # a DENY comes after wait_s (1 s here)
+
+
+def press_and_watch(board, press):
+    """Press (or break the beam), then the relay/green/red levels seen within WATCH_S."""
+    since = time.time()
+    press()
+    time.sleep(WATCH_S)
+    return {pin: board.levels(pin, since) for pin in (RELAY, GREEN, RED, BUZZER)}
