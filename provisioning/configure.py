@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from bzcore import config as gate_config
 from bzcore import ids
+from bzgate.keys import KEY_BYTES, KeyStore
 from bzgate.link.serial import GateLink, LinkError
 from bzprov import boardkey
 from bzprov.inventory import Inventory
 from bzprov.mpremote import BoardError
-from bzgate.keys import KEY_BYTES, KeyStore
 
 KEY_SOURCES = {"host store": "the one the host store holds for this board",
                "board": "the board's own, now in the host store too",

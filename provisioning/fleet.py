@@ -20,9 +20,9 @@ from pathlib import Path
 
 from bzcore import config as gate_config
 from bzgate.errors import UserError
-from bzprov import fields
 from bzgate.jsonfile import write_atomic
 from bzgate.link.ports import port_of_usb_serial
+from bzprov import fields
 
 STEPS = ("deploy", "configure", "verify")
 PORT_COLUMNS = ("port", "usb_serial")

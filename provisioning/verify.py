@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from bzcore import wire
 from bzcore.config import OUTPUT_ROLES as ROLES
+from bzgate.keys import KeyStore
 from bzgate.link.serial import GateLink, LinkError
 from bzprov.inventory import Inventory
-from bzgate.keys import KeyStore
 
 BLE_WAIT_S = 10
 CLOCK_SLACK_S = 120  # the gate's clock may be this far from the host's (records carry UTC)

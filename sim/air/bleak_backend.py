@@ -26,9 +26,8 @@ from bleak.backends.scanner import BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError, BleakGATTProtocolError
 
+from bzsim.air import link, wire
 from bzsim.air.bleak_advert import RawAdvert, advertisement_data, uuid_text
-from bzsim.air import wire
-from bzsim.air import link
 
 ENV = "BZSIM_AIR"
 DEFAULT_NAME = "bzgate-host"

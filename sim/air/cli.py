@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from bzsim.air.server import Air
 from bzsim.air.scenario import ScenarioError, load
+from bzsim.air.server import Air
 
 
 def _listen_address(value: str):

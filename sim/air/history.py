@@ -16,7 +16,6 @@ import random
 from collections import deque
 
 from bzcore import adv
-
 from bzsim.air.devices import ADV_IND, ADV_NONCONN_IND, AndroidPhone, IosPhone
 from bzsim.air.radio import distance, heard, rssi
 

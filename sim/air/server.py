@@ -67,16 +67,15 @@ import sys
 import threading
 import time
 
+from bzsim.air import link, wire
 from bzsim.air import wifi as air_wifi
-from bzsim.air import wire
-from bzsim.air import link
 from bzsim.air.central import Central
-from bzsim.air.devices import BoardBeacon, ADV_DELAY_S
+from bzsim.air.devices import ADV_DELAY_S, BoardBeacon
 from bzsim.air.history import Histories
 from bzsim.air.radio import body_loss, distance, heard, rssi
+from bzsim.air.scenario import Faults, load
 from bzsim.air.visitors import Visitors, press_event
 from bzsim.air.world import World
-from bzsim.air.scenario import Faults, load
 
 TICK_S = 0.005  # the longest the loop sleeps before looking at the inbox again
 SEND_TIMEOUT_S = 2.0  # a board that stops reading is dropped rather than stalling the air

@@ -14,8 +14,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from bzsim.air import wire
-from bzsim.air import link
+from bzsim.air import link, wire
 
 ASK_TIMEOUT_S = 5.0
 

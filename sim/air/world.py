@@ -10,8 +10,9 @@ import random
 
 from bzsim.air.devices import PHONE_CLASSES, NoiseAdvert, noise_advert, quiet_office
 from bzsim.air.paths import RANGE_M, Path, Stance, approach, walk
+from bzsim.air.scenario import CROWD_SHARES
+from bzsim.air.scenario import Phone as PhoneSpec
 from bzsim.air.visitors import Visitor
-from bzsim.air.scenario import CROWD_SHARES, Phone as PhoneSpec
 
 CROWD_DWELL_S = (2.0, 6.0)
 

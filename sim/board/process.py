@@ -19,16 +19,16 @@ import time
 import tty
 from pathlib import Path
 
-from bzsim.shims import boardmsg as msg
-from bzsim.board import visitors
+from bzsim.air.link import encode, split_frames
 from bzsim.air.wifi import Plan
 from bzsim.air.wire import MSG as AIR_MSG
+from bzsim.board import visitors
 from bzsim.board.console import ConsoleFilter, ConsoleLog
 from bzsim.board.control import handle_request
 from bzsim.board.interpreter import Interpreter
-from bzsim.air.link import encode, split_frames
 from bzsim.board.pins import PinBank
 from bzsim.board.serialline import DEFAULT_BAUD, STDIN_RING, SerialLine
+from bzsim.shims import boardmsg as msg
 
 PRIVATE = ".bzsim"
 DEFAULT_FLASH_BYTES = 2 << 20  # the vfs partition of a 4 MB board

@@ -24,10 +24,9 @@ from typing import NamedTuple
 
 from bzcore import record
 from bzgate import store
-from bzgate.store import audit
-from bzgate.link.serial import GateLink, LinkError
-from bzgate.store import transaction
 from bzgate.keys import KeyStore
+from bzgate.link.serial import GateLink, LinkError
+from bzgate.store import audit, transaction
 
 COMMIT_EVERY = 240  # records per transaction (20 LOG PULL replies)
 EXIT_GATE = 1  # the gate did not answer or went away

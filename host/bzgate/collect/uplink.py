@@ -37,11 +37,11 @@ import time
 
 from bzcore import record, uplink
 from bzgate import store
-from bzgate.store import audit
-from bzgate.link.broker import EXIT_BROKER, Broker, login_refused
 from bzgate.collect.board import GAP_UNCHECKED, chain_after_gap, store_span, verify_span
 from bzgate.errors import UserError
 from bzgate.keys import KeyStore
+from bzgate.link.broker import EXIT_BROKER, Broker, login_refused
+from bzgate.store import audit
 
 log = logging.getLogger("bzgate.collect.uplink")
 EVIDENCE_MAX = 64 * 1024  # of a malformed payload, the bytes kept

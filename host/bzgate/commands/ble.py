@@ -11,12 +11,19 @@ from bzgate import store
 from bzgate.ble import gate as blegate
 from bzgate.ble import radio as bleradio
 from bzgate.ble.scan import Survey, calibration
-from bzgate.commands.options import (db_option, gate_id_option, gate_site_option, json_option,
-                                     keys_option, radio_options, stop_like_ctrl_c)
+from bzgate.commands.options import (
+    db_option,
+    gate_id_option,
+    gate_site_option,
+    json_option,
+    keys_option,
+    radio_options,
+    stop_like_ctrl_c,
+)
 from bzgate.errors import UserError
+from bzgate.keys import KeyStore
 from bzprov.inventory import Inventory
 from bzprov.inventory import default_path as default_inventory
-from bzgate.keys import KeyStore
 
 
 @click.group("ble")

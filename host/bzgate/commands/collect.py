@@ -9,14 +9,20 @@ import click
 
 from bzcore import config as gate_config
 from bzgate import store
-from bzgate.store import audit
-from bzgate.commands.options import (accept_gap_option, db_option, json_option, keys_option,
-                                     listed_ports, port_options)
 from bzgate.collect.board import EXIT_GATE, EXIT_USAGE, CollectError, collect
+from bzgate.commands.options import (
+    accept_gap_option,
+    db_option,
+    json_option,
+    keys_option,
+    listed_ports,
+    port_options,
+)
 from bzgate.errors import UserError
-from bzgate.link.serial import DEFAULT_TIMEOUT, RETRIES, GateLink, LinkError
-from bzgate.link.ports import PROBE_TIMEOUT
 from bzgate.keys import KeyStore
+from bzgate.link.ports import PROBE_TIMEOUT
+from bzgate.link.serial import DEFAULT_TIMEOUT, RETRIES, GateLink, LinkError
+from bzgate.store import audit
 
 DAY = 86400
 

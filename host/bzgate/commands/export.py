@@ -4,14 +4,10 @@ from pathlib import Path
 
 import click
 
-from bzgate.store import audit
-
-from bzgate.export import tables as export
-
-from bzgate.store import sitesecret
-from bzgate.commands.options import (open_existing, output_file, output_option,
-                                     selection_options, text_output)
+from bzgate.commands.options import open_existing, output_file, output_option, selection_options, text_output
 from bzgate.errors import UserError
+from bzgate.export import tables as export
+from bzgate.store import audit, sitesecret
 from bzgate.store.selection import Selection
 
 

@@ -6,9 +6,16 @@ import logging
 import click
 
 from bzgate import store
-from bzgate.commands.options import (accept_gap_option, broker_options, db_option, json_option,
-                                     keys_option, stop_like_ctrl_c, topic_prefix_option)
 from bzgate.collect.uplink import Ingester, default_client_id
+from bzgate.commands.options import (
+    accept_gap_option,
+    broker_options,
+    db_option,
+    json_option,
+    keys_option,
+    stop_like_ctrl_c,
+    topic_prefix_option,
+)
 from bzgate.keys import KeyStore
 from bzgate.link.broker import Broker
 

@@ -15,16 +15,23 @@ from pathlib import Path
 import click
 
 from bzgate import store
-from bzgate.commands.options import (broker_options, db_option, keys_option, listed_ports,
-                                     port_options, stop_like_ctrl_c, topic_prefix_option)
-from bzgate.link.broker import Broker
+from bzgate.commands.options import (
+    broker_options,
+    db_option,
+    keys_option,
+    listed_ports,
+    port_options,
+    stop_like_ctrl_c,
+    topic_prefix_option,
+)
 from bzgate.errors import UserError
+from bzgate.keys import KeyStore
+from bzgate.link.broker import Broker
 from bzgate.monitor.gate import GateSession, gate_tile
 from bzgate.monitor.mqtt import MqttSource
 from bzgate.monitor.state import Board
 from bzgate.monitor.web import MonitorServer
 from bzprov.fleet import read_fleet
-from bzgate.keys import KeyStore
 
 REFRESH_S = 1.0
 

@@ -5,22 +5,20 @@ from pathlib import Path
 
 import click
 
-from bzgate.commands.options import (board_port_option, gate_id_option, gate_site_option,
-                                     keys_option)
+from bzgate.commands.options import board_port_option, gate_id_option, gate_site_option, keys_option
 from bzgate.errors import UserError
+from bzgate.keys import KeyStore
+from bzgate.link.ports import all_ports
 from bzgate.link.serial import LinkError
 from bzprov import fields
 from bzprov.configure import KEY_SOURCES, configure
 from bzprov.deploy import deploy
-from bzprov.fleet import STEPS, State, read_fleet, run_fleet, summary
 from bzprov.flash import OFFSETS, flash
+from bzprov.fleet import STEPS, State, read_fleet, run_fleet, summary
 from bzprov.inventory import Inventory
 from bzprov.inventory import default_path as default_inventory
-from bzgate.keys import KeyStore
 from bzprov.mpremote import BoardError
-from bzgate.link.ports import all_ports
 from bzprov.verify import verify
-
 
 _inventory = click.option("--inventory", "inventory_path", type=click.Path(dir_okay=False), metavar="FILE",
                           show_default="inventory.json beside the key store",

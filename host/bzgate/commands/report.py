@@ -2,17 +2,13 @@
 
 import click
 
-from bzgate.store import audit
-
-from bzgate.report import figures as report
-
-from bzgate.report import chart as reportchart
-
-from bzgate.report import render as reportrender
-from bzgate.commands.options import (open_existing, output_file, output_option,
-                                     selection_options, text_output)
+from bzgate.commands.options import open_existing, output_file, output_option, selection_options, text_output
 from bzgate.errors import UserError
+from bzgate.report import chart as reportchart
+from bzgate.report import figures as report
+from bzgate.report import render as reportrender
 from bzgate.report.labels import LANGS
+from bzgate.store import audit
 from bzgate.store.selection import Selection
 
 EXIT_NOTHING = 1  # the command was right, the range holds nothing to report

@@ -9,12 +9,12 @@ import click
 from bzgate.commands.options import json_option
 from bzgate.errors import UserError
 from bzsim.air import wifi as air_wifi
-from bzsim.air.server import ask_gates, start_air
 from bzsim.air.cli import air_command
-from bzsim.board.process import DEFAULT_FLASH_BYTES, Board
-from bzsim.board.control import BoardControl, BoardControlError
-from bzsim.board.run import run
 from bzsim.air.scenario import ScenarioError
+from bzsim.air.server import ask_gates, start_air
+from bzsim.board.control import BoardControl, BoardControlError
+from bzsim.board.process import DEFAULT_FLASH_BYTES, Board
+from bzsim.board.run import run
 from bzsim.board.serialline import DEFAULT_BAUD
 
 _SIZE = re.compile(r"^(\d+)([KM]?)$")

@@ -9,8 +9,7 @@ import time
 import click
 
 from bzgate import store
-from bzgate.commands.options import (db_option, json_option, listed_ports, open_existing,
-                                     port_options)
+from bzgate.commands.options import db_option, json_option, listed_ports, open_existing, port_options
 from bzgate.errors import UserError
 from bzgate.monitor.gate import gate_tile
 

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import click
 
-from bzgate.store import audit
-from bzgate.commands.options import (db_option, json_option, keys_option, open_existing,
-                                     output_option)
+from bzgate.commands.options import db_option, json_option, keys_option, open_existing, output_option
 from bzgate.errors import UserError
-from bzgate.trace.f0 import read_f0
 from bzgate.keys import KeyStore
 from bzgate.localtime import local_text_maker, utc_text_maker
+from bzgate.store import audit
+from bzgate.trace.f0 import read_f0
 from bzgate.trace.history import BAD_SHOWN, History, Pass, parse_history, passes
 from bzgate.trace.matching import DEFAULT_TOLERANCE_S, DEFAULT_WINDOW_MIN, TraceResult, trace
 

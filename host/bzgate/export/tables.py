@@ -14,10 +14,10 @@ from typing import IO, Callable, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from bzgate.store.dialect import Connection
-from bzgate.localtime import LocalSeconds, local_text_maker, utc_text_maker
-from bzgate.store.selection import Selection
 from bzgate.export.xlsx import Time, Workbook
+from bzgate.localtime import LocalSeconds, local_text_maker, utc_text_maker
+from bzgate.store.dialect import Connection
+from bzgate.store.selection import Selection
 
 WHAT = ("sightings", "decisions", "counts", "events")
 FORMATS = ("csv", "jsonl", "xlsx")

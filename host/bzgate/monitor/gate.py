@@ -15,11 +15,10 @@ import serial
 
 from bzgate import store
 from bzgate.collect.board import CollectError, collect
+from bzgate.keys import KeyStore
 from bzgate.link.ports import PROBE_TIMEOUT
 from bzgate.link.serial import GateLink, LinkError
-from bzgate.monitor.state import (VERDICTS, Board, day_start, new_tile, status_alarms,
-                                  tile_from_status)
-from bzgate.keys import KeyStore
+from bzgate.monitor.state import VERDICTS, Board, day_start, new_tile, status_alarms, tile_from_status
 
 STATUS_EVERY_S = 3.0
 COLLECT_EVERY_S = 60.0

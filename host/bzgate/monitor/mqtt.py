@@ -21,8 +21,8 @@ import os
 import socket
 
 from bzcore import uplink
-from bzgate.link.broker import Broker
 from bzgate.collect.uplink import check_prefix
+from bzgate.link.broker import Broker
 from bzgate.monitor.state import Board, status_problem
 
 log = logging.getLogger("bzgate.commands.monitor")

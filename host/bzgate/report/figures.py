@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from bzcore.record import ALLOW, DENY, NO_APP, VERDICT_NAMES
-from bzgate.store.dialect import Connection
 from bzgate.localtime import LOCAL, local_time
+from bzgate.store.dialect import Connection
 from bzgate.store.selection import Selection
 
 BY = ("day", "site", "gate")

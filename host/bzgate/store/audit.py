@@ -4,8 +4,8 @@ import getpass
 import json
 import time
 
-from bzgate.store.dialect import Connection
 from bzgate.store import transaction
+from bzgate.store.dialect import Connection
 
 
 def record(conn: Connection, action: str, detail: dict) -> None:
