@@ -19,9 +19,11 @@ BAUD = 460800
 _DETECTED = re.compile(r"Detecting chip type\.\.\.\s*(ESP32(?:-[SC]\d)?)", re.I)
 
 
-def esptool() -> str:
-    """esptool from PATH (a stand-in in tests), else the one installed with bzgate."""
-    return shutil.which("esptool") or str(Path(sys.executable).parent / "esptool")
+def esptool() -> list[str]:
+    """esptool from PATH (a stand-in in tests), else the module installed with bzgate (found
+    whether bzgate was installed in a venv, with pipx or with pip --user)."""
+    found = shutil.which("esptool")
+    return [found] if found else [sys.executable, "-m", "esptool"]
 
 
 def _run(command: list[str], dry_run: bool, echo) -> str:
@@ -37,7 +39,7 @@ def _run(command: list[str], dry_run: bool, echo) -> str:
 
 
 def detect_chip(port: str, echo=lambda line: None) -> str:
-    out = _run([esptool(), "--port", port, "chip-id"], False, echo)
+    out = _run([*esptool(), "--port", port, "chip-id"], False, echo)
     match = _DETECTED.search(out)
     chip = match[1].lower().replace("-", "") if match else None
     if chip not in OFFSETS:
@@ -55,7 +57,7 @@ def flash(port: str, image: Path, chip: str = "auto", erase: bool = False, dry_r
         if dry_run:
             raise UserError("--dry-run needs --chip: the chip is only known by asking the board")
         chip = detect_chip(port, echo)
-    command = [esptool(), "--chip", chip, "--port", port, "--baud", str(BAUD), "write-flash"]
+    command = [*esptool(), "--chip", chip, "--port", port, "--baud", str(BAUD), "write-flash"]
     if erase:
         command.append("--erase-all")
     out = _run(command + [hex(OFFSETS[chip]), str(image)], dry_run, echo)

@@ -106,6 +106,13 @@ def test_the_wheel_carries_the_firmware_its_board_libraries_and_the_boards_shims
     assert firmware | shims | {"bzprov/boardlib/mqtt_async.py"} <= names
 
 
+def test_the_installed_command_prints_the_fleet_template(venv, run):
+    """IT staff with only the install start a fleet file from the template it carries."""
+    shown = run("bzgate", "provision", "fleet-template")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == (REPO / "provisioning" / "fleet-template.csv").read_text(encoding="utf-8")
+
+
 def test_the_installed_command_imports_nothing_from_the_checkout_and_names_its_firmware(venv, run):
     version = run("bzgate", "--version")
     assert version.returncode == 0, version.stderr

@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,14 @@ def test_a_missing_image_touches_no_board(esptool, tmp_path):
     result = flash("--image", str(tmp_path / "none.bin"), "--chip", "esp32")
     assert result.exit_code == 2 and "no such image file" in result.output
     assert esptool() == []
+
+
+def test_without_esptool_on_path_the_installed_module_runs(image, monkeypatch, tmp_path):
+    """A pip --user or pipx install puts no esptool script on PATH: the module bzgate
+    installed with it runs instead, and answers."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no esptool anywhere on it
+    result = flash("--image", str(image), "--chip", "esp32", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"{sys.executable} -m esptool --chip esp32 --port /dev/ttyUSB7" in result.output
+    done = subprocess.run([sys.executable, "-m", "esptool", "version"], capture_output=True, text=True)
+    assert done.returncode == 0 and "esptool" in done.stdout.lower(), done.stderr

@@ -1,6 +1,7 @@
 """`bzgate provision` (list, flash, deploy, configure, verify, fleet): from an empty ESP32 to a
 verified gate (the work itself: package bzprov)."""
 
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -166,6 +167,18 @@ def verify_command(port, keys_path, inventory_path) -> None:
         raise BoardError("verify failed")
 
 
+@provision.command("fleet-template")
+def fleet_template_command() -> None:
+    """Print a fleet file to start from: its header and an example row per board.
+
+    \b
+    Examples:
+      bzgate provision fleet-template > fleet.csv
+    """
+    click.echo(resources.files("bzprov").joinpath("fleet-template.csv").read_text(encoding="utf-8"),
+               nl=False)
+
+
 @provision.command("fleet")
 @click.argument("fleet_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Boards at once.")
@@ -173,7 +186,8 @@ def verify_command(port, keys_path, inventory_path) -> None:
 @keys_option
 @_inventory
 def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> None:
-    """Many boards from a CSV file (one row per board; see provisioning/fleet-template.csv).
+    """Many boards from a CSV file (one row per board; `bzgate provision fleet-template` prints
+    one to start from).
 
     \b
     Examples:
