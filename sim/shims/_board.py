@@ -9,10 +9,7 @@ import struct
 import time
 
 from _simlink import Link, env_address
-# machine.py and _clock.py send these as _board.X
-from boardmsg import (  # noqa: F401
-    DEEPSLEEP, HELLO, INPUTS, PIN_MODE, PIN_OUT, RESET, RTC_MEMORY, RTC_OFFSET, SOFT_RESET,
-    WDT_FEED, WDT_START, WIFI)
+from boardmsg import HELLO, INPUTS, SOFT_RESET, WIFI
 
 RELEASED = const(2)  # input level byte: nobody drives the pin, its pull decides
 

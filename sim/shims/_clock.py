@@ -6,6 +6,7 @@ import struct
 import utime
 
 import _board
+import boardmsg
 
 EPOCH_2000_S = const(946684800)  # 1970-01-01 -> 2000-01-01
 
@@ -19,4 +20,4 @@ def now_ns():
 def set_ns(ns):
     global _offset_ns
     _offset_ns = ns - utime.time_ns()
-    _board.send(_board.RTC_OFFSET, struct.pack(">q", _offset_ns))
+    _board.send(boardmsg.RTC_OFFSET, struct.pack(">q", _offset_ns))

@@ -4,6 +4,7 @@ import os
 import struct
 
 import _board
+import boardmsg
 import _clock
 import time
 from umachine import *  # noqa: F401,F403  (idle, mem8/16/32, time_pulse_us, ...)
@@ -28,7 +29,7 @@ def unique_id():
 
 
 def reset():
-    _board.send(_board.RESET)
+    _board.send(boardmsg.RESET)
     _board.halt()
 
 
@@ -37,7 +38,7 @@ def soft_reset():
 
 
 def deepsleep(time_ms=0):
-    _board.send(_board.DEEPSLEEP, struct.pack(">I", time_ms))
+    _board.send(boardmsg.DEEPSLEEP, struct.pack(">I", time_ms))
     _board.halt()
 
 
@@ -136,13 +137,13 @@ class Pin:
         if pull != -1:
             pad.pull = pull
         if mode != -1 or pull != -1:
-            _board.send(_board.PIN_MODE, bytes((self._id, pad.mode or 0, pad.pull or 0)))
+            _board.send(boardmsg.PIN_MODE, bytes((self._id, pad.mode or 0, pad.pull or 0)))
         if pad.mode in (Pin.OUT, Pin.OPEN_DRAIN) and (mode != -1 or value is not None):
             self._drive_out()
         pad.level = self._read()
 
     def _drive_out(self):
-        _board.send(_board.PIN_OUT, bytes((self._id, self._pad.latch)))
+        _board.send(boardmsg.PIN_OUT, bytes((self._id, self._pad.latch)))
 
     def _read(self):
         pad = self._pad
@@ -231,10 +232,10 @@ class WDT:
     def __init__(self, id=0, timeout=5000):
         if timeout <= 0:
             raise ValueError("WDT timeout too short")
-        _board.send(_board.WDT_START, struct.pack(">I", timeout))
+        _board.send(boardmsg.WDT_START, struct.pack(">I", timeout))
 
     def feed(self):
-        _board.send(_board.WDT_FEED)
+        _board.send(boardmsg.WDT_FEED)
 
 
 class RTC:
@@ -259,4 +260,4 @@ class RTC:
         if len(data) > RTC_MEMORY_MAX:
             raise ValueError("buffer too long")
         _board.rtc_memory = bytes(data)
-        _board.send(_board.RTC_MEMORY, _board.rtc_memory)
+        _board.send(boardmsg.RTC_MEMORY, _board.rtc_memory)
