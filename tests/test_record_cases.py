@@ -38,11 +38,11 @@ def _sighting(ident, first, last, rssi, count, platform, source):
         "count": _clamped(count, 0, 0xFFFF), "platform": platform, "source": source}
 
 
-def _decision(verdict, trigger, mode, ident, rssi, platform, latency_ms):
-    return record.decision(verdict, trigger, mode, ident, rssi, platform, latency_ms), {
+def _decision(verdict, trigger, mode, ident, rssi, platform, latency_ms, reason):
+    return record.decision(verdict, trigger, mode, ident, rssi, platform, latency_ms, 1, reason), {
         "verdict": verdict, "trigger": trigger, "mode": mode, "id": _read_id(ident),
         "rssi": None if rssi is None else _clamped(rssi, -128, 126), "platform": platform,
-        "latency_ms": _clamped(latency_ms, 0, 0xFFFF), "presses": 1}
+        "latency_ms": _clamped(latency_ms, 0, 0xFFFF), "presses": 1, "reason": reason}
 
 
 def _count(near, present, adverts, drops):
@@ -69,7 +69,8 @@ payloads = st.one_of(
     st.builds(_decision, st.sampled_from(list(record.VERDICT_NAMES)),
               st.sampled_from(list(record.TRIGGER_NAMES)), st.sampled_from(list(record.MODE_NAMES)),
               ids_or_none, st.one_of(st.none(), st.integers(-300, 300)),
-              st.sampled_from(list(record.PLATFORM_NAMES)), st.integers(0, 2**20)),
+              st.sampled_from(list(record.PLATFORM_NAMES)), st.integers(0, 2**20),
+              st.sampled_from(list(record.REASON_NAMES))),
 )
 
 

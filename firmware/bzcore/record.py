@@ -19,7 +19,7 @@ Payloads (builders return (kind, payload bytes); `payload_fields(kind, payload)`
 
     sighting(id, first_seen, last_seen, max_rssi, count, platform, source)   25 bytes
     decision(verdict, trigger, mode, id_or_None, rssi_or_None, platform, latency_ms,
-             presses=1)                                                   20 bytes
+             presses=1, reason=REASON_NONE)                               21 bytes
     count(near, present, adverts, drops)                                      12 bytes
     event(code, detail_int=0, text=b"")                                        6 + len(text) bytes
 
@@ -29,6 +29,13 @@ Advertising Report). `presses` counts the presses (or beam breaks) one decision 
 press while the gate is still deciding joins that decision; records made before the field
 existed read 1. Integers are clamped to their field, so a
 builder never raises on a big counter; event text is cut to EVENT_TEXT_MAX bytes.
+
+Verdicts: ALLOW, DENY, NO_APP (monitor mode's DENY), EXEMPT and EXIT. EXEMPT lets in a person
+without a smartphone on a guard's word: its trigger is GUARD (the guard's key switch) or HOST
+(the host link's EXEMPT request) and its `reason` one of REASON_NAMES. EXIT is a person leaving:
+trigger BUTTON, BEAM or EXIT_BUTTON, never refused. Neither names a phone: no ID, RSSI None,
+platform unknown. `reason` is REASON_NONE for every other verdict, and reads 0 from records made
+before the field existed (their padding is zero).
 """
 
 import hashlib
@@ -79,13 +86,29 @@ EVENT_TEXT_MAX = const(20)
 ALLOW = const(1)
 DENY = const(2)
 NO_APP = const(3)
-VERDICT_NAMES = {ALLOW: "allow", DENY: "deny", NO_APP: "no-app"}
+EXEMPT = const(4)  # let in without a phone, on a guard's word (a reason says why)
+EXIT = const(5)  # a person leaving: the door opens, never refused
+VERDICT_NAMES = {ALLOW: "allow", DENY: "deny", NO_APP: "no-app", EXEMPT: "exempt", EXIT: "exit"}
 
 # What triggered a decision.
 BUTTON = const(1)
 BEAM = const(2)
 TAP = const(3)
-TRIGGER_NAMES = {BUTTON: "button", BEAM: "beam", TAP: "tap"}
+GUARD = const(4)  # the guard's key switch or button: EXEMPT no-smartphone
+HOST = const(5)  # an EXEMPT request over the host link
+EXIT_BUTTON = const(6)  # the inside button of a gate for both directions
+TRIGGER_NAMES = {BUTTON: "button", BEAM: "beam", TAP: "tap", GUARD: "guard", HOST: "host",
+                 EXIT_BUTTON: "exit-button"}
+
+# Why a person was EXEMPT (a decision's `reason`).
+REASON_NONE = const(0)
+NO_SMARTPHONE = const(1)
+PAPER_DECLARATION = const(2)
+STAFF_OVERRIDE = const(3)
+REASON_NAMES = {REASON_NONE: None, NO_SMARTPHONE: "no-smartphone",
+                PAPER_DECLARATION: "paper-declaration", STAFF_OVERRIDE: "staff-override"}
+REASON_CODES = {"no-smartphone": NO_SMARTPHONE, "paper-declaration": PAPER_DECLARATION,
+                "staff-override": STAFF_OVERRIDE}
 
 # Gate modes (config "mode").
 ENFORCE = const(1)
@@ -111,7 +134,9 @@ _U32_MAX = const(0xFFFFFFFF)
 _ID_SIZE = const(12)
 _NO_ID = b"\x00" * 12
 _SIGHTING = ">12sIIbHBB"
-_DECISION = ">BBB12sbBHB"
+_DECISION = ">BBB12sbBHBB"
+_DECISION_BEFORE_REASON = ">BBB12sbBHB"  # the first 20 bytes: every decision has them
+_DECISION_REASON_AT = const(20)
 _NO_RSSI = const(127)
 _COUNT = ">HHII"
 _EVENT = ">BiB"
@@ -235,12 +260,13 @@ def sighting(ident, first_seen, last_seen, max_rssi, count, platform, source):
                                  _u8(platform), _u8(source))
 
 
-def decision(verdict, trigger, mode, ident, rssi, platform, latency_ms, presses=1):
+def decision(verdict, trigger, mode, ident, rssi, platform, latency_ms, presses=1,
+             reason=REASON_NONE):
     """A gate decision; `ident` is None when no ID was known, `rssi` None when no phone decided
-    it (DENY / NO_APP)."""
+    it (DENY, NO_APP, EXEMPT, EXIT); `reason` says why an EXEMPT was given."""
     rssi = _NO_RSSI if rssi is None else _clamp(rssi, -128, _NO_RSSI - 1)
     return DECISION, struct.pack(_DECISION, _u8(verdict), _u8(trigger), _u8(mode), _id_bytes(ident),
-                                 rssi, _u8(platform), _u16(latency_ms), _u8(presses))
+                                 rssi, _u8(platform), _u16(latency_ms), _u8(presses), _u8(reason))
 
 
 def count(near, present, adverts, drops):
@@ -267,10 +293,12 @@ def payload_fields(kind, payload):
                     "max_rssi": rssi, "count": n, "platform": platform, "source": source}
         if kind == DECISION:
             verdict, trigger, mode, ident, rssi, platform, latency, presses = struct.unpack_from(
-                _DECISION, payload)
+                _DECISION_BEFORE_REASON, payload)
+            reason = payload[_DECISION_REASON_AT] if len(payload) > _DECISION_REASON_AT else 0
             return {"verdict": verdict, "trigger": trigger, "mode": mode,
                     "id": _id_or_none(ident), "rssi": None if rssi == _NO_RSSI else rssi,
-                    "platform": platform, "latency_ms": latency, "presses": presses or 1}
+                    "platform": platform, "latency_ms": latency, "presses": presses or 1,
+                    "reason": reason}
         if kind == COUNT:
             near, present, adverts, drops = struct.unpack_from(_COUNT, payload)
             return {"near": near, "present": present, "adverts": adverts, "drops": drops}
