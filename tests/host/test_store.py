@@ -125,11 +125,11 @@ _OLD_ROWS = [  # (seq, verdict, id, rssi) as schema 3 held them: no RSSI stored 
     (3, "no-app", None, -90), (4, "allow", None, -51)]
 
 
-def _at_schema_3(target, monkeypatch) -> None:
-    """A store as bzgate made it before schema 4, with decisions in it."""
+def _at_schema(version: int, target, monkeypatch) -> None:
+    """A store as bzgate made it at an older schema (3 or later), with decisions in it."""
     with monkeypatch.context() as m:
-        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:3])
-        m.setattr(store, "SCHEMA_VERSION", 3)
+        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:version])
+        m.setattr(store, "SCHEMA_VERSION", version)
         with store.open_store(target) as conn, store.transaction(conn):
             for seq, verdict, ident, rssi in _OLD_ROWS:
                 conn.execute("INSERT INTO decisions (board_id, seq, gate_id, site, time, clock_valid, "
@@ -139,7 +139,7 @@ def _at_schema_3(target, monkeypatch) -> None:
 
 
 def test_schema_4_makes_a_missing_rssi_null_and_counts_one_press_for_old_decisions(db_target, monkeypatch):
-    _at_schema_3(db_target, monkeypatch)
+    _at_schema(3, db_target, monkeypatch)
     with store.open_store(db_target) as conn:
         assert conn.schema_version() == store.SCHEMA_VERSION >= 4
         rows = conn.execute("SELECT seq, verdict, rssi, presses, latency_ms FROM decisions "
@@ -185,3 +185,42 @@ def test_decisions_are_stored_with_their_presses_and_no_rssi_when_no_phone_decid
                             "ORDER BY seq").fetchall()
     assert [tuple(r) for r in rows] == [("allow", phone, -55, 40, 1), ("deny", None, None, 5012, 3),
                                         ("no-app", None, None, 5000, 1), ("deny", None, None, 16, 1)]
+
+
+# --- schema 5: why an exempt was given -----------------------------------------------------------
+def test_schema_5_gives_decisions_a_reason_none_for_the_rows_stored_before(db_target, monkeypatch):
+    _at_schema(4, db_target, monkeypatch)
+    with store.open_store(db_target) as conn:
+        assert conn.schema_version() == store.SCHEMA_VERSION >= 5
+        rows = conn.execute("SELECT seq, verdict, reason FROM decisions ORDER BY seq").fetchall()
+        assert [tuple(r) for r in rows] == [(seq, verdict, None) for seq, verdict, *_ in _OLD_ROWS]
+        with store.transaction(conn):
+            conn.execute("INSERT INTO decisions (board_id, seq, gate_id, site, time, clock_valid, "
+                         "verdict, trigger, mode, id, rssi, platform, latency_ms, reason) VALUES "
+                         "('b1', 9, 'front', 'A', 2000, 1, 'exempt', 'host', 'enforce', NULL, NULL, "
+                         "NULL, 0, 'paper-declaration')")
+        assert conn.execute("SELECT reason FROM decisions WHERE seq = 9").fetchone()[0] \
+            == "paper-declaration"
+
+
+def test_an_exempt_is_stored_with_its_reason_and_every_other_decision_without(db_target):
+    older = record.decision(record.DENY, record.BUTTON, record.ENFORCE, None, None, 0, 5000)
+    raws = _decision_records(b"k" * 32, [
+        record.decision(record.EXEMPT, record.HOST, record.ENFORCE, None, None, 0, 0,
+                        reason=record.STAFF_OVERRIDE),
+        record.decision(record.EXEMPT, record.GUARD, record.ENFORCE, None, None, 0, 0,
+                        reason=record.NO_SMARTPHONE),
+        record.decision(record.EXIT, record.EXIT_BUTTON, record.ENFORCE, None, None, 0, 0),
+        record.decision(record.ALLOW, record.BUTTON, record.ENFORCE, bytes(range(12)), -50,
+                        record.ANDROID, 30),
+        (record.DECISION, older[1][:20])])  # a gate from before the field: 20 bytes
+    with store.open_store(db_target) as conn:
+        with store.transaction(conn):
+            store.begin_journal(conn, "b1", "front", "A", "0.1.0", 1000)
+            assert store.store_records(conn, "b1", "front", "A", raws, 1000)["decisions"] == 5
+        rows = conn.execute("SELECT verdict, trigger, rssi, reason FROM decisions "
+                            "ORDER BY seq").fetchall()
+    assert [tuple(r) for r in rows] == [("exempt", "host", None, "staff-override"),
+                                        ("exempt", "guard", None, "no-smartphone"),
+                                        ("exit", "exit-button", None, None),
+                                        ("allow", "button", -50, None), ("deny", "button", None, None)]

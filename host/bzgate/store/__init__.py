@@ -13,8 +13,10 @@ Tables (times are integer Unix seconds, UTC; IDs are 12-byte BLOBs, NULL when no
              the evidence an export can be checked against; `collected`: when it was stored
   sightings, decisions, counts, events
              the records' payloads as columns, with the gate and site they were made at;
-             a decision's rssi is NULL when no phone decided it (DENY, NO_APP), `presses` how
-             many presses or beam breaks it answered (1 for records from before the field)
+             a decision's rssi is NULL when no phone decided it (DENY, NO_APP, EXEMPT,
+             EXIT), `presses` how many presses or beam breaks it answered (1 for records from
+             before the field), `reason` why an exempt was given (bzcore.record.REASON_NAMES;
+             NULL for every other verdict, and for records from before the field)
   evidence   raw bytes of spans refused on collect (a broken chain), kept for investigation
   audit      collections, exports, purges and traces: who asked what, when, with what result
   uplink     per board whose journal arrives over MQTT: the last seq seen on the broker and the
@@ -102,6 +104,11 @@ MIGRATIONS = [
     CREATE INDEX decisions_time ON decisions (time);
     CREATE INDEX decisions_gate_time ON decisions (gate_id, time);
     """,
+    # Why an exempt was given (no smartphone, a paper declaration, a staff override); the rows
+    # stored before, none of them exempt, have none.
+    """
+    ALTER TABLE decisions ADD COLUMN reason TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -165,13 +172,13 @@ _PAYLOAD_TABLES = {record.SIGHTING: "sightings", record.DECISION: "decisions",
 _PAYLOAD_COLUMNS = {
     "sightings": ("id", "first_seen", "last_seen", "max_rssi", "count", "platform", "source"),
     "decisions": ("verdict", "trigger", "mode", "id", "rssi", "platform", "latency_ms",
-                  "presses"),
+                  "presses", "reason"),
     "counts": ("near", "present", "adverts", "drops"),
     "events": ("code", "name", "detail", "text"),
 }
 _NAMED = {"platform": record.PLATFORM_NAMES, "source": record.SOURCE_NAMES,
           "verdict": record.VERDICT_NAMES, "trigger": record.TRIGGER_NAMES,
-          "mode": record.MODE_NAMES}
+          "mode": record.MODE_NAMES, "reason": record.REASON_NAMES}
 _INSERTS = {table: "INSERT OR IGNORE INTO %s (board_id, seq, gate_id, site, time, clock_valid, %s) "
                    "VALUES (%s)" % (table, ", ".join(columns), ", ".join("?" * (6 + len(columns))))
             for table, columns in _PAYLOAD_COLUMNS.items()}
