@@ -46,6 +46,15 @@ def journal_bytes(key: bytes, count: int, first: int = 0, prev_mac: bytes = reco
     return out
 
 
+def signed_records(key: bytes, payloads: list) -> list[bytes]:
+    """A journal of these (kind, payload)s from seq 0, chained with `key`, a second apart."""
+    raws, mac = [], record.GENESIS
+    for seq, (kind, payload) in enumerate(payloads):
+        raws.append(record.encode(key, mac, seq, kind, T0 + seq, True, 1, payload))
+        mac = record.mac_of(raws[-1])
+    return raws
+
+
 def write_journal(flash: Path, raws: list[bytes], first: int = 0) -> None:
     """Segment files as gate.journal writes them (each seq at its position), from the segment
     of seq `first` on (the older ones reclaimed)."""

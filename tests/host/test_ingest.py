@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from click.testing import CliRunner
-from collectkit import KEY, db_records
+from collectkit import KEY, db_records, signed_records
 from gatekit import wait_until
 from ingestkit import (LOCAL_BROKER, PyGate, ingest_process, retained_ack,
                        running_ingester, unique)
@@ -156,6 +156,21 @@ def test_a_forged_record_and_junk_are_refused_with_evidence_and_the_ingester_goe
         refusals = [json.loads(d) for (d,) in conn.execute(
             "SELECT detail FROM audit WHERE action = 'ingest-refused' ORDER BY rowid")]
     assert len(refusals) == 3 and "seq 25" in refusals[0]["why"]
+
+
+def test_an_exempt_arrives_with_its_reason_and_an_exit_without(tmp_path, keys, broker, gate_for):
+    prefix = unique("t")
+    db = tmp_path / "x.db"
+    with running_ingester(broker, prefix, db, keys):
+        gate = gate_for(prefix, 0)
+        gate.journal = signed_records(KEY, [
+            record.decision(record.EXEMPT, record.HOST, record.ENFORCE, None, None, 0, 0,
+                            reason=record.PAPER_DECLARATION),
+            record.decision(record.EXIT, record.BUTTON, record.ENFORCE, None, None, 0, 0)])
+        assert gate.sync()
+    with store.open_store(db) as conn:
+        rows = conn.execute("SELECT verdict, reason FROM decisions ORDER BY seq").fetchall()
+    assert [tuple(r) for r in rows] == [("exempt", "paper-declaration"), ("exit", None)]
 
 
 def test_a_board_without_a_key_is_not_stored_nor_acked(tmp_path, keys, broker, gate_for):

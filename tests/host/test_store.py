@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from collectkit import journal_bytes
+from collectkit import journal_bytes, signed_records
 
 from bzcore import record
 from bzgate import store
@@ -161,18 +161,10 @@ def test_schema_4_makes_a_missing_rssi_null_and_counts_one_press_for_old_decisio
             == (None, 1)
 
 
-def _decision_records(key: bytes, payloads: list) -> list[bytes]:
-    raws, mac = [], record.GENESIS
-    for seq, (kind, payload) in enumerate(payloads):
-        raws.append(record.encode(key, mac, seq, kind, 1_790_000_000 + seq, True, 1, payload))
-        mac = record.mac_of(raws[-1])
-    return raws
-
-
 def test_decisions_are_stored_with_their_presses_and_no_rssi_when_no_phone_decided(db_target):
     phone = bytes.fromhex("130CEA6472130C185D8643DF")
     old_deny = bytes.fromhex("020101" + "00" * 12 + "00" + "00" + "0010")  # before the field: 0
-    raws = _decision_records(b"k" * 32, [
+    raws = signed_records(b"k" * 32, [
         record.decision(record.ALLOW, record.BUTTON, record.ENFORCE, phone, -55, record.ANDROID, 40),
         record.decision(record.DENY, record.BUTTON, record.ENFORCE, None, None, 0, 5012, presses=3),
         record.decision(record.NO_APP, record.BEAM, record.MONITOR, None, None, 0, 5000),
@@ -205,7 +197,7 @@ def test_schema_5_gives_decisions_a_reason_none_for_the_rows_stored_before(db_ta
 
 def test_an_exempt_is_stored_with_its_reason_and_every_other_decision_without(db_target):
     older = record.decision(record.DENY, record.BUTTON, record.ENFORCE, None, None, 0, 5000)
-    raws = _decision_records(b"k" * 32, [
+    raws = signed_records(b"k" * 32, [
         record.decision(record.EXEMPT, record.HOST, record.ENFORCE, None, None, 0, 0,
                         reason=record.STAFF_OVERRIDE),
         record.decision(record.EXEMPT, record.GUARD, record.ENFORCE, None, None, 0, 0,
