@@ -3,6 +3,7 @@
 import json
 
 from bzcore import config
+from bzcore import uplinkconfig  # noqa: F401 - compiled first, while the 96K heap is still in one piece
 
 
 def _expect(got, want, what):

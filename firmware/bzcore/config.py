@@ -9,9 +9,13 @@ provision gates; the firmware logs each as a CONFIG_ERROR event and blinks red s
 
 Fields (default):
     gate_id         "gate"      1-32 characters of A-Z a-z 0-9 . _ -
-    site            ""          up to 64 characters
+    site            ""          up to 64 characters, no control characters (newline, ESC, ...)
     mode            "enforce"   enforce | monitor | count
     trigger         "button"    button | beam | tap | none
+    direction       "in"        in | out | both: "out", every button press or beam break is an
+                                exit; "both", the trigger is an entry and the exit_button an
+                                exit (an exit opens the door, never refused); may be left out
+                                of older files: the default, no error
     near_rssi       -60         dBm, -100 to -30: a phone heard this strong is at the scanner
     present_s       8           1 to 120 s a device stays "present" after it was near (counts)
     wait_s          5           0 to 15 s a press with no phone at the scanner keeps checking
@@ -28,7 +32,9 @@ Fields (default):
                     (the gate scans continuously: docs/esp32-notes.md, note 4)
     board           "esp32-devkitc": a profile name (PROFILES) or a pin map
                     {role: gpio | {"pin": gpio, "active": "high" | "low"} | null} for the roles
-                    relay, green, red, buzzer, button, beam; a plain gpio is active high; a role
+                    relay, green, red, buzzer, button, beam, guard (the guard's key switch:
+                    EXEMPT no-smartphone), exit_button (exits, with direction "both"); a
+                    plain gpio is active high; a role
                     left out or null is a part the board lacks, a bad role is left out; a map
                     without a usable relay gives the default profile.
     wifi, mqtt      null        the Wi-Fi uplink's access point and broker (bzcore.uplinkconfig);
@@ -43,7 +49,8 @@ GATE_ID_MAX = 32
 SITE_MAX = 64
 MODES = ("enforce", "monitor", "count")
 TRIGGERS = ("button", "beam", "tap", "none")
-ROLES = ("relay", "green", "red", "buzzer", "button", "beam")
+DIRECTIONS = ("in", "out", "both")
+ROLES = ("relay", "green", "red", "buzzer", "button", "beam", "guard", "exit_button")
 OUTPUT_ROLES = ("relay", "green", "red", "buzzer")
 # ESP32 GPIOs a design may use (6-11 hold the flash; 34-39 are inputs only).
 GPIOS = (0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 25, 26, 27,
@@ -54,13 +61,17 @@ _GATE_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 # Board profiles: role -> (gpio, active_low). None: the board has no such part.
 PROFILES = {
     # Espressif ESP32-DevKitC: the BOOT button (GPIO0, to ground) is the gate's button; a relay
-    # module, two LEDs, a buzzer and an NPN beam sensor (pulls low when broken) on free pins.
+    # module, two LEDs, a buzzer and an NPN beam sensor (pulls low when broken) on free pins;
+    # the guard's key switch on GPIO18 and the exit button on GPIO19, each to ground.
     "esp32-devkitc": {"relay": (26, False), "green": (25, False), "red": (27, False),
-                      "buzzer": (32, False), "button": (0, True), "beam": (33, True)},
+                      "buzzer": (32, False), "button": (0, True), "beam": (33, True),
+                      "guard": (18, True), "exit_button": (19, True)},
     # The common ESP32 4-relay board (ESP32-WROOM, relays on 32/33/25/26, LED on 23, BOOT on 0):
-    # relay 1 drives the door; LEDs and buzzer on the header's free pins.
+    # relay 1 drives the door; LEDs and buzzer on the header's free pins; the guard's key
+    # switch on GPIO18 and the exit button on GPIO4, each to ground.
     "esp32-relay-x4": {"relay": (32, False), "green": (23, False), "red": (22, False),
-                       "buzzer": (21, False), "button": (0, True), "beam": (19, True)},
+                       "buzzer": (21, False), "button": (0, True), "beam": (19, True),
+                       "guard": (18, True), "exit_button": (4, True)},
 }
 
 DEFAULTS = {
@@ -68,6 +79,7 @@ DEFAULTS = {
     "site": "",
     "mode": "enforce",
     "trigger": "button",
+    "direction": "in",
     "near_rssi": -60,
     "present_s": 8,
     "wait_s": 5,
@@ -82,11 +94,11 @@ DEFAULTS = {
     "wifi": None,
     "mqtt": None,
 }
-FIELDS = ("gate_id", "site", "mode", "trigger", "near_rssi", "present_s", "wait_s", "relay_pulse_ms",
+FIELDS = ("gate_id", "site", "mode", "trigger", "direction", "near_rssi", "present_s", "wait_s", "relay_pulse_ms",
           "antipassback_s", "ios_read", "require_id", "retention_days", "checkpoint_beacon", "scan",
           "board", "wifi", "mqtt")
 OPTIONAL = ("wifi", "mqtt")  # may be left out: the uplink is off
-ADDED = ("wait_s",)  # came after the first boards: a file without it takes the default
+ADDED = ("wait_s", "direction")  # came after the first boards: a file without one takes its default
 SCAN_MIN_US = 10000
 SCAN_MAX_US = 1000000
 
@@ -99,13 +111,24 @@ _RANGES = {
     "antipassback_s": (0, 3600, "s"),
     "retention_days": (1, 365, "days"),
 }
-_CHOICES = {"mode": MODES, "trigger": TRIGGERS}
+_CHOICES = {"mode": MODES, "trigger": TRIGGERS, "direction": DIRECTIONS}
 _FLAGS = ("ios_read", "require_id", "checkpoint_beacon")
 
 
+def has_control(text):
+    """Whether text holds a control character (C0, DEL, C1): shown raw it would move a
+    terminal's cursor, retitle its window or break a report's line."""
+    for c in text:
+        code = ord(c)
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            return True
+    return False
+
+
 def _check_text(name, value, limit):
-    if type(value) is not str or len(value) > limit:
-        return "%s: text of at most %d characters (got %s)" % (name, limit, value_text(value))
+    if type(value) is not str or len(value) > limit or has_control(value):
+        return "%s: text of at most %d characters, no control characters (got %s)" % (
+            name, limit, value_text(value))
     return None
 
 
