@@ -7,6 +7,7 @@ that took anything). Shown as they are, they can do harm:
                       and LibreOffice (CSV injection, OWASP): a leading apostrophe keeps it text
     terminal_text     control characters (newline, ESC for CSI/OSC sequences, DEL, C1) would
                       move the cursor, retitle the window or hide lines: shown as \\xNN escapes
+    has_control       whether text holds such a control character (an exempt's note may not)
     markdown_text     a newline or a | would break a Markdown table row
 """
 
@@ -27,9 +28,14 @@ def _is_control(ch: str) -> bool:
     return code < 0x20 or 0x7F <= code < 0xA0
 
 
+def has_control(text: str) -> bool:
+    """Whether the text holds a control character (C0, DEL or C1)."""
+    return any(_is_control(ch) for ch in text)
+
+
 def terminal_text(text: str) -> str:
     """The text with every control character written as \\xNN (a backslash stays itself)."""
-    if not any(_is_control(ch) for ch in text):
+    if not has_control(text):
         return text
     return "".join(f"\\x{ord(ch):02x}" if _is_control(ch) else ch for ch in text)
 

@@ -8,13 +8,17 @@ from bzgate.store import transaction
 from bzgate.store.dialect import Connection
 
 
+def os_user() -> str:
+    """Who runs this bzgate: the login name, "?" when this uid has none (e.g. in a container)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "?"
+
+
 def record(conn: Connection, action: str, detail: dict) -> None:
     """Adds one audit row; `detail` is stored as JSON with the user who asked."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (e.g. in a container)
-        user = "?"
     with transaction(conn):
         conn.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
                      (int(time.time()), action,
-                      json.dumps({"user": user, **detail}, ensure_ascii=False)))
+                      json.dumps({"user": os_user(), **detail}, ensure_ascii=False)))
