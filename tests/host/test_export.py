@@ -57,6 +57,15 @@ def _filled(path):
     return path
 
 
+@pytest.fixture(autouse=True)
+def site_secret(monkeypatch, tmp_path):
+    """IDs are hashed by default: the site secret, which a PostgreSQL database has no folder for."""
+    monkeypatch.setenv("BZGATE_SECRET", str(tmp_path / "site.secret"))
+
+
+FULL_IDS = ("--ids", "full", "--purpose", "test of the export")
+
+
 def run(db, *args, ok=True):
     result = CliRunner().invoke(main, ["export", "--db", str(db), *args])
     if ok:
@@ -76,7 +85,7 @@ def audit_details(db, action="export"):
 
 def test_csv_has_a_bom_and_keeps_vietnamese_site_names(db, tmp_path):
     out = tmp_path / "d.csv"
-    run(db, "--what", "decisions", "-o", str(out))
+    run(db, "--what", "decisions", *FULL_IDS, "-o", str(out))
     rows = read_csv(out)
     assert len(rows) == 4
     assert [row["site"] for row in rows[1:3]] == [SITE, SITE]
@@ -138,7 +147,7 @@ def test_rows_without_a_valid_clock_are_flagged(db, tmp_path):
 
 def test_xlsx_cells_are_typed(db, tmp_path):
     out = tmp_path / "s.xlsx"
-    run(db, "--what", "sightings", "--format", "xlsx", "-o", str(out))
+    run(db, "--what", "sightings", "--format", "xlsx", *FULL_IDS, "-o", str(out))
     sheet = openpyxl.load_workbook(out)["sightings"]
     header, first, second = ([cell.value for cell in row] for row in sheet.iter_rows())
     row = dict(zip(header, first))

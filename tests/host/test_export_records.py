@@ -44,7 +44,7 @@ def test_stored_records_export_and_report_with_their_names(tmp_path):
 
     runner = CliRunner()
     out = runner.invoke(main, ["export", "--db", str(path), "--what", "decisions",
-                               "--format", "jsonl"])
+                               "--format", "jsonl", "--ids", "full", "--purpose", "test"])
     allow, no_app, deny = (json.loads(line) for line in out.output.splitlines()[:3])
     assert (allow["verdict"], allow["trigger"], allow["mode"], allow["platform"]) == (
         "allow", "button", "enforce", "android")

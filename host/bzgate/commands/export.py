@@ -18,29 +18,42 @@ from bzgate.store.selection import Selection
 @click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv",
               show_default=True, help="csv (UTF-8 with BOM, for Excel), jsonl, or xlsx (to a "
                                       "file: -o FILE).")
-@click.option("--ids", type=click.Choice(export.IDS), default="full", show_default=True,
-              help="Bluezone IDs as they are, as a keyed hash with the site secret, or left out.")
+@click.option("--ids", type=click.Choice(export.IDS), default="hashed", show_default=True,
+              help="Bluezone IDs as a keyed hash with the site secret, as they are (personal "
+                   "data: needs --purpose), or left out.")
+@click.option("--purpose", metavar="TEXT",
+              help="Why the IDs themselves go out (e.g. the F0 case traced), for the audit "
+                   "table; needed by --ids full.")
 @click.option("--secret", "secret_file", type=click.Path(dir_okay=False), metavar="FILE",
               show_default="$BZGATE_SECRET, else bzgate.secret beside the database",
               help="The site secret for --ids hashed; made on first use.")
 @output_option
-def export_command(what, start, end, sites, gates, db, fmt, ids, secret_file, output) -> None:
+def export_command(what, start, end, sites, gates, db, fmt, ids, purpose, secret_file,
+                   output) -> None:
     """Export sightings, decisions, counts or events for a time range, site or gate.
 
     Times come as UTC (ISO, Z) and local Vietnam time columns; clock_valid is false where the
-    gate's clock was not set. Each export is written to the audit table.
+    gate's clock was not set. Each export is written to the audit table. Visitors' Bluezone IDs
+    are personal data, kept for tracing only: they are hashed unless --ids full says why.
 
     \b
     Examples:
       bzgate export --what decisions --from 2020-09-18 --to 2020-09-20 -o decisions.csv
-      bzgate export --what sightings --site "Sở Y tế" --ids hashed --format xlsx -o s.xlsx
+      bzgate export --what sightings --site "Sở Y tế" --format xlsx -o s.xlsx
+      bzgate export --what sightings --ids full --purpose "F0 case 1234 for HCDC" -o s.csv
     """
     if fmt == "xlsx" and output is None:
         raise UserError("xlsx needs a file: add -o FILE")
+    purpose = (purpose or "").strip()
+    if ids == "full" and not purpose:
+        raise UserError("--ids full needs --purpose TEXT: visitors' Bluezone IDs are personal "
+                        "data, given out for tracing only, and the audit table says why")
     selection = Selection.from_options(start, end, sites, gates)
     conn = open_existing(db)
     detail = {"what": what, "format": fmt, "ids": ids, **selection.as_dict(),
               "output": str(output) if output else "-"}
+    if purpose:
+        detail["purpose"] = purpose
     id_hash = None
     if ids == "hashed":
         secret = sitesecret.load_or_create(sitesecret.secret_path(secret_file, db))
