@@ -14,7 +14,8 @@ outputs, presence (ends visits: SIGHTING records), beacon (the gate's own advert
 (flush), hostlink, and the supervisor's own loop. A task that raises is restarted
 (TASK_RESTART); one that fails RESTARTS_MAX times within RESTART_WINDOW_S takes the board
 down (TASK_FAILED, then a reset). The watchdog is fed only while every task has reported
-healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below HEAP_LOW_BYTES).
+healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below HEAP_LOW_BYTES),
+and the IDF heap's, which NimBLE and Wi-Fi allocate from (HEAP_LOW "idf" below IDF_LOW_BYTES).
 
 Crashes (a fatal error, a watchdog reset) are counted in RTC memory (gate.crashes); three
 within ten minutes boot the board into safe mode: host link and REPL only, relay off, fast red
@@ -63,6 +64,7 @@ RESTART_WINDOW_S = const(600)
 HEAP_CHECK_MS = const(10000)
 GC_EVERY_BYTES = const(8192)
 HEAP_LOW_BYTES = const(1536)  # a host-link reply needs about 1 KB in one piece
+IDF_LOW_BYTES = const(4096)  # a Wi-Fi frame buffer is 1.6 KB; NimBLE panicked at 336 (docs/esp32-notes.md, note 38)
 EVENT_QUEUE_MAX = const(16)
 RESTART_FIELDS = ("mode", "trigger", "ios_read", "scan", "board", "wifi", "mqtt")
 # ESP32 bytes the uplink needs free once the gate is built: the uplink running takes about 19 KB
@@ -183,6 +185,7 @@ class App:
         self.alarms = []
         self.heap_largest = 0
         self.heap_live_free = 0
+        self.idf_largest = 0
         self.tasks = []
         self._stop = asyncio.Event()
         self._restart = False
@@ -253,6 +256,7 @@ class App:
         """The gate's side of STATUS (the host link adds uptime, time, heap_free, storage)."""
         out = {"boot_id": self.boot_id, "mode": self.config["mode"], "safe_mode": self.safe_mode,
                "heap_largest": self.heap_largest, "heap_free_gc": self.heap_live_free,
+               "idf_largest": self.idf_largest,
                "alarms": self.alarms,
                "decisions": self.policy.decisions, "latency_max_ms": self.policy.latency_max_ms,
                "checking": self.policy.checking, "presses_merged": self.policy.presses_merged,
@@ -360,12 +364,17 @@ class App:
         gc.collect()
         self.heap_live_free = gc.mem_free()  # pyright: ignore[reportAttributeAccessIssue]
         self.heap_largest = largest_free_block()  # after a collection: live objects only
-        if self.heap_largest < HEAP_LOW_BYTES:
-            if "heap-low" not in self.alarms:
-                self.log(record.event(record.HEAP_LOW, self.heap_largest))
-            self.alarm("heap-low")
-        elif "heap-low" in self.alarms:
-            self.alarms.remove("heap-low")
+        self.idf_largest = max(region[2] for region in esp32.idf_heap_info(esp32.HEAP_DATA))
+        self._watch("heap-low", self.heap_largest, HEAP_LOW_BYTES, b"")
+        self._watch("idf-heap-low", self.idf_largest, IDF_LOW_BYTES, b"idf")
+
+    def _watch(self, alarm, largest, least, text):
+        if largest < least:
+            if alarm not in self.alarms:
+                self.log(record.event(record.HEAP_LOW, largest, text))
+            self.alarm(alarm)
+        elif alarm in self.alarms:
+            self.alarms.remove(alarm)
 
     async def run(self):
         # Collect after every few KB: the garbage of the scan path then reuses the same few

@@ -28,6 +28,7 @@ from bzsim.board.control import handle_request
 from bzsim.board.interpreter import Interpreter
 from bzsim.board.pins import PinBank
 from bzsim.board.serialline import DEFAULT_BAUD, STDIN_RING, SerialLine
+from bzsim.shims import boardmemory
 from bzsim.shims import boardmsg as msg
 
 PRIVATE = ".bzsim"
@@ -57,6 +58,12 @@ def heap_bytes(heap: str) -> int:
     return int(number) * {"": 1, "K": 1024, "M": 1024 * 1024}[unit] * struct.calcsize("P") // 4
 
 
+def module_heap(module: str) -> str:
+    """The Python heap of a module with nothing switched on (bzsim.shims.boardmemory), as --heap
+    writes it."""
+    return "%d" % boardmemory.PYTHON_HEAP[module]
+
+
 def _board_uid(private: Path) -> bytes:
     path = private / "uid"
     if not path.exists():
@@ -74,13 +81,17 @@ class _Peer:
 
 
 class Board:
-    def __init__(self, flash: Path, *, heap: str = "96K", name: str = "gate", air: str | None = None,
+    def __init__(self, flash: Path, *, module: str = boardmemory.DEFAULT_MODULE, heap: str | None = None,
+                 name: str = "gate", air: str | None = None,
                  flash_bytes: int = DEFAULT_FLASH_BYTES, baud: int = DEFAULT_BAUD,
                  wifi: tuple[str, str] | None = None, wifi_plan: Plan | None = None):
         self.flash = Path(flash).resolve()
         self.private = self.flash / PRIVATE
         self.private.mkdir(parents=True, exist_ok=True)
-        self.heap_bytes = heap_bytes(heap)
+        if module not in boardmemory.PYTHON_HEAP:
+            raise ValueError(f"module {module!r}: one of {', '.join(boardmemory.PYTHON_HEAP)}")
+        self.module = module  # the memory it models; heap, if given, overrides its Python heap
+        self.heap_bytes = heap_bytes(heap or module_heap(module))
         self.name, self.air, self.flash_bytes = name, air, flash_bytes
         self.uid = _board_uid(self.private)
         self.console, self.filter, self.pins = ConsoleLog(), ConsoleFilter(), PinBank()
@@ -298,6 +309,7 @@ class Board:
                                       if level is not None),
             "BZSIM_NAME": self.name,
             "BZSIM_HEAP_BYTES": str(self.heap_bytes),
+            "BZSIM_MODULE": self.module,
         }
         if self.air:
             env["BZSIM_AIR"] = self.air

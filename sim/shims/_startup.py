@@ -10,6 +10,7 @@ import micropython
 
 import _board
 import _flashfs
+from _heaphold import hold, largest_free
 
 
 def _run(name, scope):
@@ -29,36 +30,6 @@ def _run(name, scope):
     return False
 
 
-def _largest_free():
-    """The largest bytearray the heap can give now (bisection)."""
-    low, high = 0, gc.mem_free()
-    while high - low > 32:
-        mid = (low + high) // 2
-        try:
-            bytearray(mid)
-            low = mid
-        except MemoryError:
-            high = mid
-    gc.collect()
-    return low
-
-
-def _hold(held, n, total, smallest):
-    """Hold about `total` bytes in pieces, largest first (first fit puts each as low as it
-    fits), in held[n:]: preallocated, since growing a list can fail on a full heap. Returns
-    the next free slot."""
-    piece = total
-    while total >= smallest and piece >= smallest and n < len(held):
-        try:
-            held[n] = bytearray(piece)
-            n += 1
-            total -= piece + 16
-        except MemoryError:
-            piece //= 2
-        piece = min(piece, total)
-    return n
-
-
 def _reserve_shim_memory(interpreter_used):
     """Hold back what the interpreter has beyond the board's heap: the share of the shims
     loaded so far (the board's startup code, C on the port, as bluetooth and machine are).
@@ -68,14 +39,14 @@ def _reserve_shim_memory(interpreter_used):
     gc.collect()
     board = int(os.getenv("BZSIM_HEAP_BYTES")) - interpreter_used
     _board.reserved = held = [None] * 4096
-    top = _largest_free()
+    top = largest_free()
     n = 0
     if top >= board:
         lid = bytearray(top - 64)  # covers the top run while the holes below are filled
-        n = _hold(held, n, gc.mem_free(), 16)
+        n = hold(held, n, gc.mem_free(), 16)
         del lid
         gc.collect()
-    _hold(held, n, gc.mem_free() - board, 64)
+    hold(held, n, gc.mem_free() - board, 64)
 
 
 def _load_c_modules(interpreter_used):

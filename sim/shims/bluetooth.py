@@ -9,7 +9,8 @@
 # - a failed, timed-out or cancelled connect is _IRQ_PERIPHERAL_DISCONNECT with addr_type 0xFF
 #   and a zero address; a connect left pending makes the next one raise OSError(EALREADY);
 # - _IRQ_GATTC_READ_DONE always ends a read, _IRQ_GATTC_READ_RESULT only on success;
-# - an exception escaping the handler disables all further events, with a console line.
+# - an exception escaping the handler disables all further events, with a console line;
+# - while active, NimBLE's RAM is taken from the module's memory (_idfheap).
 #
 # Wire messages with the air: their numbers and payloads are in airmsg.py.
 import errno
@@ -20,6 +21,7 @@ import sys
 
 from micropython import const
 
+import _idfheap
 import _simlink
 import airmsg as _msg
 
@@ -122,6 +124,7 @@ class BLE:
         self._mac = _board_mac(self._name)
         self._link = None
         self._active = False
+        self._ram = None  # NimBLE's share of the board's RAM while active
         self._handler = None
         self._gap_name = "MPY NIMBLE"
         self._addr_mode = 0
@@ -145,6 +148,7 @@ class BLE:
                     raise OSError(errno.ENODEV)  # no simulated air: the radio cannot start
                 self._link = _simlink.Link(address, self._on_message)
                 self._link.send(_msg.HELLO, self._mac + self._name.encode())
+            self._ram = _idfheap.take("ble")
             self._active = True
         elif not state and self._active:
             if self._scanning:
@@ -152,6 +156,8 @@ class BLE:
             if self._connecting:
                 self.gap_connect(None)
             self._link.send(_msg.ADVERTISE, bytes(6))
+            _idfheap.release(self._ram)
+            self._ram = None
             self._active = False
         return self._active
 

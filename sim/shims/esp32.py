@@ -1,15 +1,19 @@
 # ESP32 `esp32` for the virtual board (never deployed): NVS kept in the board's private
 # directory. As on the port, only int32 and blob values exist, a missing key (or one of
 # the other type) raises OSError(ENOENT), and nothing persists without commit().
+# idf_heap_info() reports the modelled IDF heap (_idfheap).
 import errno
 import json
 import vfs
 
 import _flashfs
+import _idfheap
 
 _KEY_MAX = const(15)
 _ESP_ERR_NVS_KEY_TOO_LONG = const(0x1109)
 _ESP_ERR_NVS_INVALID_LENGTH = const(0x110C)
+HEAP_DATA = const(4)  # MALLOC_CAP_8BIT, as ports/esp32/modesp32.c defines it
+HEAP_EXEC = const(1)  # MALLOC_CAP_EXEC
 
 
 def _flash():
@@ -17,6 +21,11 @@ def _flash():
         if point == "/" and isinstance(fs, _flashfs.FlashFS):
             return fs
     raise OSError(errno.ENODEV)
+
+
+def idf_heap_info(capabilities):
+    """A list of (total, free, largest free block, least free seen), one per heap region."""
+    return _idfheap.regions() if capabilities & HEAP_DATA else []
 
 
 def _check_key(key):

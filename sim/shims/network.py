@@ -3,8 +3,11 @@
 # up; its sockets (the `socket` shim) then reach the host's loopback. When the access point goes
 # (the board's control op "wifi"), the station loses its IP and its open sockets are aborted,
 # as lwIP aborts the connections of an address that is gone. The station does not reconnect by
-# itself (as with config(reconnects=0) on the port): the firmware connects again.
+# itself (as with config(reconnects=0) on the port): the firmware connects again. From the first
+# connect until the interface goes inactive, the driver's RAM is taken from the module's memory
+# (_idfheap).
 import _board
+import _idfheap
 
 STA_IF = const(0)
 AP_IF = const(1)
@@ -37,6 +40,7 @@ class _WLAN:
     def __init__(self, interface_id):
         self._if = interface_id
         self._active = False
+        self._ram = None  # the driver's share of the board's RAM, once it has connected
         self._status = STAT_IDLE
         mac = bytearray(_board.unique_id)
         mac[5] = (mac[5] + interface_id) & 0xFF  # the AP's MAC is the station's + 1
@@ -48,6 +52,8 @@ class _WLAN:
         self._active = bool(is_active)
         if not self._active:
             self._status = STAT_IDLE
+            _idfheap.release(self._ram)
+            self._ram = None
 
     def _require_active(self):
         if not self._active:
@@ -57,6 +63,8 @@ class _WLAN:
         self._require_active()
         if self._if != STA_IF:
             raise OSError("AP mode: not on this gate (docs/esp32-notes.md, note 11)")
+        if self._ram is None:
+            self._ram = _idfheap.take("wifi")
         ap = _board.wifi
         if ap is None or not ap["up"] or ssid != ap["ssid"]:
             self._drop(STAT_NO_AP_FOUND)

@@ -1,13 +1,15 @@
 # ESP32 `socket` for the virtual board (never deployed): sockets of the Wi-Fi station, made on
 # the host's loopback. As on the port, addresses are (host, port) tuples. Without an IP (the
 # station not connected) name lookups fail as on the port (OSError -202), and the `network`
-# shim aborts the open sockets when the station loses its IP.
+# shim aborts the open sockets when the station loses its IP. An open socket's RAM is taken from
+# the module's memory (_idfheap).
 import errno
 import io
 
 import usocket as _host
 from usocket import AF_INET, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR  # noqa: F401
 
+import _idfheap
 import network
 
 _GET_FILENO = const(10)  # MP_STREAM_GET_FILENO: select.poll polls the host socket's fd
@@ -34,6 +36,7 @@ def abort_all():
 
 class socket(io.IOBase):
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
+        self._ram = _idfheap.take("socket")
         self._s = _host.socket(af, type, proto)
         self._aborted = False
         _open.append(self)
@@ -45,6 +48,7 @@ class socket(io.IOBase):
 
     def abort(self):
         self._aborted = True
+        self._free()
         try:
             self._s.setsockopt(SOL_SOCKET, _host.SO_LINGER, b"\x01\0\0\0\0\0\0\0")  # linger 0: reset
         except OSError:
@@ -59,7 +63,12 @@ class socket(io.IOBase):
     def close(self):
         if self in _open:
             _open.remove(self)
+        self._free()
         self._s.close()
+
+    def _free(self):
+        _idfheap.release(self._ram)
+        self._ram = None
 
     def ioctl(self, request, arg):
         if request == _GET_FILENO:

@@ -90,7 +90,7 @@ def start_gate(where: Path, config=None, phones=(), scenario_dict=None, board_ar
     flash = where / "flash"
     deploy(flash, {**gate_config.defaults(), "gate_id": "test-gate", **(config or {})})
     try:
-        return GateBoard(flash, air, "--heap", "96K", *board_args)
+        return GateBoard(flash, air, *board_args)  # a WROOM-32 unless board_args say --module
     except BaseException:
         air.stop()
         raise

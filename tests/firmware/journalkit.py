@@ -16,12 +16,12 @@ JOURNAL_MAIN = "from journal_driver import *\nj = open_journal()\n"  # the drive
 
 
 def start_journal_board(flash: Path, main: str, *board_args: str) -> VirtualBoard:
-    """A board (heap 96K) with bzcore, gate (.mpy) and the driver on flash, running `main` as main.py."""
+    """A board (a WROOM-32's memory) with bzcore, gate (.mpy) and the driver on flash, running `main` as main.py."""
     flash.mkdir(parents=True, exist_ok=True)
     install_packages(flash)
     shutil.copy(HERE / "journal_driver.py", flash / "journal_driver.py")
     (flash / "main.py").write_text(main)
-    return VirtualBoard(flash, "--heap", "96K", *board_args)
+    return VirtualBoard(flash, "--module", "wroom-32", *board_args)
 
 
 def start_journal_session(flash: Path, main: str, *board_args: str) -> VirtualBoard:

@@ -63,7 +63,7 @@ def test_secrets_are_never_echoed_and_a_config_read_back_keeps_them(gate):
 
 
 def test_a_board_without_heap_to_spare_keeps_deciding_without_the_uplink(gate):
-    board = gate(config={**uplink_config(1), **FAST}, board_args=wifi_args(heap="96K"))
+    board = gate(config={**uplink_config(1), **FAST}, board_args=wifi_args("wroom-32"))
     status = board.status()
     assert "uplink-no-heap" in status["alarms"] and "uplink" not in status
     assert not status["safe_mode"]
@@ -71,4 +71,4 @@ def test_a_board_without_heap_to_spare_keeps_deciding_without_the_uplink(gate):
     assert len(board.wait_records(record.DECISION, 1)) == 1
     low = [e for e in board.of_kind(record.EVENT) if e["code"] == record.HEAP_LOW]
     assert low and low[0]["text"] == b"uplink" and low[0]["detail"] > 0
-    print(f"\n96K board: {low[0]['detail']} bytes spare (ESP32 terms) for the uplink")
+    print(f"\nWROOM-32 board: {low[0]['detail']} bytes spare (ESP32 terms) for the uplink")

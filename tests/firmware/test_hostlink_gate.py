@@ -1,4 +1,4 @@
-"""The host link inside the real gate (gate.app on a virtual board, 96K heap, a scenario phone
+"""The host link inside the real gate (gate.app on a virtual WROOM-32, a scenario phone
 at the gate): commands and garbage while the gate scans and decides."""
 
 import random

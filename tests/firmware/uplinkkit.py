@@ -19,7 +19,7 @@ from bzcore import record, uplink
 SSID, PASSWORD = "gate-lan", "correct horse"
 # wait_s 0: a press nobody's phone answers is a DENY at once, so each press is one decision
 FAST = {"relay_pulse_ms": 200, "antipassback_s": 0, "wait_s": 0}
-UPLINK_HEAP = "128K"  # an ESP32 with PSRAM: 96K has no room for the MQTT client (README)
+UPLINK_MODULE = "wrover"  # PSRAM: a WROOM-32 has no room for the MQTT client (README, "Heap")
 
 
 def uplink_config(port, prefix="bzgate", **mqtt_fields):
@@ -27,8 +27,8 @@ def uplink_config(port, prefix="bzgate", **mqtt_fields):
             "mqtt": {"host": "127.0.0.1", "port": port, "topic_prefix": prefix, **mqtt_fields}}
 
 
-def wifi_args(heap=UPLINK_HEAP):
-    return ("--wifi", f"{SSID}:{PASSWORD}", "--heap", heap)
+def wifi_args(module=UPLINK_MODULE):
+    return ("--wifi", f"{SSID}:{PASSWORD}", "--module", module)
 
 
 def press(board, n):

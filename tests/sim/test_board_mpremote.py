@@ -6,7 +6,7 @@ import pytest
 
 from boardkit import start_virtual_board
 
-from bzsim.board.process import heap_bytes
+from bzsim.board.process import heap_bytes, module_heap
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +92,10 @@ def test_the_heap_is_limited_like_a_board(board):
 
 
 def test_the_code_finds_the_boards_whole_heap_whatever_the_shims_cost(board):
-    """96K in ESP32 terms, less what mpremote's exec itself holds: the shims, which are C on
-    the port, take none of it, however long the checkout's path."""
+    """A WROOM-32's heap with BLE off, less what mpremote's exec itself holds: the shims, which
+    are C on the port, take none of it, however long the checkout's path."""
     out = board.mpremote("exec", "import gc; gc.collect(); print(gc.mem_free())").stdout
-    assert 0 <= heap_bytes("96K") - int(out) < 2048
+    assert 0 <= heap_bytes(module_heap("wroom-32")) - int(out) < 2048
 
 
 def test_the_boards_heap_is_one_piece_and_its_c_modules_take_none_of_it(board):

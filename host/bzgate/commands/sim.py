@@ -16,6 +16,7 @@ from bzsim.board.control import BoardControl, BoardControlError
 from bzsim.board.process import DEFAULT_FLASH_BYTES, Board
 from bzsim.board.run import run
 from bzsim.board.serialline import DEFAULT_BAUD
+from bzsim.shims import boardmemory
 
 _SIZE = re.compile(r"^(\d+)([KM]?)$")
 
@@ -50,8 +51,13 @@ _flash_option = click.option("--flash", "flash", required=True, type=click.Path(
 @click.option("--air", metavar="HOST:PORT", help="Shared simulated air to listen to.")
 @click.option("--scenario", type=click.Path(exists=True, dir_okay=False),
               show_default="a quiet office", help="Run a private air playing this scenario.")
-@click.option("--heap", default="96K", show_default=True,
-              help="Python heap, in ESP32 (32-bit) terms.")
+@click.option("--module", type=click.Choice(list(boardmemory.PYTHON_HEAP)), default=boardmemory.DEFAULT_MODULE,
+              show_default=True,
+              help="The ESP32 module whose memory the board has: wroom-32 (no PSRAM: BLE, Wi-Fi and "
+                   "sockets take from the Python heap) or wrover (4 MB PSRAM holds the Python heap).")
+@click.option("--heap", show_default="the module's",
+              help="Python heap with nothing switched on, in ESP32 (32-bit) terms: an override "
+                   "for experiments.")
 @click.option("--name", show_default='its only gate; "gate" without a scenario',
               help="The board's name in the air: a gate of the scenario.")
 @click.option("--flash-size", default=str(DEFAULT_FLASH_BYTES // 1024) + "K", show_default=True,
@@ -61,7 +67,7 @@ _flash_option = click.option("--flash", "flash", required=True, type=click.Path(
 @click.option("--wifi", metavar="SSID:PASSWORD",
               help="An access point in range; the board's sockets then reach this machine's loopback. "
                    "Refused when the scenario gives the board's gate one.")
-def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> None:
+def board_command(flash, air, scenario, module, heap, name, flash_size, baud, wifi) -> None:
     """Start a virtual ESP32; print its serial device's path, then run until stopped.
 
     Use the path with mpremote: `mpremote connect <path> fs ls`.
@@ -70,10 +76,11 @@ def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> N
     Examples:
       bzgate sim board --flash ./board1
       bzgate sim board --flash ./board1 --scenario scenario.json --name front
+      bzgate sim board --flash ./board1 --module wrover --wifi gate-lan:secret123
     """
     if air and scenario:
         raise UserError("give --air (a shared air) or --scenario (a private one), not both")
-    if not _SIZE.match(heap.upper()):
+    if heap is not None and not _SIZE.match(heap.upper()):
         raise UserError(f"--heap {heap!r}: write a size such as 96K")
     flash_bytes = _bytes(flash_size)
     if wifi is not None and ":" not in wifi:
@@ -90,7 +97,7 @@ def board_command(flash, air, scenario, heap, name, flash_size, baud, wifi) -> N
         if plan is not None and access_point is not None:
             raise UserError(f"--wifi: gate {plan.gate!r} has its access point in the scenario "
                             f"(SSID {plan.ssid!r}); leave --wifi out")
-        run(Board(flash, heap=heap.upper(), name=name, air=address, flash_bytes=flash_bytes,
+        run(Board(flash, module=module, heap=heap and heap.upper(), name=name, air=address, flash_bytes=flash_bytes,
                   baud=baud, wifi=access_point, wifi_plan=plan))
     finally:
         if private_air is not None:
