@@ -6,6 +6,10 @@ columns: each time as `<name>_utc` (ISO, Z) and `<name>_local` (Asia/Ho_Chi_Minh
 `clock_valid` flag (false: the gate's clock was not set, the time is not a date), and the ID as
 it is (`full`), as a keyed hash (`hashed`) or not at all (`none`). A value the record does not
 hold (an ID, a DENY's RSSI: no phone decided it) is an empty cell, or null in JSON; never 0.
+
+Text is free text (a site, a gate id, an event's text): a CSV cell that Excel would take for a
+formula gets an apostrophe in front (bzgate.textsafety), an xlsx cell is a text cell
+(bzgate.export.xlsx), and JSON lines keep it as it is: they are data for programs, not a sheet.
 """
 
 import csv
@@ -18,6 +22,7 @@ from bzgate.export.xlsx import Time, Workbook
 from bzgate.localtime import LocalSeconds, local_text_maker, utc_text_maker
 from bzgate.store.dialect import Connection
 from bzgate.store.selection import Selection
+from bzgate.textsafety import spreadsheet_text
 
 WHAT = ("sightings", "decisions", "counts", "events")
 FORMATS = ("csv", "jsonl", "xlsx")
@@ -61,6 +66,11 @@ def _flag_text(value: int) -> str:
     return "true" if value else "false"
 
 
+def csv_text(value: str | None) -> str | None:
+    """Text as a CSV cell that Excel shows and never runs."""
+    return value if value is None else spreadsheet_text(value)
+
+
 def xlsx_text(value: str | None) -> str | None:
     """Text as a worksheet can hold it: control characters, which xlsx cannot store, become
     U+FFFD rather than failing the export."""
@@ -87,8 +97,10 @@ class Columns:
                 self._add(name, index, hashed_id if ids == "hashed" else _id_hex)
             elif kind == "bool":
                 self._add(name, index, _flag_text if fmt == "csv" else bool)
+            elif kind == "text":
+                self._add(name, index, _TEXT_CELLS[fmt])
             else:
-                self._add(name, index, xlsx_text if xlsx and kind == "text" else _as_is)
+                self._add(name, index, _as_is)
 
     def _add(self, name: str, index: int, make: Callable) -> None:
         self.names.append(name)
@@ -96,6 +108,9 @@ class Columns:
 
     def cells(self, row: tuple) -> list:
         return [make(row[index]) for index, make in self._makers]
+
+
+_TEXT_CELLS = {"csv": csv_text, "jsonl": _as_is, "xlsx": xlsx_text}
 
 
 def query(conn: Connection, what: str, columns: Columns, selection: Selection):

@@ -6,12 +6,16 @@ machines): fine for a report, a quarter of an hour for a million rows. XlsxWrite
 constant_memory mode streams too, but writes the same cells about five times slower
 (`bench/export.py` runs both). This writes the worksheet's XML text itself: inline strings (no
 shared-string table to keep), numbers, booleans, and times as Excel serial days with a date
-format. A sheet holds at most SHEET_ROWS rows; a longer export goes on in the next sheet, the
-header repeated.
+format. A string is always a text cell, never a formula; one that starts as a formula would
+(bzgate.textsafety) is also marked quotePrefix, as Excel marks text typed after an apostrophe,
+so that editing the cell keeps it text. A sheet holds at most SHEET_ROWS rows; a longer export
+goes on in the next sheet, the header repeated.
 """
 
 import zipfile
 from xml.sax.saxutils import escape, quoteattr
+
+from bzgate.textsafety import looks_like_formula
 
 SHEET_ROWS = 1_048_576  # Excel's limit, header included
 _UNIX_DAY_0 = 25569  # 1970-01-01 as an Excel serial day (1900 date system)
@@ -29,12 +33,15 @@ _STYLES = (f'{_XML}<styleSheet xmlns="{_NS}">'
            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
            '</cellStyleXfs>'
-           '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
            '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+           '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
+           '</cellXfs>'
            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
            '</styleSheet>')
-_DATE_STYLE, _HEADER_STYLE = 1, 2
+_DATE_STYLE, _HEADER_STYLE, _QUOTED_STYLE = 1, 2, 3
+_KEPT = {"\r": "&#13;"}  # a bare CR would be read back as a newline (XML's line ends)
 
 
 def _column_letters(n: int) -> list[str]:
@@ -57,8 +64,9 @@ def _cell(ref: str, value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return (f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t>'
-                '</is></c>')
+        style = f' s="{_QUOTED_STYLE}"' if looks_like_formula(value) else ""
+        return (f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">'
+                f'{escape(value, _KEPT)}</t></is></c>')
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, Time):
