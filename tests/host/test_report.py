@@ -1,5 +1,6 @@
 """`bzgate report` on a known dataset: the numbers per day, site and gate and in total, in
-Markdown, HTML and xlsx, Vietnamese and English, with the chart; an empty range is said plainly."""
+Markdown, HTML and xlsx, Vietnamese and English, with the chart; an empty range is said plainly;
+names from users stay text in every format."""
 
 import base64
 import json
@@ -24,7 +25,8 @@ def db(request, tmp_path_factory, service):
 
 
 def _filled(path):
-    """18/09 (local): 7 people at the front gate, 5 allowed, 1 denied, 1 no app; busiest 08-09.
+    """18/09 (local): 8 people at the front gate, 5 allowed, 1 denied, 1 no app, 1 exempt, and 2
+    exits (nobody coming in); busiest 08-09.
     19/09 (local): 4 at the back gate, 3 of them just after local midnight (17:3x UTC), 3 allowed.
     Devices: 7 on the 18th (5 Android, 2 iOS; one of them at a second gate, "side", too), 2 on
     the 19th (1 of them seen on the 18th too)."""
@@ -33,6 +35,9 @@ def _filled(path):
         rows.add("decisions", utc(f"2020-09-18 01:{minute:02d}"), site=HEAD, verdict=verdict)
     rows.add("decisions", utc("2020-09-18 07:10"), site=HEAD)
     rows.add("decisions", utc("2020-09-18 07:20"), site=HEAD, verdict="no-app", mode="monitor")
+    rows.add("decisions", utc("2020-09-18 07:30"), site=HEAD, verdict="exempt")
+    for minute in (40, 50):
+        rows.add("decisions", utc(f"2020-09-18 07:{minute}"), site=HEAD, verdict="exit")
     for minute, verdict in zip((30, 31, 32), ("allow", "allow", "deny")):
         rows.add("decisions", utc(f"2020-09-18 17:{minute:02d}"), gate="back", site="Nhà máy",
                  verdict=verdict)
@@ -69,12 +74,15 @@ def test_markdown_by_day_in_vietnamese(db, tmp_path):
     run(db, "--format", "md", "-o", str(out))
     text = out.read_text(encoding="utf-8")
     header, day1, day2, total = md_table(text)
-    assert header == ["STT", "Ngày", "Lượt người qua cổng", "Cho phép", "Từ chối",
-                      "Không có ứng dụng", "Tỷ lệ tuân thủ", "Thiết bị Bluezone (không trùng)",
+    assert header == ["STT", "Ngày", "Lượt người qua cổng", "Cho phép", "Không có ứng dụng",
+                      "Miễn trừ", "Tỷ lệ tuân thủ", "Lượt ra", "Thiết bị Bluezone (không trùng)",
                       "Android", "iOS", "Giờ cao điểm"]
-    assert day1 == ["1", "18/09/2020", "7", "5", "1", "1", "71,4 %", "7", "5", "2", "08:00–09:00"]
-    assert day2 == ["2", "19/09/2020", "4", "3", "1", "0", "75,0 %", "2", "1", "1", "00:00–01:00"]
-    assert total == ["", "Tổng cộng", "11", "8", "2", "1", "72,7 %", "8", "5", "3", "08:00–09:00"]
+    assert day1 == ["1", "18/09/2020", "8", "5", "2", "1", "71,4 %", "2", "7", "5", "2",
+                    "08:00–09:00"]
+    assert day2 == ["2", "19/09/2020", "4", "3", "1", "0", "75,0 %", "0", "2", "1", "1",
+                    "00:00–01:00"]
+    assert total == ["", "Tổng cộng", "12", "8", "3", "1", "72,7 %", "2", "8", "5", "3",
+                     "08:00–09:00"]
     assert "chưa đặt đồng hồ, không được tính: 1." in text
     assert "![Tỷ lệ tuân thủ theo ngày](r.png)" in text
     assert (tmp_path / "r.png").read_bytes().startswith(PNG)
@@ -84,11 +92,11 @@ def test_markdown_by_gate_in_english(db):
     result = run(db, "--format", "md", "--by", "gate", "--lang", "en")
     header, back, front, side, total = md_table(result.output)
     assert header[1] == "Gate" and header[6] == "Compliance"
-    assert back == ["1", "Nhà máy · back", "4", "3", "1", "0", "75.0 %", "2", "1", "1",
+    assert back == ["1", "Nhà máy · back", "4", "3", "1", "0", "75.0 %", "0", "2", "1", "1",
                     "00:00–01:00"]
-    assert front[1:7] == ["Sở Y tế · front", "7", "5", "1", "1", "71.4 %"]
-    assert side == ["3", "Sở Y tế · side", "0", "0", "0", "0", "–", "1", "1", "0", "–"]
-    assert total[1] == "Total" and total[6] == "72.7 %" and total[7] == "8"
+    assert front[1:8] == ["Sở Y tế · front", "8", "5", "2", "1", "71.4 %", "2"]
+    assert side == ["3", "Sở Y tế · side", "0", "0", "0", "0", "–", "0", "1", "1", "0", "–"]
+    assert total[1] == "Total" and total[6] == "72.7 %" and total[7:9] == ["2", "8"]
 
 
 def test_html_has_the_table_and_the_chart_inside(db, tmp_path):
@@ -97,9 +105,9 @@ def test_html_has_the_table_and_the_chart_inside(db, tmp_path):
     text = out.read_text(encoding="utf-8")
     rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", text)]
     assert rows[1:] == [
-        ["1", "Nhà máy", "4", "3", "1", "0", "75.0 %", "2", "1", "1", "00:00–01:00"],
-        ["2", "Sở Y tế", "7", "5", "1", "1", "71.4 %", "7", "5", "2", "08:00–09:00"],
-        ["", "Total", "11", "8", "2", "1", "72.7 %", "8", "5", "3", "08:00–09:00"]]
+        ["1", "Nhà máy", "4", "3", "1", "0", "75.0 %", "0", "2", "1", "1", "00:00–01:00"],
+        ["2", "Sở Y tế", "8", "5", "2", "1", "71.4 %", "2", "7", "5", "2", "08:00–09:00"],
+        ["", "Total", "12", "8", "3", "1", "72.7 %", "2", "8", "5", "3", "08:00–09:00"]]
     (chart,) = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
     assert base64.b64decode(chart).startswith(PNG)
     assert '<html lang="en">' in text and '<meta charset="utf-8">' in text
@@ -118,10 +126,10 @@ def test_xlsx_holds_typed_numbers_and_the_chart(db, tmp_path):
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     start = next(i for i, row in enumerate(values) if row[0] == "STT")
     day1, day2, total = values[start + 1:start + 4]
-    assert day1[:6] == [1, "18/09/2020", 7, 5, 1, 1]
-    assert day1[6] == pytest.approx(5 / 7) and day1[7:] == [7, 5, 2, "08:00–09:00"]
+    assert day1[:6] == [1, "18/09/2020", 8, 5, 2, 1]
+    assert day1[6] == pytest.approx(5 / 7) and day1[7:] == [2, 7, 5, 2, "08:00–09:00"]
     assert day2[2] == 4 and day2[6] == pytest.approx(0.75)
-    assert total[1] == "Tổng cộng" and total[2:6] == [11, 8, 2, 1]
+    assert total[1] == "Tổng cộng" and total[2:6] == [12, 8, 3, 1]
     assert sheet.cell(start + 2, 7).number_format == "0.0%"
     assert len(sheet._images) == 1
 

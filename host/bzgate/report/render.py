@@ -1,9 +1,7 @@
-"""A report laid out as the provincial reports are: a heading, a table of units (rows) by
-measures (columns) with a total row, the chart, notes. As HTML (one file, the chart inside),
-Markdown (the chart beside it) or xlsx (typed cells, the chart on the sheet)."""
+"""The report as HTML (one file, the chart inside), Markdown (the chart beside it) or xlsx (typed
+cells, the chart on the sheet): the heading, the table (report/table.py), the chart, the notes."""
 
 import base64
-import datetime as dt
 import html
 import io
 
@@ -13,79 +11,25 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bzgate.export.tables import xlsx_text
-from bzgate.localtime import local_time
-from bzgate.report.figures import Line, Report
-from bzgate.report.labels import LABELS, hour_span, integer, percent
-
-MEASURES = ("triggers", "allowed", "denied", "no_app", "compliance", "devices", "android", "ios",
-            "busiest")
-
-
-def headers(report: Report, lang: str) -> list[str]:
-    words = LABELS[lang]
-    return [words["no"], words["unit"][report.by]] + [words[measure] for measure in MEASURES]
-
-
-def _unit_label(report: Report, line: Line, lang: str) -> str:
-    words = LABELS[lang]
-    if report.by == "day":
-        return dt.date.fromisoformat(line.unit).strftime(words["date"])
-    return line.unit or words["no_site"]
-
-
-def _cells(line: Line) -> list:
-    """The measures, typed: counts as ints, compliance as a fraction (None: nobody came)."""
-    return [line.triggers, line.allowed, line.denied, line.no_app, line.compliance,
-            line.devices, line.android, line.ios, hour_span(line.busiest_hour)]
-
-
-def rows(report: Report, lang: str) -> list[list]:
-    """The table's rows, typed; the last is the total (no number)."""
-    body = [[number, _unit_label(report, line, lang), *_cells(line)]
-            for number, line in enumerate(report.lines, 1)]
-    return body + [["", LABELS[lang]["total"], *_cells(report.total)]]
-
-
-def _text(value, lang: str) -> str:
-    if isinstance(value, float) or value is None:
-        return percent(value, lang)
-    return integer(value, lang) if isinstance(value, int) else value
-
-
-def heading(report: Report, lang: str) -> list[tuple[str, str]]:
-    """(label, value) lines under the title: period, scope, when the report was made."""
-    words = LABELS[lang]
-    start = report.selection.start if report.selection.start is not None else report.first
-    end = report.selection.end - 60 if report.selection.end is not None else report.last
-    lines = [(words["period"], f"{local_time(start).strftime(words['datetime'])} – "
-                               f"{local_time(end).strftime(words['datetime'])}")]
-    scope = report.selection.sites + report.selection.gates
-    if scope:
-        lines.append((words["filters"], ", ".join(scope)))
-    lines.append((words["made"], local_time(report.made).strftime(words["datetime"])))
-    return lines
-
-
-def notes(report: Report, lang: str) -> list[str]:
-    words = LABELS[lang]
-    found = [words["note_compliance"], words["note_devices"], words["note_time"]]
-    if report.unplaced:
-        found.append(words["note_unplaced"].format(n=integer(report.unplaced, lang)))
-    return found
+from bzgate.report import table
+from bzgate.report.figures import Report
+from bzgate.report.labels import LABELS
+from bzgate.textsafety import looks_like_formula, markdown_text
 
 
 def to_html(report: Report, lang: str, png: bytes) -> str:
     words, esc = LABELS[lang], html.escape
-    head = "".join(f"<th>{esc(name)}</th>" for name in headers(report, lang))
-    table = rows(report, lang)
+    head = "".join(f"<th>{esc(name)}</th>" for name in table.headers(report, lang))
+    texts = table.text_rows(report, lang)
     body = "".join(
-        f"<tr{' class=total' if index == len(table) - 1 else ''}>"
-        + "".join(f"<td>{esc(_text(value, lang))}</td>" for value in row) + "</tr>\n"
-        for index, row in enumerate(table))
+        f"<tr{' class=total' if index == len(texts) - 1 else ''}>"
+        + "".join(f"<td>{esc(value)}</td>" for value in row) + "</tr>\n"
+        for index, row in enumerate(texts))
     meta = "".join(f"<p><b>{esc(label)}:</b> {esc(value)}</p>"
-                   for label, value in heading(report, lang))
+                   for label, value in table.heading(report, lang))
     chart = base64.b64encode(png).decode("ascii")
-    listed = "".join(f"<li>{esc(note)}</li>" for note in notes(report, lang))
+    chart_title = table.chart_series(report, lang)[0]
+    listed = "".join(f"<li>{esc(note)}</li>" for note in table.notes(report, lang))
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{esc(words['title'])}</title>
 <style>
@@ -101,7 +45,7 @@ tr.total td {{ font-weight: bold; }}
 {meta}
 <table><thead><tr>{head}</tr></thead><tbody>
 {body}</tbody></table>
-<img alt="{esc(words['chart_title'])}" src="data:image/png;base64,{chart}">
+<img alt="{esc(chart_title)}" src="data:image/png;base64,{chart}">
 <h2>{esc(words['notes'])}</h2><ul>{listed}</ul>
 </body></html>
 """
@@ -110,20 +54,33 @@ tr.total td {{ font-weight: bold; }}
 def to_markdown(report: Report, lang: str, chart_file: str | None) -> str:
     words = LABELS[lang]
     out = [f"# {words['title']}", ""]
-    out += [f"**{label}:** {value}  " for label, value in heading(report, lang)]
-    names = headers(report, lang)
+    out += [f"**{label}:** {markdown_text(value)}  " for label, value in table.heading(report, lang)]
+    names = table.headers(report, lang)
     out += ["", "| " + " | ".join(names) + " |",
-            "|" + "|".join([":--", ":--"] + ["--:"] * len(MEASURES)) + "|"]
-    table = rows(report, lang)
-    for index, row in enumerate(table):
-        texts = [_text(value, lang).replace("|", "\\|") for value in row]
-        if index == len(table) - 1:
-            texts = [f"**{text}**" if text else text for text in texts]
-        out.append("| " + " | ".join(texts) + " |")
+            "|" + "|".join([":--", ":--"] + ["--:"] * (len(names) - 2)) + "|"]
+    texts = table.text_rows(report, lang)
+    for index, row in enumerate(texts):
+        cells = [markdown_text(value) for value in row]
+        if index == len(texts) - 1:
+            cells = [f"**{cell}**" if cell else cell for cell in cells]
+        out.append("| " + " | ".join(cells) + " |")
     if chart_file:
-        out += ["", f"![{words['chart_title']}]({chart_file})"]
-    out += ["", f"## {words['notes']}", ""] + [f"- {note}" for note in notes(report, lang)]
+        out += ["", f"![{table.chart_series(report, lang)[0]}]({chart_file})"]
+    out += ["", f"## {words['notes']}", ""] + [f"- {note}" for note in table.notes(report, lang)]
     return "\n".join(out) + "\n"
+
+
+def _append(sheet, values) -> int:
+    """A row at the sheet's end, typed (None: "–"), its number returned. Text that a spreadsheet
+    would take for a formula (openpyxl makes one of any text starting with "=") stays text,
+    quoted as Excel quotes typed text."""
+    sheet.append(["–" if value is None else xlsx_text(value) if isinstance(value, str)
+                  else value for value in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and looks_like_formula(cell.value):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+    return sheet.max_row
 
 
 def to_xlsx(report: Report, lang: str, png: bytes, out) -> None:
@@ -131,32 +88,29 @@ def to_xlsx(report: Report, lang: str, png: bytes, out) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = words["sheet"]
-    sheet.append([words["title"]])
+    _append(sheet, [words["title"]])
     sheet["A1"].font = Font(bold=True, size=14)
-    for label, value in heading(report, lang):
-        sheet.append([f"{label}:", xlsx_text(value)])
+    for label, value in table.heading(report, lang):
+        _append(sheet, [f"{label}:", value])
     sheet.append([])
-    sheet.append(headers(report, lang))
-    header_row = sheet.max_row
-    table = rows(report, lang)
-    for row in table:
-        sheet.append([xlsx_text(value) if isinstance(value, str) else "–" if value is None
-                      else value for value in row])
-    compliance = get_column_letter(3 + MEASURES.index("compliance"))
-    for number in range(header_row + 1, sheet.max_row + 1):
-        sheet[f"{compliance}{number}"].number_format = "0.0%"
+    header_row = _append(sheet, table.headers(report, lang))
+    rows = table.rows(report, lang)
+    for row in rows:
+        number = _append(sheet, row)
+        for column in table.rate_columns(report):
+            sheet.cell(number, column + 1).number_format = "0.0%"
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="E8E8E8")
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
-    for column in range(1, len(MEASURES) + 3):
-        sheet.column_dimensions[get_column_letter(column)].width = 6 if column == 1 else 16
+    for column in range(1, len(rows[0]) + 1):
+        sheet.column_dimensions[get_column_letter(column)].width = (
+            6 if column == 1 else 24 if column == 2 else 14)
     sheet.append([])
-    sheet.append([words["notes"]])
-    for note in notes(report, lang):
-        sheet.append([f"- {note}"])
-    image = Image(io.BytesIO(png))
-    sheet.add_image(image, f"A{sheet.max_row + 2}")
+    _append(sheet, [words["notes"]])
+    for note in table.notes(report, lang):
+        _append(sheet, [f"- {note}"])
+    sheet.add_image(Image(io.BytesIO(png)), f"A{sheet.max_row + 2}")
     book.save(out)

@@ -2,8 +2,11 @@
 and gates, as an SQL condition.
 
 --from and --to take a date (a whole local day: --to includes its day) or an ISO time (with an
-offset or Z; without one it is local time; --to is then exclusive).
+offset or Z; without one it is local time; --to is then exclusive). --week takes an ISO week
+(2026-W48: Monday 00:00 to Sunday 24:00 local time) or "last", the last full week.
 """
+
+import re
 
 import datetime as dt
 
@@ -15,9 +18,7 @@ def _bound(text: str, option: str, is_end: bool) -> int:
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            if is_end:
-                day += dt.timedelta(days=1)
-            return int(dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL).timestamp())
+            return _midnight(day + dt.timedelta(days=1) if is_end else day)
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UserError(f"{option} must be a date like 2020-09-18 or a time like "
@@ -25,6 +26,37 @@ def _bound(text: str, option: str, is_end: bool) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL)
     return int(moment.timestamp())
+
+
+def _midnight(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL).timestamp())
+
+
+def week_bounds(text: str, now: int) -> tuple[int, int]:
+    """An ISO week ('2026-W48', or 'last': the last full week before `now`) as Unix seconds,
+    from its Monday's local midnight to the next Monday's."""
+    if text == "last":
+        today = local_time(now).date()
+        monday = today - dt.timedelta(days=today.weekday() + 7)
+    else:
+        found = re.fullmatch(r"(\d{4})-W(\d{2})", text)
+        try:
+            monday = dt.date.fromisocalendar(int(found[1]), int(found[2]), 1)
+        except (TypeError, ValueError):
+            raise UserError(f"--week must be an ISO week like 2026-W48, or last, got {text!r}") from None
+    return _midnight(monday), _midnight(monday + dt.timedelta(days=7))
+
+
+def iso_week(start: int | None, end: int | None) -> tuple[int, int] | None:
+    """(year, week) when start to end is exactly one ISO week of local time, else None."""
+    if start is None or end is None:
+        return None
+    monday = local_time(start)
+    if monday.weekday() or monday.time() != dt.time() or end != _midnight(
+            monday.date() + dt.timedelta(days=7)):
+        return None
+    year, week, _ = monday.date().isocalendar()
+    return year, week
 
 
 class Selection:
