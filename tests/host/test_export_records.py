@@ -3,6 +3,7 @@ export and report with their names and values: the schema is the contract betwee
 
 import json
 
+import openpyxl
 from click.testing import CliRunner
 from exportkit import utc
 
@@ -65,3 +66,35 @@ def test_stored_records_export_and_report_with_their_names(tmp_path):
     total = next(line for line in report.output.splitlines() if "**Total**" in line)
     assert [cell.strip(" *") for cell in total.strip("|").split("|")][2:] == [
         "3", "1", "1", "1", "33.3 %", "1", "1", "0", "08:00–09:00"]
+
+
+def test_exempts_and_exits_export_with_their_reason_in_every_format(tmp_path):
+    path = tmp_path / "bzgate.db"
+    t = utc("2020-09-18 01:05")
+    raws = journal(
+        (t, True, record.decision(record.EXEMPT, record.GUARD, record.ENFORCE, None, None,
+                                  record.PLATFORM_UNKNOWN, 0, reason=record.PAPER_DECLARATION)),
+        (t + 5, True, record.decision(record.EXIT, record.EXIT_BUTTON, record.ENFORCE, None, None,
+                                      record.PLATFORM_UNKNOWN, 0)))
+    conn = store.open_store(path)
+    with store.transaction(conn):
+        store.begin_journal(conn, "board-1", "front", "HQ", "1.0", t)
+        store.store_records(conn, "board-1", "front", "HQ", raws, t + 60)
+    conn.close()
+
+    def export(*args):
+        result = CliRunner().invoke(main, ["export", "--db", str(path), "--what", "decisions",
+                                           *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+    exempt, exit_ = (json.loads(line) for line in export("--format", "jsonl").splitlines())
+    assert (exempt["verdict"], exempt["trigger"], exempt["reason"]) == (
+        "exempt", "guard", "paper-declaration")
+    assert (exit_["verdict"], exit_["trigger"], exit_["reason"]) == ("exit", "exit-button", None)
+    header, first, second = export().lstrip("\ufeff").splitlines()
+    assert header.endswith(",presses,reason") and first.endswith(",1,paper-declaration")
+    assert second.endswith(",1,")
+    out = tmp_path / "d.xlsx"
+    export("--format", "xlsx", "-o", str(out))
+    names, *rows = ([c.value for c in row] for row in openpyxl.load_workbook(out).active.rows)
+    assert [dict(zip(names, row))["reason"] for row in rows] == ["paper-declaration", None]

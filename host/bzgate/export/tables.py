@@ -39,7 +39,7 @@ TABLES = {
     "decisions": ("time", _COMMON + (
         ("time", "time"), ("clock_valid", "bool"), ("verdict", "text"), ("trigger", "text"),
         ("mode", "text"), ("id", "id"), ("rssi", "int"), ("platform", "text"),
-        ("latency_ms", "int"), ("presses", "int"))),
+        ("latency_ms", "int"), ("presses", "int"), ("reason", "text"))),
     "counts": ("time", _COMMON + (
         ("time", "time"), ("clock_valid", "bool"), ("near", "int"), ("present", "int"),
         ("adverts", "int"), ("drops", "int"))),
