@@ -11,7 +11,11 @@ import re
 import datetime as dt
 
 from bzgate.errors import UserError
-from bzgate.localtime import LOCAL, ZONE_NAME, local_time
+from bzgate.localtime import LOCAL, ZONE_NAME, local_time, utc_time
+
+# A record's time is u32 Unix seconds (bzcore.record): a bound outside these is no bound on its
+# side, or leaves nothing that any record could be in.
+FIRST_TIME, LAST_TIME = 0, 2**32 - 1
 
 
 def _bound(text: str, option: str, is_end: bool) -> int:
@@ -23,9 +27,33 @@ def _bound(text: str, option: str, is_end: bool) -> int:
     except ValueError:
         raise UserError(f"{option} must be a date like 2020-09-18 or a time like "
                         f"2020-09-18T08:00 or 2020-09-18T01:00Z, got {text!r}") from None
+    except OverflowError:  # the day after 9999-12-31: past every record
+        return LAST_TIME + 1
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL)
     return int(moment.timestamp())
+
+
+def _start(text: str) -> int | None:
+    """--from as Unix seconds, None when it is before every record."""
+    start = _bound(text, "--from", False)
+    if start > LAST_TIME:
+        raise UserError(f"--from {text} is after {_utc(LAST_TIME)} UTC, the last time a gate's "
+                        "record can hold")
+    return None if start <= FIRST_TIME else start
+
+
+def _end(text: str) -> int | None:
+    """--to as Unix seconds (exclusive), None when it is after every record."""
+    end = _bound(text, "--to", True)
+    if end <= FIRST_TIME:
+        raise UserError(f"--to {text} is before {_utc(FIRST_TIME)} UTC, the first time a gate's "
+                        "record can hold")
+    return None if end > LAST_TIME else end
+
+
+def _utc(t: int) -> str:
+    return utc_time(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _midnight(day: dt.date) -> int:
@@ -72,8 +100,8 @@ class Selection:
 
     @classmethod
     def from_options(cls, start: str | None, end: str | None, sites=(), gates=()) -> "Selection":
-        return cls(None if start is None else _bound(start, "--from", False),
-                   None if end is None else _bound(end, "--to", True), sites, gates)
+        return cls(None if start is None else _start(start),
+                   None if end is None else _end(end), sites, gates)
 
     def where(self, time_column: str, valid_clock_only: bool = False) -> tuple[str, list]:
         """An SQL condition (never empty) and its parameters."""
