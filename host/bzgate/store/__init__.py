@@ -111,6 +111,9 @@ MIGRATIONS = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# The tables a database at SCHEMA_VERSION has: one missing is damage (or another program's file).
+TABLES = ("journals", "records", "sightings", "decisions", "counts", "events", "evidence",
+          "audit", "uplink")
 
 
 def db_path(given: str | Path | None = None) -> Path | str:
@@ -152,6 +155,11 @@ def open_store(given: str | Path | None = None) -> Connection:
             for statement in _statements(MIGRATIONS[number]):
                 conn.execute_ddl(statement)
             conn.set_schema_version(number + 1)
+    missing = [table for table in TABLES if table not in conn.table_names()]
+    if missing:
+        conn.close()
+        raise UserError(f"{shown(target)} is damaged or not a bzgate database: it has no "
+                        f"{', '.join(missing)} table{'s' if len(missing) > 1 else ''}")
     return conn
 
 

@@ -76,6 +76,14 @@ class Connection:
         row = self.raw.execute("SELECT version FROM bzgate_schema").fetchone()
         return row[0] if row else 0
 
+    def table_names(self) -> set[str]:
+        if self.kind == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        else:
+            sql = ("SELECT table_name FROM information_schema.tables "
+                   "WHERE table_schema = current_schema()")
+        return {name for (name,) in self.raw.execute(sql)}
+
     def lock_schema(self) -> None:
         """Inside a transaction: one migrating process at a time (SQLite's write lock is one)."""
         if self.kind == "postgresql":
