@@ -5,6 +5,7 @@ names from users stay text in every format."""
 import base64
 import json
 import re
+import zipfile
 
 import openpyxl
 import pytest
@@ -12,7 +13,9 @@ from click.testing import CliRunner
 from services import DB_KINDS, new_database
 from exportkit import Builder, ident, utc
 
+from bzcore.record import VERDICT_NAMES
 from bzgate.cli import main
+from bzgate.report import figures
 
 PNG = b"\x89PNG\r\n\x1a\n"
 HEAD = "Sở Y tế"
@@ -63,9 +66,10 @@ def run(db, *args, code=0):
 
 
 def md_table(text):
-    """The Markdown table's rows as lists of cell texts (bold marks dropped), header first."""
+    """The Markdown table's rows as lists of cell texts (bold marks dropped), header first; an
+    escaped pipe stays in its cell."""
     lines = [line for line in text.splitlines() if line.startswith("|")]
-    return [[cell.strip().strip("*") for cell in line.strip("|").split("|")]
+    return [[cell.strip().strip("*") for cell in re.split(r"(?<!\\)\|", line[1:-1])]
             for line in lines if not line.startswith("|:")]
 
 
@@ -146,3 +150,40 @@ def test_each_report_is_audited(db, tmp_path):
     entry = json.loads(Builder(db).audit("report")[-1])
     assert (entry["by"], entry["format"], entry["lang"], entry["gates"]) == (
         "gate", "md", "en", ["back"])
+
+
+FORMULA = '=HYPERLINK("http://example.com","x")'
+
+
+@pytest.fixture
+def odd_names(tmp_path):
+    """Sites as people may type them (or an older board took them): a formula, a pipe, a line."""
+    rows = Builder(tmp_path / "odd.db")
+    rows.add("decisions", utc("2020-09-18 01:00"), site=FORMULA)
+    rows.add("decisions", utc("2020-09-18 01:01"), site="Nhà|máy\nB", gate="back")
+    rows.add("decisions", utc("2020-09-18 01:02"), site="@SUM(1)", gate="side")
+    rows.conn.close()
+    return tmp_path / "odd.db"
+
+
+def test_xlsx_writes_a_site_that_looks_like_a_formula_as_text(odd_names, tmp_path):
+    out = tmp_path / "r.xlsx"
+    run(odd_names, "--by", "site", "--format", "xlsx", "-o", str(out))
+    sheet = openpyxl.load_workbook(out)["Báo cáo"]
+    cells = {cell.value: cell for row in sheet.iter_rows() for cell in row}
+    for name in (FORMULA, "@SUM(1)"):
+        assert cells[name].data_type == "s" and cells[name].quotePrefix
+    with zipfile.ZipFile(out) as book:
+        assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_markdown_keeps_a_site_with_a_pipe_or_a_newline_in_its_cell(odd_names):
+    text = run(odd_names, "--by", "site", "--format", "md").output
+    assert "| 3 | Nhà\\|máy\\x0aB | 1 |" in text
+    assert len(md_table(text)) == 5 and all(len(row) == 12 for row in md_table(text))
+
+
+def test_every_verdict_of_the_firmware_is_counted_by_its_name():
+    """The contract with the firmware: a verdict the report does not know would be left out."""
+    counted = {name for names in figures.COUNTED.values() for name in names}
+    assert set(VERDICT_NAMES.values()) <= counted

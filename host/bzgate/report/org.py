@@ -173,4 +173,6 @@ def load(path: Path) -> Organisation:
     try:
         return parse(text)
     except UserError as e:
-        raise UserError("\n".join(f"{path}, {line}" for line in e.message.splitlines())) from None
+        found = e.message.splitlines()
+        raise UserError(f"{path}: {len(found)} {'mistake' if len(found) == 1 else 'mistakes'}, "
+                        "fix and run again:\n" + "\n".join(f"  {line}" for line in found)) from None
