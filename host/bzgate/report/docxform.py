@@ -26,7 +26,7 @@ BODY_PT, SMALL_PT, TABLE_PT, TABLE_HEAD_PT = 14, 12, 10, 9
 TEXT_WIDTH = Mm(210 - 30 - 15)  # A4 less the left (30 mm) and right (15 mm) margins
 HEAD_WIDTHS = (Cm(7.0), TEXT_WIDTH - Cm(7.0))  # the office; the national title
 NUMBER_WIDTH = Cm(0.8)  # the data table's STT column; the unit's name takes what is left
-WIDTHS = {"headcount": Cm(1.7)} | {name: Cm(1.3) for name in (
+WIDTHS = {"headcount": Cm(1.9)} | {name: Cm(1.25) for name in (
     "smartphones", "estimated", *table.RATES)}  # "CCVCNLĐ", "100,0 %"
 NARROW = Cm(1.05)  # a count
 CELL_MARGIN = Cm(0.06)
