@@ -50,6 +50,8 @@ bench: $(READY)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_mqtt.py
 	$(BIN)/python bench/uplink_scan.py
+	$(BIN)/python bench/uplink_scan.py --module wroom-32
+	$(BIN)/python bench/footprint.py
 	$(BIN)/python bench/trace.py
 
 # dist/bzgate-*.whl: the host tools with the firmware and its board libraries, for pip or pipx

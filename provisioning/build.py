@@ -33,12 +33,12 @@ DEPENDENCIES_DIR = _folder("bzprov") / "boardlib"
 DEPENDENCIES = ("mqtt_async.py",)
 
 
-def sources() -> list[Path]:
+def sources(firmware: Path = FIRMWARE) -> list[Path]:
     """The firmware's Python files, relative to firmware/."""
-    return sorted(p.relative_to(FIRMWARE) for p in FIRMWARE.rglob("*.py")
+    return sorted(p.relative_to(firmware) for p in firmware.rglob("*.py")
                   if "__pycache__" not in p.parts
-                  and (p.parent == FIRMWARE and p.name in ENTRY_POINTS
-                       or p.relative_to(FIRMWARE).parts[0] in PACKAGES))
+                  and (p.parent == firmware and p.name in ENTRY_POINTS
+                       or p.relative_to(firmware).parts[0] in PACKAGES))
 
 
 def mpy_cross_version() -> tuple[int, int]:
@@ -74,10 +74,11 @@ def _compile(source: Path, rel: Path, out: Path, march: str | None) -> Path:
     return target
 
 
-def build(out: Path, march: str | None = None) -> dict[str, Path]:
-    """Compile into `out`; {path on the board: file to copy there}."""
+def build(out: Path, march: str | None = None, firmware: Path = FIRMWARE) -> dict[str, Path]:
+    """Compile into `out`; {path on the board: file to copy there}. `firmware`: another tree
+    than this one's (bench/footprint.py builds an earlier commit's)."""
     files = {}
-    modules = {rel: FIRMWARE / rel for rel in sources()}
+    modules = {rel: firmware / rel for rel in sources(firmware)}
     modules.update(dependencies())
     for rel, source in modules.items():
         if len(rel.parts) == 1:  # an entry point, as source

@@ -8,14 +8,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bzprov.build import build
+from bzprov.build import FIRMWARE, build
 
 
-def install(flash: Path, config: dict) -> None:
+def install(flash: Path, config: dict, firmware: Path = FIRMWARE) -> None:
     flash = Path(flash)
     flash.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as out:
-        for remote, local in build(Path(out)).items():
+        for remote, local in build(Path(out), firmware=firmware).items():
             target = flash / remote.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(local, target)

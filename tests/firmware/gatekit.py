@@ -23,6 +23,7 @@ from bzcore import config as gate_config
 from bzcore import record
 from bzgate.link.serial import GateLink
 from bzsim.air.server import start_air
+from bzprov.build import FIRMWARE
 from bzprov.virtual import install
 
 GATE_NAME = scenariokit.FRONT["name"]
@@ -38,9 +39,10 @@ def scenario(phones=(), gates=(scenariokit.FRONT,), **parts):
     return scenariokit.scenario(phones, gates=gates, seed=1, **parts)
 
 
-def deploy(flash: Path, config: dict) -> None:
-    """What provisioning puts on a board (bzprov.virtual.install)."""
-    install(flash, config)
+def deploy(flash: Path, config: dict, firmware: Path = FIRMWARE) -> None:
+    """What provisioning puts on a board (bzprov.virtual.install), from this checkout's
+    firmware/ or another tree."""
+    install(flash, config, firmware)
 
 
 class GateBoard(VirtualBoard):
@@ -82,13 +84,14 @@ class GateBoard(VirtualBoard):
         return [level for t, level in self.control.history(pin) if t >= since]
 
 
-def start_gate(where: Path, config=None, phones=(), scenario_dict=None, board_args=(), **parts):
+def start_gate(where: Path, config=None, phones=(), scenario_dict=None, board_args=(),
+               firmware: Path = FIRMWARE, **parts):
     """A gate board on flash `where`/flash with its scenario's air; stop both when done."""
     where.mkdir(parents=True, exist_ok=True)
     data = scenario_dict or scenario(phones, **parts)
     air = start_air(str(scenariokit.write_scenario(where, data)))
     flash = where / "flash"
-    deploy(flash, {**gate_config.defaults(), "gate_id": "test-gate", **(config or {})})
+    deploy(flash, {**gate_config.defaults(), "gate_id": "test-gate", **(config or {})}, firmware)
     try:
         return GateBoard(flash, air, *board_args)  # a WROOM-32 unless board_args say --module
     except BaseException:

@@ -1,0 +1,258 @@
+"""Where the gate's heap goes, against the firmware of a baseline commit in the same run.
+
+    .venv/bin/python bench/footprint.py [--base COMMIT] [--now COMMIT] [--seconds 40] [--json FILE]
+
+For this checkout's firmware/ (or --now's) and the baseline's (extracted with `git archive` into a temporary
+folder; by default the commit before the memory model came in), it measures on virtual boards:
+1. the heap each firmware module keeps once imported (gc.mem_alloc after a collection, before
+   and after its import; each after the modules it imports, so it is charged for itself), and
+   the name table the firmware adds: MicroPython's qstr pools (micropython.qstr_info(): names
+   beyond those of the board's startup, which are in ROM on the ESP32), on the heap too, each
+   new pool twice the last (docs/esp32-notes.md, note 36);
+2. the gate's free heap and largest free block, at rest (a quiet office, after its first heap
+   check) and at the least seen in a busy scenario (20 iPhones in the background, 500 random
+   Bluezone IDs a second, a press every 10 s), with Wi-Fi and the MQTT uplink off and on, on a
+   WROOM-32 and on a WROVER (docs/esp32-notes.md, note 38).
+
+Bytes are ESP32 bytes: the unix port here is 64-bit, and the virtual board's heap holds as many
+objects as the board's by counting 8-byte words where the ESP32 has 4-byte ones, so host bytes
+are halved (bzsim.board.process.heap_bytes). That is exact for what is made of words (objects,
+dicts, code) and under-states raw data (a bytearray's bytes are as many on both), so a firmware
+of big byte buffers has less room on a real board than these figures say.
+"""
+
+import argparse
+import ast
+import json
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "tests" / "firmware"), str(REPO / "tests")]
+
+from boardkit import VirtualBoard  # noqa: E402
+from gatekit import scenario, start_gate, stop_gate  # noqa: E402
+from services import PrivateBroker  # noqa: E402
+from uplinkkit import Host, uplink_config, wifi_args  # noqa: E402
+
+from bzgate.link.serial import LinkError  # noqa: E402
+from bzprov.build import FIRMWARE  # noqa: E402
+from bzprov.virtual import install  # noqa: E402
+from bzsim.shims import boardmemory  # noqa: E402
+
+DEFAULT_BASE = "7d24a02^"  # the firmware before the memory model (issue 16)
+HOST_TO_ESP32 = 4 / struct.calcsize("P")
+BUTTON = 13  # the default board profile's button (bzcore.config)
+PRESS_EVERY_S = 10
+REST_S = 14  # boot, then the gate's first heap check (HEAP_CHECK_MS, 10 s)
+QSTR_INFO = re.compile(r"qstr pool: n_pool=(\d+), n_qstr=(\d+), n_str_data_bytes=(\d+), n_total_bytes=(\d+)")
+# Each module: collect, note the heap, import, collect, note again; then the name table.
+MEASURE = """
+import gc, micropython
+def used():
+    gc.collect()
+    return gc.mem_alloc()
+micropython.qstr_info()
+for name in %r:
+    before = used()
+    __import__(name)
+    print("module", name, used() - before)
+micropython.qstr_info()
+"""
+
+
+def esp32_bytes(host: int | None) -> int | None:
+    return None if host is None else round(host * HOST_TO_ESP32)
+
+
+def extract(commit: str, into: Path) -> Path:
+    """The firmware/ folder of a commit, as files."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "firmware"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "firmware"
+
+
+def _imports(source: Path, names: set[str]) -> list[str]:
+    """The modules of `names` that a source file imports."""
+    found = []
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return [name for name in found if name in names]
+
+
+def module_names(firmware: Path) -> list[str]:
+    """Every package module and the MQTT client (/lib/mqtt_async), each after what it imports,
+    so that each is charged for itself alone."""
+    sources = {".".join(p.relative_to(firmware).with_suffix("").parts): p
+               for p in sorted(firmware.glob("*/*.py")) if p.name != "__init__.py"}
+    names = set(sources) | {"mqtt_async"}
+    order = []
+
+    def visit(name):
+        if name in order:
+            return
+        for dependency in _imports(sources[name], names) if name in sources else ():
+            visit(dependency)
+        order.append(name)
+
+    for name in sorted(names):
+        visit(name)
+    return order
+
+
+def module_costs(firmware: Path, where: Path) -> dict:
+    """{"modules": {name: ESP32 bytes}, "qstr": {...}} on a WROVER board (room for every
+    module) at its REPL: the firmware deployed without boot.py and main.py, so nothing is
+    loaded before the count and the gate does not start.
+    The name table's bytes are counted in the modules' too."""
+    flash = where / "flash"
+    install(flash, {}, firmware)
+    for script in ("boot.py", "main.py"):  # boot.py would load gate.outputs before the count
+        (flash / script).unlink()
+    board = VirtualBoard(flash, "--module", boardmemory.WROVER)
+    try:
+        out = board.mpremote("exec", MEASURE % (module_names(firmware),), timeout=120).stdout
+    finally:
+        board.stop()
+    modules = {}
+    for line in out.splitlines():
+        if line.startswith("module "):
+            _, name, used = line.split()
+            modules[name] = esp32_bytes(int(used))
+    before, after = ([int(v) for v in m.groups()] for m in QSTR_INFO.finditer(out))
+    pools, names, data, total = (a - b for a, b in zip(after, before))
+    return {"modules": modules, "qstr": {"pools": pools, "names": names, "data_bytes": data,
+                                         "bytes": esp32_bytes(total)}}
+
+
+def busy_scenario() -> dict:
+    phones = [{"name": f"bg{i}", "platform": "ios-background", "gate": "front", "arrive_s": 0,
+               "dwell_s": 3600, "path": "linger", "daily_key": "00" * 32} for i in range(20)]
+    return scenario(phones, noise={"random_bluezone_ids_per_s": 500, "other_adverts_per_s": 20})
+
+
+def _status(board) -> dict | None:
+    try:
+        return board.status()
+    except (LinkError, OSError):  # a reply lost to a full heap: counted as a missed sample
+        return None
+
+
+def gate_heap(firmware: Path, where: Path, module: str, uplink_port: int | None, seconds: float,
+              busy: bool) -> dict:
+    """The least free heap and largest block over STATUS, every second for `seconds`."""
+    config = {"trigger": "button", "wait_s": 0, "antipassback_s": 0,
+              **(uplink_config(uplink_port) if uplink_port else {})}
+    args = wifi_args(module) if uplink_port else ("--module", module)
+    board = start_gate(where, config=config, board_args=args, firmware=firmware,
+                       scenario_dict=busy_scenario() if busy else scenario())
+    try:
+        samples, missed, started = [], 0, time.monotonic()
+        while time.monotonic() - started < seconds:
+            time.sleep(1)
+            elapsed = time.monotonic() - started
+            if busy and int(elapsed) % PRESS_EVERY_S == 0:
+                board.control.press(BUTTON, 0.1)
+            status = _status(board)
+            if status is None:
+                missed += 1
+            elif elapsed >= REST_S or busy:
+                samples.append(status)
+        last = samples[-1] if samples else {}
+        return {"free": esp32_bytes(min((s["heap_free"] for s in samples), default=None)),
+                "largest": esp32_bytes(min((s["heap_largest"] for s in samples
+                                            if s["heap_largest"]), default=None)),
+                "idf_largest": min((s.get("idf_largest", 0) for s in samples), default=None),
+                "alarms": last.get("alarms"), "uplink": "uplink" in last,
+                "records_sent": last.get("uplink", {}).get("records"), "missed_replies": missed}
+    finally:
+        stop_gate(board)
+
+
+def gate_runs(firmware: Path, where: Path, seconds: float, broker) -> dict:
+    runs = {}
+    for module in (boardmemory.WROOM_32, boardmemory.WROVER):
+        for uplink in (False, True):
+            host = Host(broker.port, "bzgate", "test-gate") if uplink else None
+            try:
+                port = broker.port if uplink else None
+                key = f"{module} uplink {'on' if uplink else 'off'}"
+                runs[key] = {"rest": gate_heap(firmware, where / key.replace(" ", "-") / "rest",
+                                               module, port, REST_S + 2, busy=False),
+                             "busy": gate_heap(firmware, where / key.replace(" ", "-") / "busy",
+                                               module, port, seconds, busy=True)}
+                print(json.dumps({key: runs[key]}), flush=True)
+            finally:
+                if host is not None:
+                    host.close()
+    return runs
+
+
+def _cell(value) -> str:
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_tables(results: dict) -> None:
+    names = sorted(set(results["now"]["modules"]) | set(results["base"]["modules"]),
+                   key=lambda n: (not n.startswith("bzcore"), n))
+    print("\n| module (ESP32 bytes kept once imported) | now | base | change |\n|---|---:|---:|---:|")
+    rows = [(name, results["now"]["modules"].get(name), results["base"]["modules"].get(name))
+            for name in names]
+    rows.append(("total", sum(results["now"]["modules"].values()),
+                 sum(results["base"]["modules"].values())))
+    for name, now, base in rows:
+        change = None if now is None or base is None else now - base
+        print(f"| {name} | {_cell(now)} | {_cell(base)} | {_cell(change)} |")
+    for tree in ("now", "base"):
+        q = results[tree]["qstr"]
+        print(f"\nname table ({tree}): {q['names']:,} names in {q['pools']} pools, "
+              f"{q['data_bytes']:,} bytes of text, {q['bytes']:,} bytes in all")
+    print("\n| gate | at rest: free / largest | busy, least: free / largest | IDF largest "
+          "| alarms | base at rest | base busy |\n|---|---:|---:|---:|---|---:|---:|")
+    for key, run in results["now"]["gate"].items():
+        base = results["base"]["gate"][key]
+        print(f"| {key} | {_cell(run['rest']['free'])} / {_cell(run['rest']['largest'])} "
+              f"| {_cell(run['busy']['free'])} / {_cell(run['busy']['largest'])} "
+              f"| {_cell(run['busy']['idf_largest'])} | {', '.join(run['busy']['alarms'] or []) or '-'} "
+              f"| {_cell(base['rest']['free'])} / {_cell(base['rest']['largest'])} "
+              f"| {_cell(base['busy']['free'])} / {_cell(base['busy']['largest'])} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default=DEFAULT_BASE, help="the baseline commit")
+    parser.add_argument("--now", help="a commit to measure instead of the checkout's firmware/")
+    parser.add_argument("--seconds", type=float, default=40, help="each busy run")
+    parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "footprint.json")
+    args = parser.parse_args()
+    where = Path(tempfile.mkdtemp(prefix="footprint-"))
+    try:
+        (where / "now-tree").mkdir()
+        (where / "base-tree").mkdir()
+        trees = {"now": extract(args.now, where / "now-tree") if args.now else FIRMWARE,
+                 "base": extract(args.base, where / "base-tree")}
+        results = {}
+        with PrivateBroker() as broker:
+            for name, firmware in trees.items():
+                results[name] = module_costs(firmware, where / name / "modules")
+                print(json.dumps({name: results[name]}), flush=True)
+                results[name]["gate"] = gate_runs(firmware, where / name, args.seconds, broker)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"base": args.base, "now": args.now, **results}, indent=1))
+        print_tables(results)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
