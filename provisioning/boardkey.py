@@ -2,7 +2,8 @@
 and written over mpremote while the gate is stopped; the checkpoint key K0 beside it (blob
 "cpkey", and int "cpday": its UTC midnight in days since 1970), only ever written.
 
-    read_board(port, nonce) -> BoardFacts    # ids, and a hash of the key with the nonce: not the key
+    read_board(port, nonce) -> BoardFacts    # ids, a hash of the key with the nonce (not the key),
+                                             # and config.json's text (configure keeps its fields)
     read_key(port) -> bytes | None           # the key itself (keys import)
 """
 
@@ -29,12 +30,22 @@ print('UID', binascii.hexlify(machine.unique_id()).decode())
 print('MAC', binascii.hexlify(network.WLAN(network.STA_IF).config('mac')).decode())
 """ % (KEY_BYTES, NAMESPACE, BLOB)
 
+# config.json in hex: one line whatever the file holds; no CONFIG line when there is none.
+_CONFIG = """
+try:
+    with open('/config.json', 'rb') as f:
+        print('CONFIG', binascii.hexlify(f.read()).decode())
+except OSError:
+    pass
+"""
+
 
 @dataclass
 class BoardFacts:
     board_id: str
     mac: str
     key_digest: str | None  # SHA-256(nonce + key) hex, None: no key on the board
+    config_text: str | None  # /config.json, None: the board has none
 
 
 def key_digest(nonce: bytes, key: bytes) -> str:
@@ -45,7 +56,7 @@ def _parse(lines: list[str], port: str) -> dict:
     facts = {}
     for line in lines:
         tag, _, value = line.strip().partition(" ")
-        if tag in ("UID", "MAC", "DIGEST", "KEY"):
+        if tag in ("UID", "MAC", "DIGEST", "KEY", "CONFIG"):
             facts[tag] = value
     if "UID" not in facts:
         raise BoardError(f"{port}: the board did not say who it is: is the gate firmware deployed?")
@@ -55,11 +66,13 @@ def _parse(lines: list[str], port: str) -> dict:
 def read_board(port: str, nonce: bytes) -> BoardFacts:
     code = _LOAD + ("k = _key()\n"
                     "print('DIGEST', binascii.hexlify(hashlib.sha256(%r + k).digest()).decode() if k else '')\n"
-                    % nonce)
+                    % nonce) + _CONFIG
     facts = _parse(mpremote.exec_lines(port, code), port)
     mac = facts.get("MAC", "")
+    config = facts.get("CONFIG")
     return BoardFacts(facts["UID"], ":".join(mac[i:i + 2] for i in range(0, len(mac), 2)),
-                      facts.get("DIGEST") or None)
+                      facts.get("DIGEST") or None,
+                      None if config is None else bytes.fromhex(config).decode("utf-8", "replace"))
 
 
 def read_key(port: str, *then: str) -> tuple[str, bytes | None]:

@@ -1,8 +1,10 @@
 """`bzgate provision configure`: one board's configuration, key, clock and inventory entry.
 
 Order, so that no step leaves a key only one side knows:
-1. the fields are checked (bzcore.config) before the board is touched;
-2. the board says who it is and whether it holds a key (a hash of it with a fresh nonce);
+1. the fields given are checked (bzprov.fields) before the board is touched;
+2. the board says who it is, whether it holds a key (a hash of it with a fresh nonce) and its
+   config.json; the given fields go over that configuration (bzprov.update: a field not given
+   keeps the board's, a new board starts from the defaults), and each change is reported;
 3. the key: the host store's for this board when it has one; else the board's own (made at a
    first boot, its journal already chained with it), taken into the host store; else 32 new
    random bytes, into the host store first; the checkpoint key K0 likewise: the host store's,
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 
 from bzcore import config as gate_config
 from bzcore import ids
+from bzgate.errors import UserError
 from bzgate.keys import KEY_BYTES, KeyStore
 from bzgate.link.serial import GateLink, LinkError
-from bzprov import boardkey
+from bzprov import boardkey, mpremote, update
 from bzprov.inventory import Inventory
 from bzprov.mpremote import BoardError
 
@@ -86,12 +89,33 @@ def _checkpoint_key(store: KeyStore, board_id: str, gate_id: str) -> tuple[bytes
     return key, day
 
 
-def configure(port: str, cfg: dict, store: KeyStore, inventory: Inventory, location: str = "",
+def _updated_config(port: str, facts: boardkey.BoardFacts, given: dict, report) -> dict:
+    """The given fields over the board's configuration, its changes reported; UserError (the
+    gate started again as it was) when the result is not allowed."""
+    current, problems = update.board_config(facts.config_text)
+    for problem in problems:
+        report(f"the board's config.json: {problem}")
+    cfg, errors = update.updated(current, given)
+    if errors:
+        if current is not None:
+            mpremote.run(port, "reset")  # reading it stopped the gate: it runs on unchanged
+        raise UserError(f"{port}: {len(errors)} field(s) not allowed, the board's configuration is unchanged:\n  "
+                        + "\n  ".join(errors))
+    if current is None:
+        report("config: none on the board yet, so the defaults and the fields given")
+    for line in update.changes(current, cfg):
+        report("config: " + line)
+    return cfg
+
+
+def configure(port: str, given: dict, store: KeyStore, inventory: Inventory, location: str | None = None,
               report=lambda line: None) -> Configured:
-    """Configure the board on `port` with a config already checked (bzprov.fields)."""
+    """Configure the board on `port`: the fields given (checked by bzprov.fields) over what it
+    has; a location of None keeps the inventory's."""
     nonce = os.urandom(16)
     facts = boardkey.read_board(port, nonce)
     report(f"board {facts.board_id} (MAC {facts.mac})")
+    cfg = _updated_config(port, facts, given, report)
     key, source = _choose_key(port, store, facts, nonce)
     report("key: " + KEY_SOURCES[source])
     checkpoint = _checkpoint_key(store, facts.board_id, cfg["gate_id"])
@@ -105,6 +129,8 @@ def configure(port: str, cfg: dict, store: KeyStore, inventory: Inventory, locat
             clock = link.time_set()["time"]
     except LinkError as e:
         raise BoardError(f"{port}: setting the gate's clock failed: {e}") from None
+    if location is None:
+        location = inventory.boards().get(facts.board_id.lower(), {}).get("location", "")
     inventory.record(facts.board_id, mac=facts.mac, firmware=hello.get("firmware"), gate_id=cfg["gate_id"],
                      site=cfg["site"], location=location, port=port)
     return Configured(facts.board_id, cfg["gate_id"], str(hello.get("firmware")), source, clock)

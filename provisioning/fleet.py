@@ -2,8 +2,10 @@
 
 Columns: `port` or `usb_serial` (one of them per row), `gate_id`, `site`, optional `location`
 (kept in the inventory) and any configuration field (`mode`, `trigger`, `near_rssi`, ...).
+A row's fields go over what its board has, as in configure: an empty cell keeps the board's
+value (the default on a new board, which needs its site), except gate_id, which names the row.
 Every row is checked before any board is touched: unknown columns, missing ones, bad values,
-duplicate gate ids or ports, ports that cannot be found; one line per mistake.
+duplicate gate ids or ports, ports that cannot be found or opened; one line per mistake.
 
 Boards run concurrently (threads, each driving its own mpremote processes), a progress line
 per board and step, then a summary table. What each board finished is kept in FILE.csv.state
@@ -13,6 +15,7 @@ per board and step, then a summary table. What each board finished is kept in FI
 import csv
 import hashlib
 import json
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ from bzcore import config as gate_config
 from bzgate.errors import UserError
 from bzgate.jsonfile import write_atomic
 from bzgate.link.ports import port_of_usb_serial
+from bzgate.link.serial import LinkError, open_port
 from bzprov import fields
 
 STEPS = ("deploy", "configure", "verify")
@@ -34,7 +38,7 @@ class Row:
     line: int
     port: str
     config: dict
-    location: str
+    location: str | None  # None: the inventory's stays
     fingerprint: str  # of the row's cells: a changed row is done again
 
     @property
@@ -61,7 +65,19 @@ def _columns_errors(header: list[str]) -> list[str]:
     return errors
 
 
-def _row(line: int, cells: dict, errors: list[str]) -> Row | None:
+def _port_problem(port: str) -> str | None:
+    """Why the port cannot be used, or None: opened and closed again, nothing sent (opening
+    does not reset the board: bzgate.link.serial)."""
+    if not os.path.exists(port):
+        return f"port {port} does not exist: is the board plugged in?"
+    try:
+        open_port(port).close()
+    except LinkError as e:
+        return f"port {port} cannot be opened ({e.message})"
+    return None
+
+
+def _row(line: int, cells: dict, errors: list[str], ports_open: bool) -> Row | None:
     where = f"line {line}"
     port = (cells.pop("port", "") or "").strip()
     usb = (cells.pop("usb_serial", "") or "").strip()
@@ -72,8 +88,13 @@ def _row(line: int, cells: dict, errors: list[str]) -> Row | None:
             return None
     elif not port:
         errors.append(f"{where}: no port (give port or usb_serial)")
-    location = (cells.pop("location", "") or "").strip()
-    config, bad = fields.gate_config({k: v for k, v in cells.items() if v is not None and v.strip() != ""})
+    bad = [problem] if ports_open and port and (problem := _port_problem(port)) else []
+    location = (cells.pop("location", "") or "").strip() or None
+    given = {k: v for k, v in cells.items() if v is not None and v.strip() != ""}  # empty: keep the board's
+    config, wrong = fields.given_fields(given)
+    bad += wrong + fields.location_errors(location or "")
+    if "gate_id" not in given:
+        bad.append("gate_id: empty; each row names its gate")
     errors += [f"{where}: {message}" for message in bad]
     if not port or bad:
         return None
@@ -81,8 +102,9 @@ def _row(line: int, cells: dict, errors: list[str]) -> Row | None:
     return Row(line, port, config, location, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
-def read_fleet(path: Path) -> list[Row]:
-    """Every row, checked; UserError listing every mistake found."""
+def read_fleet(path: Path, ports_open: bool = False) -> list[Row]:
+    """Every row, checked; UserError listing every mistake found. With ports_open, each port
+    is opened too (not written to): a board not plugged in is a mistake before any is touched."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
@@ -102,7 +124,7 @@ def read_fleet(path: Path) -> list[Row]:
                     if value and (what, value) in first_line:
                         errors.append(f"line {line}: {what} {value} is already on line {first_line[what, value]}")
                     first_line.setdefault((what, value), line)
-                row = _row(line, dict(cells), errors)
+                row = _row(line, dict(cells), errors, ports_open)
                 if row is not None:
                     rows.append(row)
     except (OSError, csv.Error, UnicodeDecodeError) as e:

@@ -88,6 +88,14 @@ def test_the_board_loads_bytecode_compiled_for_the_esp32(where, boards):
     board.mpremote("exec", "import os; os.remove('probe.mpy')")
 
 
+def test_configure_on_a_new_board_needs_its_site(where, boards):
+    board = boards[2]
+    refused = bzgate(where, "provision", "configure", "--port", board.serial, "--gate-id", "door-2")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "site: the board has no configuration yet, so it must be given" in refused.stderr
+    assert not (where / "flash2" / "config.json").exists()
+
+
 def _fleet_file(where, boards):
     rows = ["port,gate_id,site,location,mode,trigger,near_rssi"]
     rows += [f"{b.serial},door-{k},HQ,floor {k},{'monitor' if k % 2 else 'enforce'},button,-6{k}"
@@ -132,6 +140,41 @@ def test_a_fleet_of_four_is_deployed_configured_and_verified_in_parallel(where, 
     again = bzgate(where, "provision", "fleet", str(fleet))
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.count("skipped") == 12 and "..." not in again.stdout
+
+
+def _on_flash(where, k):
+    return json.loads((where / f"flash{k}" / "config.json").read_text())
+
+
+def test_configure_keeps_the_boards_fields_and_prints_what_changes(where, boards):
+    board, configure = boards[1], ("provision", "configure", "--port", boards[1].serial, "--gate-id", "door-1")
+    site = bzgate(where, *configure, "--site", "HQ 2")  # door-1 runs in monitor mode, near_rssi -61
+    assert site.returncode == 0, site.stdout + site.stderr
+    assert 'config: site: "HQ" → "HQ 2"' in site.stdout.splitlines()
+    assert [line for line in site.stdout.splitlines() if line.startswith("config: ")] == ['config: site: "HQ" → "HQ 2"']
+    with GateLink(board.serial) as link:
+        running = link.config_get()
+    assert (running["mode"], running["near_rssi"], running["site"]) == ("monitor", -61, "HQ 2")
+    uid = board.control.status()["uid"]
+    assert json.loads((where / "inventory.json").read_text())["boards"][uid]["location"] == "floor 1"
+
+    again = bzgate(where, *configure)
+    assert again.returncode == 0 and "config: nothing changes" in again.stdout.splitlines()
+
+    wifi = bzgate(where, *configure, "--set", 'wifi={"ssid": "gate-lan", "password": "correct horse"}')
+    assert 'config: wifi: null → {"ssid": "gate-lan", "password": "***"}' in wifi.stdout.splitlines()
+    assert "correct horse" not in wifi.stdout + wifi.stderr
+    shown = bzgate(where, *configure, "--set", 'wifi={"ssid": "gate-lan-2", "password": "***"}')
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert _on_flash(where, 1)["wifi"] == {"ssid": "gate-lan-2", "password": "correct horse"}
+
+    keep = where / "keep.csv"  # a fleet row's empty cells keep the board's fields too
+    keep.write_text(f"port,gate_id,site,mode,wifi\n{board.serial},door-1,,,off\n")
+    fleet = bzgate(where, "provision", "fleet", str(keep), "--steps", "configure")
+    assert fleet.returncode == 0, fleet.stdout + fleet.stderr
+    assert '[door-1] config: wifi: {"ssid": "gate-lan-2", "password": "***"} → null' in fleet.stdout.splitlines()
+    on_flash = _on_flash(where, 1)
+    assert (on_flash["mode"], on_flash["site"], on_flash["wifi"]) == ("monitor", "HQ 2", None)
 
 
 def test_verify_fails_when_the_boards_key_differs_until_keys_import(where, boards):

@@ -5,12 +5,14 @@ from importlib import resources
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from bzgate.commands.options import board_port_option, gate_id_option, gate_site_option, keys_option
 from bzgate.errors import UserError
 from bzgate.keys import KeyStore
 from bzgate.link.ports import all_ports
 from bzgate.link.serial import LinkError
+from bzgate.textsafety import terminal_text
 from bzprov import fields
 from bzprov.configure import KEY_SOURCES, configure
 from bzprov.deploy import deploy
@@ -35,14 +37,17 @@ def _stores(keys_path, inventory_path) -> tuple[KeyStore, Inventory]:
 
 
 def _echo(line: str) -> None:
-    click.echo(line)
+    """A line for the terminal: what a board sent may hold control characters (an older
+    board's site), shown as escapes."""
+    click.echo(terminal_text(line))
 
 
-def _board_config(given: dict) -> dict:
-    cfg, errors = fields.gate_config(given)
+def _given_fields(given: dict, location: str | None) -> dict:
+    values, errors = fields.given_fields(given)
+    errors += fields.location_errors(location or "")
     if errors:
         raise UserError(f"{len(errors)} field(s) not allowed, the board is untouched:\n  " + "\n  ".join(errors))
-    return cfg
+    return values
 
 
 @click.group("provision")
@@ -70,7 +75,7 @@ def list_command() -> None:
     for p in ports:
         runs = (f"gate {p.gate.get('gate_id')} firmware {p.gate.get('firmware')} board {p.gate.get('board_id')}"
                 if p.gate else p.note)
-        click.echo(f"{p.device:<22} {p.kind:<24} {p.usb_serial:<16} {runs}")
+        _echo(f"{p.device:<22} {p.kind:<24} {p.usb_serial:<16} {runs}")
 
 
 @provision.command("flash")
@@ -101,7 +106,7 @@ def deploy_command(port) -> None:
       bzgate provision deploy --port /dev/ttyUSB0
     """
     for line in deploy(port, _echo).lines():
-        click.echo(line)
+        _echo(line)
 
 
 def _field_options(command):
@@ -114,31 +119,36 @@ def _field_options(command):
 @provision.command("configure")
 @board_port_option
 @gate_id_option
-@gate_site_option(required=True)
-@click.option("--location", default="", help="Where the board hangs (inventory only).")
+@gate_site_option(required=False)
+@click.option("--location", show_default="the inventory's", help="Where the board hangs (inventory only).")
 @_field_options
 @click.option("--set", "extra", multiple=True, metavar="FIELD=VALUE", help="Any other configuration field.")
 @keys_option
 @_inventory
 def configure_command(port, gate_id, site, location, extra, keys_path, inventory_path, **options) -> None:
-    """Configuration, secret key, clock (UTC) and inventory entry of one board.
+    """Configuration, secret key, clock (UTC) and inventory entry of one board. The fields
+    given go over the board's configuration (each change printed, old → new); a field not
+    given keeps what the board has, a new board starts from the defaults and needs --site.
 
     \b
     Examples:
       bzgate provision configure --port /dev/ttyUSB0 --gate-id hq-front-1 --site "Head office"
       bzgate provision configure --port /dev/ttyUSB0 --gate-id hq-front-1 --site "Head office" \\
           --mode monitor --near-rssi -62
+      bzgate provision configure --port /dev/ttyUSB0 --gate-id hq-front-1 --mode enforce
     """
-    given = {"gate_id": gate_id, "site": site, **{k: v for k, v in options.items() if v is not None}}
+    given = {"gate_id": gate_id, **{k: v for k, v in options.items() if v is not None}}
+    if click.get_current_context().get_parameter_source("site") is not ParameterSource.DEFAULT:
+        given["site"] = site  # left out: the board's site stays
     for item in extra:
         name, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"--set {item!r}: write FIELD=VALUE")
         given[name.strip()] = value
-    cfg = _board_config(given)
+    values = _given_fields(given, location)
     store, inventory = _stores(keys_path, inventory_path)
-    done = configure(port, cfg, store, inventory, location, _echo)
-    click.echo(f"configured gate {done.gate_id} on board {done.board_id} (firmware {done.firmware}); "
+    done = configure(port, values, store, inventory, location, _echo)
+    _echo(f"configured gate {done.gate_id} on board {done.board_id} (firmware {done.firmware}); "
                f"key: {KEY_SOURCES[done.key_source]}; clock set")
 
 
@@ -148,7 +158,7 @@ def _verify_table(port, store, inventory) -> bool:
     except LinkError as e:
         raise BoardError(f"{port}: no gate answers ({e})") from None
     for check in checks:
-        click.echo(f"{'PASS' if check.passed else 'FAIL'}  {check.name:<8} {check.detail}")
+        _echo(f"{'PASS' if check.passed else 'FAIL'}  {check.name:<8} {check.detail}")
     return all(c.passed for c in checks)
 
 
@@ -197,7 +207,7 @@ def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> Non
     chosen = [s.strip() for s in steps.split(",") if s.strip()]
     if not chosen or any(s not in STEPS for s in chosen):
         raise UserError(f"--steps {steps!r}: a comma-separated choice of {', '.join(STEPS)}")
-    rows = read_fleet(Path(fleet_file))
+    rows = read_fleet(Path(fleet_file), ports_open=True)
     store, inventory = _stores(keys_path, inventory_path)
 
     def do_step(step, row, progress):
@@ -218,6 +228,6 @@ def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> Non
 
     outcomes = run_fleet(rows, chosen, State(Path(fleet_file)), guarded, parallel, _echo)
     for line in summary(outcomes, chosen):
-        click.echo(line)
+        _echo(line)
     if any(o.error for o in outcomes):
         raise BoardError("some boards failed; fix them and run the same command again")
