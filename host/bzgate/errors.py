@@ -2,6 +2,8 @@
 
 import click
 
+from bzgate.textsafety import terminal_text
+
 USAGE = 2  # bad input on the command line, as click uses for usage errors
 
 
@@ -13,4 +15,7 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"bzgate: {self.format_message()}", err=True)
+        # A message may quote a board (what mpremote saw, the gate id it answers with): control
+        # characters are shown as escapes; the message's own line breaks stay.
+        lines = self.format_message().split("\n")
+        click.echo("bzgate: " + "\n".join(terminal_text(line) for line in lines), err=True)

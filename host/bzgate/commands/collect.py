@@ -23,6 +23,7 @@ from bzgate.keys import KeyStore
 from bzgate.link.ports import PROBE_TIMEOUT
 from bzgate.link.serial import DEFAULT_TIMEOUT, RETRIES, GateLink, LinkError
 from bzgate.store import audit
+from bzgate.textsafety import terminal_text
 
 DAY = 86400
 
@@ -58,7 +59,7 @@ def collect_command(ports: tuple, all_ports: bool, db: str | None, keys_path: st
         if summary is not None:
             summaries.append(summary)
             if not as_json and code == 0:
-                click.echo(_describe(summary))
+                click.echo(terminal_text(_describe(summary)))  # the gate's id as it says it
         status = max(status, code)
     if not summaries and all_ports and status == 0:
         raise UserError("no gate answered on any serial port: is one plugged in and running?",
@@ -84,18 +85,18 @@ def _collect_port(conn, keys: KeyStore, port: str, named: bool, accept_gaps: tup
             return {"port": port, "result": "busy", "message": message}, EXIT_USAGE if named else 0
         if not named:
             return None, 0
-        click.echo(f"bzgate: {port}: no gate answers ({e})", err=True)
+        click.echo(terminal_text(f"bzgate: {port}: no gate answers ({e})"), err=True)
         return {"port": port, "result": "gate-error", "message": str(e)}, EXIT_GATE
 
 
 def _run(conn, link: GateLink, hello: dict, keys: KeyStore, port: str,
          accept_gaps: tuple[str, ...]):
     accept_gap = str(hello.get("gate_id", "")) in accept_gaps
-    with _Progress(f"{hello.get('gate_id', '?')} {port}") as progress:
+    with _Progress(terminal_text(f"{hello.get('gate_id', '?')} {port}")) as progress:
         try:
             return collect(conn, link, hello, keys, port, accept_gap, progress), 0
         except CollectError as e:
-            click.echo(f"bzgate: {port}: {e.message}", err=True)
+            click.echo(terminal_text(f"bzgate: {port}: {e.message}"), err=True)
             return e.summary, e.exit_code
 
 

@@ -12,6 +12,7 @@ from bzgate.errors import UserError
 from bzgate.exempt import NOTE_MAX, NOTE_REQUIRED, REASONS, ExemptError, give_exempt
 from bzgate.link.serial import GateLink, LinkError
 from bzgate.store.audit import os_user
+from bzgate.textsafety import terminal_text
 
 EXIT_GATE = 1  # the gate did not answer or refused
 # What a gate's refusal of an EXEMPT means to the guard at the door.
@@ -39,7 +40,7 @@ def _show(data: dict, as_json: bool) -> None:
         return
     for key, value in data.items():  # values as the gate sent them: true, not Python's True
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        click.echo(f"{key + ':':16}{shown}")
+        click.echo(terminal_text(f"{key + ':':16}{shown}"))  # an older gate's site may hold ESC
 
 
 @click.group("gate")

@@ -12,6 +12,7 @@ from bzgate import store
 from bzgate.commands.options import db_option, json_option, listed_ports, open_existing, port_options
 from bzgate.errors import UserError
 from bzgate.monitor.gate import gate_tile
+from bzgate.textsafety import terminal_text
 
 EXIT_GATE = 1
 
@@ -43,6 +44,9 @@ def gate_table(tiles: list[dict]) -> str:
 
 
 def table(rows: list[list[str]], header: list[str] = HEADER) -> str:
+    """Aligned columns; a gate's text (an older board's site may hold a newline or ESC) is
+    shown with its control characters escaped, one line per row."""
+    rows = [[terminal_text(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                      for row in [header, *rows])
