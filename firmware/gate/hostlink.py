@@ -318,7 +318,10 @@ def _ready(poller):
 
 
 def _json_object(text):
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RuntimeError:  # nested past the stack (CPython's RecursionError is one too)
+        raise ValueError("JSON nested too deeply")
     if type(value) is not dict:
         raise ValueError("a JSON object of fields")
     return value
