@@ -7,6 +7,7 @@ import json
 import re
 import zipfile
 
+import docx
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -187,3 +188,19 @@ def test_every_verdict_of_the_firmware_is_counted_by_its_name():
     """The contract with the firmware: a verdict the report does not know would be left out."""
     counted = {name for names in figures.COUNTED.values() for name in names}
     assert set(VERDICT_NAMES.values()) <= counted
+
+
+def test_docx_writes_names_from_users_as_plain_text(odd_names, tmp_path):
+    org = tmp_path / "org.csv"
+    org.write_text("organisation,Sở Y tế\nrecipient,Sở Thông tin và Truyền thông\nplace,Huế\n"
+                   "unit,headcount,gates\nA,10,front\n", encoding="utf-8")
+    rows = Builder(odd_names)
+    rows.add("decisions", utc("2020-09-18 02:00"), site="Kho\x01", gate="store", board="b2")
+    rows.conn.close()
+    out = tmp_path / "r.docx"
+    run(odd_names, "--by", "site", "--org", str(org), "--format", "docx", "-o", str(out))
+    names = [row.cells[1].text for row in docx.Document(out).tables[1].rows]
+    assert names[1:-1] == [FORMULA, "@SUM(1)", "Kho\ufffd", "Nhà|máy\nB"]
+    with zipfile.ZipFile(out) as document:
+        body = document.read("word/document.xml").decode()
+    assert "instrText" not in body and "fldSimple" not in body

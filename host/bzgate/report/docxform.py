@@ -4,7 +4,8 @@ and the national title and motto (right), the number and the place and date; the
 and its subject; the table, the chart and the notes; then the recipients and the signature.
 
 Unit names, sites and gate ids come from users: in a Word file they are only ever run text,
-which Word never evaluates (fields are separate elements this module does not write)."""
+which Word never evaluates (fields are separate elements this module does not write); control
+characters, which XML cannot hold, become U+FFFD as in an xlsx cell."""
 
 import io
 
@@ -16,6 +17,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
+from bzgate.export.tables import xlsx_text
 from bzgate.localtime import local_time
 from bzgate.report import table
 from bzgate.report.figures import Report
@@ -54,7 +56,7 @@ def _para(container, text: str = "", size: int = BODY_PT, bold=False, italic=Fal
     paragraph.alignment = align
     paragraph.paragraph_format.space_before = Pt(before)
     if text:
-        run = paragraph.add_run(text)
+        run = paragraph.add_run(xlsx_text(text))
         run.font.size, run.bold, run.italic = Pt(size), bold, italic
     return paragraph
 
@@ -118,7 +120,7 @@ def _title(document, report: Report, lang: str) -> None:
 def _cell_text(cell, text: str, size: int, bold: bool, align) -> None:
     paragraph = cell.paragraphs[0]
     paragraph.alignment = align
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(xlsx_text(text))
     run.font.size, run.bold = Pt(size), bold
 
 
