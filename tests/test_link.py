@@ -94,3 +94,17 @@ def test_requests_with_control_characters_are_never_sent(scripted):
         with pytest.raises(ValueError):
             link.request("TIME SET", "1\x03")
     assert gate.received == b""
+
+
+def test_exempt_names_its_reason_and_a_refusal_is_a_link_error(scripted):
+    def answer(req_id, command, args, error):
+        if args == "no-smartphone":
+            return ok(req_id, {"verdict": "exempt", "reason": args, "n": 3, "seq": 41, "board_id": "0a"})
+        return wire.error_reply(req_id, wire.ERR_BAD_REASON, "EXEMPT: a reason of no-smartphone")
+    gate = scripted(answer)
+    with GateLink(gate.path, timeout=1) as link:
+        assert link.exempt("no-smartphone")["seq"] == 41
+        with pytest.raises(LinkError) as bad:
+            link.exempt("because")
+    assert bad.value.code == "bad-reason"
+    assert [request[:2] for request in gate.requests] == [("EXEMPT", "no-smartphone"), ("EXEMPT", "because")]

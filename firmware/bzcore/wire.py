@@ -27,7 +27,7 @@ ID_MAX = const(65535)
 RECORDS_PER_REPLY = const(12)  # 12 base64 records of 48 bytes fit a reply with room to spare
 
 COMMANDS = ("HELLO", "STATUS", "TIME SET", "CONFIG GET", "CONFIG STAGE", "CONFIG SET", "LOG PULL",
-            "LOG ACK", "EVENTS", "RESTART", "MAINT", "KEY PROVE", "OUTPUTS TEST")
+            "LOG ACK", "EVENTS", "RESTART", "MAINT", "KEY PROVE", "OUTPUTS TEST", "EXEMPT")
 # KEY PROVE answers HMAC-SHA256(board key, KEY_PROOF_TAG + nonce): the tag keeps a proof from
 # ever equalling a journal MAC, whatever nonce the host sends.
 KEY_PROOF_TAG = b"bzgate key proof 1\x00"
@@ -45,6 +45,8 @@ ERR_UNKNOWN = "unknown-command"
 ERR_ARGS = "bad-args"  # the command's arguments are missing or malformed
 ERR_REFUSED = "refused"  # understood, but the gate will not do it (e.g. invalid config)
 ERR_BUSY = "busy"  # the gate cannot do it now; try again
+ERR_BAD_REASON = "bad-reason"  # EXEMPT with a reason not in bzcore.record.REASON_CODES
+ERR_COUNT_MODE = "count-mode"  # a decision asked of a gate in count mode, which takes none
 
 # LineReader.feed results.
 NOTHING = const(0)

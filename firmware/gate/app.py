@@ -9,12 +9,12 @@ config is loaded with bzcore.config.load (each error: a CONFIG_ERROR event and a
 a broken file gives defaults, never a crash loop); the journal gets a BOOT event with the reset
 cause.
 
-Tasks: scan (radio consumer), scan-watch, reader (iPhones), decide (policy) or count,
-outputs, presence (ends visits: SIGHTING records), beacon (the gate's own adverts), journal
-(flush), hostlink, and the supervisor's own loop. A task that raises is restarted
-(TASK_RESTART); one that fails RESTARTS_MAX times within RESTART_WINDOW_S takes the board
-down (TASK_FAILED, then a reset). The watchdog is fed only while every task has reported
-healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below HEAP_LOW_BYTES),
+Tasks: scan (radio consumer), scan-watch, reader (iPhones), decide and at-once (the guard's
+and the exits' presses: policy) or count, outputs, presence (ends visits: SIGHTING records),
+beacon (the gate's own adverts), journal (flush), hostlink, and the supervisor's own loop. A
+task that raises is restarted (TASK_RESTART); one that fails RESTARTS_MAX times within
+RESTART_WINDOW_S takes the board down (TASK_FAILED, then a reset). The watchdog is fed only
+while every task has reported healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below HEAP_LOW_BYTES),
 and the IDF heap's, which NimBLE and Wi-Fi allocate from (HEAP_LOW "idf" below IDF_LOW_BYTES).
 
 Crashes (a fatal error, a watchdog reset) are counted in RTC memory (gate.crashes); three
@@ -66,7 +66,7 @@ GC_EVERY_BYTES = const(8192)
 HEAP_LOW_BYTES = const(1536)  # a host-link reply needs about 1 KB in one piece
 IDF_LOW_BYTES = const(4096)  # a Wi-Fi frame buffer is 1.6 KB; NimBLE panicked at 336 (docs/esp32-notes.md, note 38)
 EVENT_QUEUE_MAX = const(16)
-RESTART_FIELDS = ("mode", "trigger", "ios_read", "scan", "board", "wifi", "mqtt")
+RESTART_FIELDS = ("mode", "trigger", "direction", "ios_read", "scan", "board", "wifi", "mqtt")
 # ESP32 bytes the uplink needs free once the gate is built: the uplink running takes about 19 KB
 # (bench/uplink_scan.py, heap_free with it off and on; mqtt_async's code, gate.uplink and
 # bzcore.uplink, buffers and objects) and more at its peaks, the gate's own tasks about 10 KB
@@ -190,7 +190,7 @@ class App:
         self._stop = asyncio.Event()
         self._restart = False
         self.fatal = None
-        self.trigger_pin = None
+        self.input_pins = []  # the armed inputs: kept, so their IRQs stay
         self.policy = Policy(cfg, self.presence, self.outputs, self.log, self.publish)
         self.reader = Reader(self.ble, self.radio, clock.now, self.presence.learn) \
             if cfg["ios_read"] else None
@@ -227,7 +227,8 @@ class App:
     # ---- records and live events ---------------------------------------------------------
 
     def log(self, rec):
-        self.journal.append(rec[0], None, rec[1])
+        """Journal a record: its seq, or None when it could not be written."""
+        return self.journal.append(rec[0], None, rec[1])
 
     def publish(self, event):
         for q in self.subscribers:
@@ -315,8 +316,10 @@ class App:
             tasks.append(_Task("reader", self.reader.run))
         if self.config["mode"] == "count":
             tasks.append(_Task("count", lambda beat: policy.count_minutes(radio, beat)))
-        elif self.config["trigger"] != "none":
+            return tasks
+        if self.config["trigger"] != "none":
             tasks.append(_Task("decide", policy.run))
+        tasks.append(_Task("at-once", policy.run_at_once))
         return tasks
 
     async def _visits(self, beat):
@@ -383,8 +386,8 @@ class App:
         wdt = None if self.safe_mode else machine.WDT(timeout=WDT_MS)
         self.tasks = self._tasks()
         running = [asyncio.create_task(self._supervise(task)) for task in self.tasks]
-        if self.config["trigger"] in ("button", "beam") and not self.safe_mode:
-            self._arm_trigger()
+        if not self.safe_mode:
+            self._arm_inputs()
         if self.config["trigger"] == "tap":
             self.presence.on_near = self.policy.tap
         watchdog = asyncio.create_task(self._watchdog(wdt))
@@ -406,22 +409,38 @@ class App:
             self.fatal = e
             self._stop.set()
 
-    def _arm_trigger(self):
-        role = self.config["trigger"]
+    def _arm_inputs(self):
+        """The trigger (an entry, or with direction "out" an exit), and unless in count mode the
+        guard's key switch and, with direction "both", the exit button."""
+        cfg, policy = self.config, self.policy
+        role = cfg["trigger"]
+        if role in ("button", "beam"):
+            code = record.BUTTON if role == "button" else record.BEAM
+            if cfg["direction"] == "out":
+                self._arm(role, True, lambda p: policy.exit_press(code))
+            else:
+                self._arm(role, True, lambda p: policy.press(code))
+        if cfg["mode"] == "count":
+            return
+        self._arm("guard", False, lambda p: policy.guard_press())
+        if cfg["direction"] == "both":
+            self._arm("exit_button", True, lambda p: policy.exit_press(record.EXIT_BUTTON))
+
+    def _arm(self, role, needed, handler):
+        """The IRQ of an input role's pin; a board without it: a CONFIG_ERROR when `needed`."""
         spec = config.board_pins(self.config)[role]
         if spec is None:
-            self.log(record.event(record.CONFIG_ERROR, 0, b"board." + role.encode()))
+            if needed:
+                self.log(record.event(record.CONFIG_ERROR, 0, b"board." + role.encode()))
             return
-        code = record.BUTTON if role == "button" else record.BEAM
-        policy = self.policy
         if spec[1]:  # active low: a switch to ground, held high by the pull-up
             pin = machine.Pin(spec[0], machine.Pin.IN, machine.Pin.PULL_UP)
             edge = machine.Pin.IRQ_FALLING
         else:
             pin = machine.Pin(spec[0], machine.Pin.IN)
             edge = machine.Pin.IRQ_RISING
-        pin.irq(lambda p: policy.press(code), edge)
-        self.trigger_pin = pin
+        pin.irq(handler, edge)
+        self.input_pins.append(pin)
 
     def shutdown(self):
         """Relay safe, scan stopped, presence visits and journal flushed."""

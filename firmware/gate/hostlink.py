@@ -16,6 +16,8 @@ What it asks of the app object:
     app.maintenance()          stop every other task cleanly: the REPL follows
     app.key                    the journal's key (KEY PROVE answers with a proof of it, never it)
     app.outputs                gate.outputs.Outputs: `await self_test()` for OUTPUTS TEST
+    app.policy                 gate.policy.Policy: `exempt(reason)` for EXEMPT, its mode
+    app.safe_mode              True in safe mode (the relay stays off: no EXEMPT)
 
 Commands (args after the command; replies are JSON):
     HELLO                 {"firmware", "gate_id", "mpy", "board_id"}
@@ -42,6 +44,13 @@ Commands (args after the command; replies are JSON):
     OUTPUTS TEST          {"outputs": {role: true when the pin followed on and off}}, after each
                           output (relay, green, red, buzzer) was on for a moment in turn: the
                           door opens briefly. The reply comes when the cycle ends (about 2 s)
+    EXEMPT <reason>       let in a person without a smartphone now, on the guard's word: the
+                          door opens (green, two short beeps) and the journal gets an EXEMPT
+                          decision (trigger host) with the reason, one of record.REASON_CODES
+                          (no-smartphone, paper-declaration, staff-override);
+                          {"verdict": "exempt", "reason", "n": decisions since boot, "seq": the
+                          record's journal seq, "board_id"}. ERR "bad-reason" for another
+                          reason, "count-mode" in count mode, "refused" in safe mode
 
 Ctrl-C is data while the link runs (micropython.kbd_intr(-1)): a stray one gets an error reply.
 mpremote's own break-in ("\\r\\x03" then "\\r\\x01" at once) is taken as MAINT, leaving its
@@ -280,6 +289,22 @@ class HostLink:
     async def _report_outputs(self, req_id):
         self._reply(req_id, {"outputs": await self.app.outputs.self_test()})
 
+    def _exempt(self, req_id, args):
+        reason = record.REASON_CODES.get(args)
+        policy = self.app.policy
+        if reason is None:
+            self._error(req_id, wire.ERR_BAD_REASON,
+                        "EXEMPT: a reason of " + ", ".join(record.REASON_CODES))
+        elif policy.mode == record.COUNTING:
+            self._error(req_id, wire.ERR_COUNT_MODE, "EXEMPT: a gate in count mode takes no decisions")
+        elif self.app.safe_mode:
+            self._error(req_id, wire.ERR_REFUSED, "EXEMPT: the gate is in safe mode, its door stays shut")
+        else:
+            seq = policy.exempt(reason)
+            self._reply(req_id, {"verdict": record.VERDICT_NAMES[record.EXEMPT], "reason": args,
+                                 "n": policy.decisions, "seq": seq,
+                                 "board_id": machine.unique_id().hex()})
+
     def _maintenance(self):
         self._running = False
         self.app.maintenance()
@@ -355,4 +380,5 @@ _HANDLERS = {
     "MAINT": HostLink._maint,
     "KEY PROVE": HostLink._key_prove,
     "OUTPUTS TEST": HostLink._outputs_test,
+    "EXEMPT": HostLink._exempt,
 }

@@ -158,7 +158,8 @@ class Journal:
 
     # --- appending and flushing ----------------------------------------------------------------
     def append(self, kind, t, payload):
-        """Queue one record; t is None (now) or a (unix seconds, clock valid) pair."""
+        """Queue one record; t is None (now) or a (unix seconds, clock valid) pair. Its seq,
+        or None when it could not be written."""
         try:
             if not self._readable:
                 self.unwritten += 1
@@ -178,8 +179,10 @@ class Journal:
             self._prev_mac = record.mac_of(raw)
             if self._pending == BATCH_RECORDS:
                 self._due.set()
+            return self._next_seq - 1
         except Exception:  # a bad payload or a failing clock: counted, never raised
             self.rejected += 1
+        return None
 
     def flush(self):
         """Write the RAM batch to flash now. Never raises."""

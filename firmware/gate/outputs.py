@@ -8,6 +8,9 @@ and on safe().
     ALLOW   green LED 2 s, short beep (0.1 s), relay pulse of relay_pulse_ms
     DENY    red LED 2 s, long beep (0.8 s), relay stays off
     NO_APP  (monitor mode) red LED 2 s, long beep, relay pulse (monitor never blocks anyone)
+    EXEMPT  green LED 2 s, two short beeps (0.1 s, a 0.1 s pause, 0.1 s), relay pulse: a person
+            without a smartphone let in on the guard's word; the guard hears it apart from ALLOW
+    EXIT    green LED 0.5 s, no beep, relay pulse: someone leaving
     checking  green LED blinking (0.25 s on, 0.25 s off) while a press waits for a phone,
             until the verdict shows
 A pulse that comes while the relay is still open from the one before starts after the relay
@@ -31,6 +34,7 @@ from bzcore import config
 LED_MS = const(2000)
 SHORT_BEEP_MS = const(100)
 LONG_BEEP_MS = const(800)
+EXIT_LED_MS = const(500)
 TICK_MS = const(20)
 SLOW_BLINK_MS = const(1000)
 FAST_BLINK_MS = const(200)
@@ -83,6 +87,8 @@ class Outputs:
         self._green_until = now
         self._red_until = now
         self._beep_until = now
+        self._beep2_from = now  # EXEMPT's second beep
+        self._beep2_until = now
         self.blink = BLINK_NONE
         self.checking = False
         self.pulses = 0
@@ -97,11 +103,24 @@ class Outputs:
         self.update()
 
     def show_allow(self, pulse_ms):
-        self.checking = False
-        self._green_until = self._until(LED_MS)
-        self._red_until = time.ticks_ms()
-        self._beep_until = self._until(SHORT_BEEP_MS)
+        self._show_green(LED_MS, SHORT_BEEP_MS)
         self._pulse(pulse_ms)
+
+    def show_exempt(self, pulse_ms):
+        self._show_green(LED_MS, SHORT_BEEP_MS)
+        self._beep2_from = self._until(2 * SHORT_BEEP_MS)
+        self._beep2_until = self._until(3 * SHORT_BEEP_MS)
+        self._pulse(pulse_ms)
+
+    def show_exit(self, pulse_ms):
+        self._show_green(EXIT_LED_MS, 0)
+        self._pulse(pulse_ms)
+
+    def _show_green(self, led_ms, beep_ms):
+        self.checking = False
+        self._green_until = self._until(led_ms)
+        self._red_until = time.ticks_ms()
+        self._beep_until = self._until(beep_ms)
 
     def show_deny(self):
         self.checking = False
@@ -126,6 +145,7 @@ class Outputs:
         """Everything off now and no pulse pending (a crash, maintenance, safe mode)."""
         now = time.ticks_ms()
         self._relay_until = self._green_until = self._red_until = self._beep_until = now
+        self._beep2_until = now
         self.checking = False
         self.relay.set(False)
         self.green.set(False)
@@ -162,7 +182,9 @@ class Outputs:
         if self.checking:
             green = (time.ticks_diff(now, 0) // CHECKING_BLINK_MS) % 2 == 0
         self.green.set(green)
-        self.buzzer.set(time.ticks_diff(self._beep_until, now) > 0)
+        self.buzzer.set(time.ticks_diff(self._beep_until, now) > 0
+                        or (time.ticks_diff(now, self._beep2_from) >= 0
+                            and time.ticks_diff(self._beep2_until, now) > 0))
         red = time.ticks_diff(self._red_until, now) > 0
         if not red and self.blink:
             period = SLOW_BLINK_MS if self.blink == BLINK_SLOW else FAST_BLINK_MS

@@ -1,4 +1,5 @@
-"""The gate's decisions: a trigger plus who is at the scanner gives ALLOW, DENY or NO_APP.
+"""The gate's decisions: a trigger plus who is at the scanner gives ALLOW, DENY or NO_APP;
+a guard's word gives EXEMPT, and a person leaving EXIT.
 
 The rule (enforce mode): a trigger is ALLOW at once when a Bluezone phone is near now (heard at
 or above near_rssi within presence.NEAR_NOW_MS) and has not opened the gate within
@@ -17,10 +18,21 @@ Presses (or beam breaks) while a decision is under way, or within MERGE_MS of th
 started it (a bouncing button, a visitor pressing twice), join that decision: its record counts
 them (`presses`) and STATUS counts the extras (`presses_merged`). None is lost unseen.
 
+EXEMPT lets in a person without a smartphone at once, phone or no phone: the guard's key switch
+(guard_press(), reason no-smartphone) or the host link's EXEMPT request (exempt(), any reason of
+record.REASON_NAMES). An EXEMPT while the gate is checking a press answers that press: the check
+ends, no DENY follows, and the record counts that press's presses. EXIT is a person leaving
+(config "direction": "out", every button press or beam break; "both", the exit_button):
+exit_press() opens the door at once, never refused; an exit neither meets anti-passback nor
+counts as a phone's admission. EXEMPT and EXIT name no phone. Both are made by run_at_once(),
+a task of their own, so that neither waits behind a press that is checking; presses of the
+guard or exit input within MERGE_MS join the one they follow, as on the button.
+
 Modes (config "mode"):
-    enforce  as above; ALLOW pulses the relay; DENY leaves it off.
+    enforce  as above; ALLOW, EXEMPT and EXIT pulse the relay; DENY leaves it off.
     monitor  the same rule, NO_APP in place of DENY; the relay opens either way.
-    count    no decisions; count_minutes() writes a COUNT record each minute.
+    count    no decisions (no EXEMPT, no EXIT); count_minutes() writes a COUNT record each
+             minute.
 Triggers (config "trigger"): button and beam are pin edges (pin IRQ -> press()); tap makes a
 Bluezone device entering the near zone the trigger itself (presence.on_near -> tap()), and
 does not wait; none takes no decisions.
@@ -42,14 +54,39 @@ MERGE_MS = const(300)  # presses this soon after the one that started a decision
 _HEALTH_MS = const(1000)
 
 
+class _AtOnce:
+    """An input whose press is decided without a phone (the guard's, the exit's): its press
+    under way, noted by the pin IRQ, with the presses that joined it."""
+
+    def __init__(self, flag):
+        self.flag = flag
+        self.trigger = 0  # trigger code of the press under way
+        self.at_ms = time.ticks_add(time.ticks_ms(), -MERGE_MS)
+        self.extra = 0
+
+    def press(self, trigger):
+        now = time.ticks_ms()
+        if self.trigger or time.ticks_diff(now, self.at_ms) < MERGE_MS:
+            self.extra += 1
+            return
+        self.at_ms = now
+        self.extra = 0
+        self.trigger = trigger
+        self.flag.set()
+
+
 class Policy:
     def __init__(self, cfg, presence, outputs, log, publish):
         self.presence = presence
         self.outputs = outputs
-        self.log = log  # (record tuple) -> None
+        self.log = log  # (record tuple) -> the record's journal seq, or None
         self.publish = publish  # (dict) -> None: live events for the host link
         self.configure(cfg)
         self.flag = asyncio.ThreadSafeFlag()
+        self.at_once = asyncio.ThreadSafeFlag()
+        self._guard = _AtOnce(self.at_once)
+        self._exit = _AtOnce(self.at_once)
+        self._answered = False  # an EXEMPT answered the press being checked
         self.opened = {}  # ID -> ticks_ms it last opened the gate
         self._pending = 0  # trigger code of the decision under way
         self._at_ms = time.ticks_add(time.ticks_ms(), -MERGE_MS)
@@ -80,6 +117,14 @@ class Policy:
             self._extra += 1  # joins the decision under way (or just made)
             return
         self._arm(trigger, now, -1)
+
+    def guard_press(self):
+        """The guard's key switch (called from the pin IRQ): EXEMPT no-smartphone."""
+        self._guard.press(record.GUARD)
+
+    def exit_press(self, trigger):
+        """A press or beam break that is an exit (called from the pin IRQ)."""
+        self._exit.press(trigger)
 
     def tap(self, entry):
         """A Bluezone device entered the near zone (only in tap mode)."""
@@ -157,6 +202,8 @@ class Policy:
                 except asyncio.TimeoutError:
                     pass
                 healthy()
+                if self._answered:
+                    return -1
                 i = self._chosen(time.ticks_ms())
                 if i >= 0:
                     return i
@@ -169,6 +216,9 @@ class Policy:
         i = self._chosen(time.ticks_ms())
         if i < 0 and trigger != record.TAP and self.wait_ms:
             i = await self._wait_for_phone(trigger, healthy)
+            if self._answered:  # an EXEMPT was this press's answer, and has its record
+                self._answered = False
+                return record.EXEMPT
         now = time.ticks_ms()
         p = self.presence
         if i >= 0:
@@ -186,13 +236,16 @@ class Policy:
         rssi = p.rssi(i) if i >= 0 else None
         platform = p.platform[i] if i >= 0 else record.PLATFORM_UNKNOWN
         address = p.address_of(i) if i >= 0 and ident is None else None
-        merge_left = MERGE_MS - time.ticks_diff(time.ticks_ms(), self._at_ms)
-        if merge_left > 0:
-            await asyncio.sleep_ms(merge_left)  # a bounce or a second press joins this record
-        presses = 1 + self._extra
+        await _merge_wait(self._at_ms)
         self.presses_merged += self._extra
-        self.log(record.decision(verdict, trigger, self.mode, ident, rssi, platform, latency,
-                                 presses))
+        self._record(verdict, trigger, latency, 1 + self._extra, ident, rssi, platform, address)
+        return verdict
+
+    def _record(self, verdict, trigger, latency, presses, ident=None, rssi=None,
+                platform=record.PLATFORM_UNKNOWN, address=None, reason=record.REASON_NONE):
+        """Journal a decision and publish it live; its journal seq (None: not written)."""
+        seq = self.log(record.decision(verdict, trigger, self.mode, ident, rssi, platform,
+                                       latency, presses, reason))
         self.decisions += 1
         if latency > self.latency_max_ms:
             self.latency_max_ms = latency
@@ -203,8 +256,59 @@ class Policy:
                      "presses": presses}
         if address is not None:  # an unread iPhone: which phone it was, for the guard's log
             self.last["addr"] = address.hex()
+        if verdict == record.EXEMPT:
+            self.last["reason"] = record.REASON_NAMES[reason]
         self.publish(self.last)
-        return verdict
+        return seq
+
+    # ---- decisions without a phone: EXEMPT and EXIT --------------------------------------
+
+    def _end_check(self):
+        """The presses an EXEMPT answers: those of the press being checked (whose check ends
+        here), or none (0)."""
+        if not self.checking:
+            return 0
+        self._answered = True
+        self.flag.set()
+        return 1 + self._extra
+
+    def exempt(self, reason):
+        """An EXEMPT requested over the host link, shown and journalled now: its journal seq."""
+        at = time.ticks_ms()
+        presses = self._end_check() or 1
+        self.outputs.show_exempt(self.pulse_ms)
+        return self._record(record.EXEMPT, record.HOST, time.ticks_diff(time.ticks_ms(), at),
+                            presses, reason=reason)
+
+    async def _answer(self, pressed, verdict):
+        """The guard's or the exit's press under way: shown at once, journalled when its
+        presses are in."""
+        answered = 0
+        if verdict == record.EXEMPT:
+            answered = self._end_check()
+            self.outputs.show_exempt(self.pulse_ms)
+        else:
+            self.outputs.show_exit(self.pulse_ms)
+        latency = time.ticks_diff(time.ticks_ms(), pressed.at_ms)
+        await _merge_wait(pressed.at_ms)
+        self.presses_merged += pressed.extra
+        reason = record.NO_SMARTPHONE if verdict == record.EXEMPT else record.REASON_NONE
+        self._record(verdict, pressed.trigger, latency, answered or 1 + pressed.extra,
+                     reason=reason)
+        pressed.trigger = 0
+
+    async def run_at_once(self, healthy):
+        """The task that answers the guard's and the exit's presses."""
+        while True:
+            try:
+                await asyncio.wait_for_ms(self.at_once.wait(), _HEALTH_MS)
+            except asyncio.TimeoutError:
+                pass
+            healthy()
+            if self._guard.trigger:
+                await self._answer(self._guard, record.EXEMPT)
+            if self._exit.trigger:
+                await self._answer(self._exit, record.EXIT)
 
     async def run(self, healthy):
         while True:
@@ -237,3 +341,10 @@ class Policy:
             self.log(record.count(near, present, radio.adverts - adverts, radio.ring.drops - drops))
             adverts = radio.adverts
             drops = radio.ring.drops
+
+
+async def _merge_wait(at_ms):
+    """Until MERGE_MS after a press: a bounce or a second press joins its record."""
+    left = MERGE_MS - time.ticks_diff(time.ticks_ms(), at_ms)
+    if left > 0:
+        await asyncio.sleep_ms(left)

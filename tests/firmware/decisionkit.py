@@ -3,6 +3,7 @@ standing at the scanner, and the output levels a guard sees after a press.
 
     board = gate(config=FAST, phones=[phone("an", "android", **AT_GATE)])
     levels = press_and_watch(board, lambda: board.control.press(BUTTON))   # {pin: [levels]}
+    board = ready(gate(config=FAST))                # pressed before the gate runs, a press is lost
 """
 
 import time
@@ -12,12 +13,19 @@ from bzcore.config import PROFILES
 PINS = PROFILES["esp32-devkitc"]
 RELAY, GREEN, RED, BUZZER = (PINS[role][0] for role in ("relay", "green", "red", "buzzer"))
 BUTTON, BEAM = PINS["button"][0], PINS["beam"][0]
+GUARD, EXIT_BUTTON = PINS["guard"][0], PINS["exit_button"][0]  # pressed to ground, as BUTTON
 # near_rssi -75: a phone at the gate is near however its RSSI is drawn; wait_s 1: a press
 # nobody's phone answers is denied within a second
 FAST = {"near_rssi": -75, "relay_pulse_ms": 500, "present_s": 8, "wait_s": 1}
 AT_GATE = dict(path="enter", arrive_s=1, dwell_s=120)
 DECISION_BUDGET_MS = 300  # a phone at the scanner: the verdict shows this soon after the press
 WATCH_S = 2.5  # a DENY comes after wait_s (1 s here)
+
+
+def ready(board):
+    """The board once its gate runs: the host link answers only after every input is armed."""
+    board.status()
+    return board
 
 
 def press_and_watch(board, press):
