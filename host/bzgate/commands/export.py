@@ -4,10 +4,11 @@ from pathlib import Path
 
 import click
 
-from bzgate.commands.options import open_existing, output_file, output_option, selection_options, text_output
+from bzgate.commands.options import (no_audit_option, open_audited, output_file, output_option,
+                                     selection_options, text_output)
 from bzgate.errors import UserError
 from bzgate.export import tables as export
-from bzgate.store import audit, sitesecret
+from bzgate.store import sitesecret
 from bzgate.store.selection import Selection
 
 
@@ -28,13 +29,15 @@ from bzgate.store.selection import Selection
               show_default="$BZGATE_SECRET, else bzgate.secret beside the database",
               help="The site secret for --ids hashed; made on first use.")
 @output_option
+@no_audit_option
 def export_command(what, start, end, sites, gates, db, fmt, ids, purpose, secret_file,
-                   output) -> None:
+                   output, no_audit) -> None:
     """Export sightings, decisions, counts or events for a time range, site or gate.
 
     Times come as UTC (ISO, Z) and local Vietnam time columns; clock_valid is false where the
-    gate's clock was not set. Each export is written to the audit table. Visitors' Bluezone IDs
-    are personal data, kept for tracing only: they are hashed unless --ids full says why.
+    gate's clock was not set. Each export is written to the audit table (a read-only copy of
+    the database: --no-audit). Visitors' Bluezone IDs are personal data, kept for tracing only:
+    they are hashed unless --ids full says why.
 
     \b
     Examples:
@@ -48,8 +51,11 @@ def export_command(what, start, end, sites, gates, db, fmt, ids, purpose, secret
     if ids == "full" and not purpose:
         raise UserError("--ids full needs --purpose TEXT: visitors' Bluezone IDs are personal "
                         "data, given out for tracing only, and the audit table says why")
+    if ids == "full" and no_audit:
+        raise UserError("--ids full cannot go with --no-audit: the audit table keeps every "
+                        "export of the IDs themselves, with its purpose")
     selection = Selection.from_options(start, end, sites, gates)
-    conn = open_existing(db)
+    conn, record = open_audited(db, no_audit, "export")
     detail = {"what": what, "format": fmt, "ids": ids, **selection.as_dict(),
               "output": str(output) if output else "-"}
     if purpose:
@@ -64,10 +70,10 @@ def export_command(what, start, end, sites, gates, db, fmt, ids, purpose, secret
     try:
         _write(fmt, output, columns, rows, what)
     except BaseException as e:  # a closed pipe or Ctrl-C: rows may have gone out all the same
-        audit.record(conn, "export", {**detail, "rows": rows.count,
-                                      "result": f"stopped ({type(e).__name__})"})
+        record("export", {**detail, "rows": rows.count,
+                          "result": f"stopped ({type(e).__name__})"})
         raise
-    audit.record(conn, "export", {**detail, "rows": rows.count, "result": "complete"})
+    record("export", {**detail, "rows": rows.count, "result": "complete"})
     click.echo(f"{rows.count} {what} exported" + (f" to {output}" if output else "")
                + ("" if rows.count else f": none from {selection.describe()}"), err=True)
 

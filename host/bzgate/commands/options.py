@@ -17,6 +17,7 @@ from bzgate.ble.radio import AIR_ENV
 from bzgate.errors import UserError
 from bzgate.link.broker import PASSWORD_ENV, Broker, read_password
 from bzgate.link.ports import usb_ports, virtual_ports
+from bzgate.store import audit
 
 db_option = click.option(
     "--db", metavar="FILE|URL", show_default="$BZGATE_DB, else bzgate.db",
@@ -166,6 +167,34 @@ def open_existing(db: str | None):
     if isinstance(target, Path) and not target.is_file():
         raise UserError(f"no database at {target}: collect from the gates first, or give --db FILE")
     return store.open_store(target)
+
+
+no_audit_option = click.option(
+    "--no-audit", is_flag=True,
+    help="Record nothing in the database's audit table: for a read-only copy of it. Said on "
+         "standard error.")
+
+
+def open_audited(db: str | None, no_audit: bool, action: str):
+    """The store to read from for a command the audit table records, and the function that
+    records it there (audit.record on it); with --no-audit one that records nothing, and that
+    said on stderr. A database this user cannot write needs --no-audit: said before any work
+    is done or any file written, not at the end."""
+    conn = open_existing(db)
+    if no_audit:
+        click.echo(f"bzgate: --no-audit: nothing of this {action} is recorded in the audit table",
+                   err=True)
+        return conn, _unrecorded
+    if conn.read_only:
+        conn.close()
+        raise UserError(f"{store.shown(conn.target)} is read-only: this {action} cannot be "
+                        "recorded in its audit table; give --no-audit to go on without that "
+                        "record, or use a copy this user can write")
+    return conn, functools.partial(audit.record, conn)
+
+
+def _unrecorded(action: str, detail: dict) -> None:
+    """What --no-audit records: nothing."""
 
 
 def stop_like_ctrl_c() -> None:

@@ -197,7 +197,8 @@ def fleet_template_command() -> None:
 @_inventory
 def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> None:
     """Many boards from a CSV file (one row per board; `bzgate provision fleet-template` prints
-    one to start from).
+    one to start from). Every port is opened first: none is touched while one is missing. A
+    row's fields go over what its board has, as configure does: an empty cell keeps the board's.
 
     \b
     Examples:

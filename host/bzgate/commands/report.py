@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from bzgate.commands.options import open_existing, output_file, output_option, selection_options, text_output
+from bzgate.commands.options import (no_audit_option, open_audited, output_file, output_option,
+                                     selection_options, text_output)
 from bzgate.errors import UserError
 from bzgate.report import chart as reportchart
 from bzgate.report import docxform
@@ -16,7 +17,6 @@ from bzgate.report import org as reportorg
 from bzgate.report import render as reportrender
 from bzgate.report import table as reporttable
 from bzgate.report.labels import LANGS
-from bzgate.store import audit
 from bzgate.store.selection import Selection, week_bounds
 
 EXIT_NOTHING = 1  # the command was right, the range holds nothing to report
@@ -59,7 +59,9 @@ def _selection(start, end, week, sites, gates) -> Selection:
 @click.option("--lang", type=click.Choice(LANGS), default="vi", show_default=True,
               help="Vietnamese or English labels.")
 @output_option
-def report_command(start, end, sites, gates, db, week, by, org_file, fmt, lang, output) -> None:
+@no_audit_option
+def report_command(start, end, sites, gates, db, week, by, org_file, fmt, lang, output,
+                   no_audit) -> None:
     """Report people at the gate, allowed, no app, exempt, compliance and exits per day, site or
     gate (with unique Bluezone devices, Android/iOS, and the busiest hour), or per unit of an
     organisation against its headcount (the estimated staff running Bluezone and the install
@@ -80,7 +82,7 @@ def report_command(start, end, sites, gates, db, week, by, org_file, fmt, lang, 
                         "file: add --org FILE (bzgate report --org-template prints one)")
     org = reportorg.load(org_file) if org_file else None
     selection = _selection(start, end, week, sites, gates)
-    conn = open_existing(db)
+    conn, record = open_audited(db, no_audit, "report")
     figures = report.build(conn, selection, by, org)
     if figures.empty:
         raise UserError(f"no decisions or sightings from {selection.describe()}: nothing to "
@@ -88,9 +90,9 @@ def report_command(start, end, sites, gates, db, week, by, org_file, fmt, lang, 
                         exit_code=EXIT_NOTHING)
     png = reportchart.compliance_png(*reporttable.chart_series(figures, lang), lang)
     _write(figures, fmt, lang, png, output)
-    audit.record(conn, "report", {"by": by, "format": fmt, "lang": lang, **selection.as_dict(),
-                                  "org": str(org_file) if org_file else None,
-                                  "output": str(output) if output else "-"})
+    record("report", {"by": by, "format": fmt, "lang": lang, **selection.as_dict(),
+                      "org": str(org_file) if org_file else None,
+                      "output": str(output) if output else "-"})
 
 
 def _write(figures, fmt: str, lang: str, png: bytes, output: Path | None) -> None:

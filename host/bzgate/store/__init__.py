@@ -31,6 +31,7 @@ import os
 from pathlib import Path
 
 from bzcore import record
+from bzgate.errors import UserError
 from bzgate.store.dialect import DATABASE_ERRORS, Connection, connect, is_postgres
 
 DEFAULT_DB = "bzgate.db"
@@ -135,8 +136,6 @@ def shown(target: Path | str) -> str:
 def open_store(given: str | Path | None = None) -> Connection:
     """The database, created or migrated to SCHEMA_VERSION; a newer one than this bzgate knows
     is refused rather than written wrongly."""
-    from bzgate.errors import UserError
-
     target = db_path(given)
     try:
         conn = connect(target)
@@ -147,6 +146,10 @@ def open_store(given: str | Path | None = None) -> Connection:
         conn.close()
         raise UserError(f"{shown(target)} has schema {version}; this bzgate knows up to "
                         f"{SCHEMA_VERSION}: upgrade bzgate")
+    if version < SCHEMA_VERSION and conn.read_only:
+        conn.close()
+        raise UserError(f"{shown(target)} is read-only and has schema {version}: open it once "
+                        f"where it can be written, to bring it to schema {SCHEMA_VERSION}")
     for number in range(version, SCHEMA_VERSION):
         with transaction(conn):
             conn.lock_schema()
@@ -165,6 +168,9 @@ def open_store(given: str | Path | None = None) -> Connection:
 
 def transaction(conn: Connection):
     """One write transaction: all of it is stored or none."""
+    if conn.read_only:
+        raise UserError(f"{shown(conn.target)} is read-only (this user cannot write the file or "
+                        "its folder): nothing can be stored in it")
     return conn.transaction()
 
 

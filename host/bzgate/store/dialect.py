@@ -16,6 +16,7 @@ PostgreSQL migrations hold an advisory lock, so ingesters starting together migr
 """
 
 import functools
+import os
 import re
 import sqlite3
 from contextlib import contextmanager
@@ -33,10 +34,11 @@ def is_postgres(target) -> bool:
 
 class Connection:
     """What the store's callers use of a database connection: execute, executemany, close,
-    `transaction()`, and `kind` ("sqlite" or "postgresql") for the few places that must know."""
+    `transaction()`, `kind` ("sqlite" or "postgresql") for the few places that must know, and
+    `read_only`: an SQLite file this user cannot write, opened for reading only."""
 
-    def __init__(self, raw, kind: str, target):
-        self.raw, self.kind, self.target = raw, kind, target
+    def __init__(self, raw, kind: str, target, read_only: bool = False):
+        self.raw, self.kind, self.target, self.read_only = raw, kind, target, read_only
         self._sql = functools.partial(_postgres_sql, ddl=False) if kind == "postgresql" else _same
 
     def execute(self, sql: str, params=()):
@@ -130,11 +132,29 @@ def connect(target, check_same_thread: bool = True) -> Connection:
     """A PostgreSQL URL or an SQLite file; errors are the drivers' own (the store explains them)."""
     if is_postgres(target):
         return Connection(psycopg.connect(target, autocommit=True), "postgresql", target)
-    raw = sqlite3.connect(Path(target), timeout=30, isolation_level=None,
-                          check_same_thread=check_same_thread)
-    raw.execute("PRAGMA journal_mode=WAL")
-    raw.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent on power loss
-    return Connection(raw, "sqlite", target)
+    read_only = _read_only_uri(Path(target))
+    raw = sqlite3.connect(read_only or Path(target), uri=read_only is not None, timeout=30,
+                          isolation_level=None, check_same_thread=check_same_thread)
+    if read_only is None:
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent on power loss
+    return Connection(raw, "sqlite", target, read_only=read_only is not None)
+
+
+def _read_only_uri(path: Path) -> str | None:
+    """How to open an existing file that this user cannot write, or whose folder they cannot
+    (WAL keeps its -wal and -shm files beside the database): a read-only URI; None to open it
+    as usual. Without a writable folder SQLite cannot make the -shm that reading WAL needs; with
+    no -wal file there either, no writer is at work and nothing waits to be checkpointed, so the
+    file is all there is and is read as one that nothing changes (immutable)."""
+    writable_folder = os.access(path.parent, os.W_OK)
+    if not path.is_file() or (writable_folder and os.access(path, os.W_OK)):
+        return None
+    uri = path.resolve().as_uri() + "?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if not writable_folder and not (wal.exists() and wal.stat().st_size):
+        uri += "&immutable=1"
+    return uri
 
 
 DATABASE_ERRORS = (sqlite3.DatabaseError, psycopg.Error)
