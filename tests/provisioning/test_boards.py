@@ -15,6 +15,7 @@ from provkit import BIN, bzgate, start_boards, stop_boards
 
 from bzgate.link.serial import GateLink, LinkError
 from bzprov.build import MPY_CROSS, build, mpy_cross_version
+from bzprov.configure import wait_for_gate
 
 OLD_MAIN = b"print('old firmware')\n"
 
@@ -175,6 +176,12 @@ def test_configure_keeps_the_boards_fields_and_prints_what_changes(where, boards
     assert '[door-1] config: wifi: {"ssid": "gate-lan-2", "password": "***"} → null' in fleet.stdout.splitlines()
     on_flash = _on_flash(where, 1)
     assert (on_flash["mode"], on_flash["site"], on_flash["wifi"]) == ("monitor", "HQ 2", None)
+
+    no_secret = bzgate(where, *configure, "--set", 'wifi={"ssid": "gate-lan", "password": "***"}')
+    assert no_secret.returncode == 2  # *** keeps a password the board does not have
+    assert "the board's configuration is unchanged:\n  wifi.password:" in no_secret.stderr
+    assert wait_for_gate(board.serial)["gate_id"] == "door-1"  # the gate runs on as it was
+    assert _on_flash(where, 1) == on_flash
 
 
 def test_verify_fails_when_the_boards_key_differs_until_keys_import(where, boards):
