@@ -113,6 +113,14 @@ def test_the_installed_command_prints_the_fleet_template(venv, run):
     assert shown.stdout == (REPO / "provisioning" / "fleet-template.csv").read_text(encoding="utf-8")
 
 
+
+def test_the_installed_command_prints_the_organisation_template(venv, run):
+    """An office starts its organisation file (units, headcounts, gates) from the one it carries."""
+    shown = run("bzgate", "report", "--org-template")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == (REPO / "host" / "bzgate" / "report" / "org-template.csv").read_text(
+        encoding="utf-8")
+
 def test_the_installed_command_imports_nothing_from_the_checkout_and_names_its_firmware(venv, run):
     version = run("bzgate", "--version")
     assert version.returncode == 0, version.stderr
