@@ -137,6 +137,7 @@ class Uplink:
         self.events = 0
         self.events_dropped = 0
         self.bad_acks = 0  # acks for another board or not acks (a misconfigured topic)
+        self.round_trip_ms = None  # the last batch's publish to its PUBACK (the field check's)
         self._events = app.subscribe_events()  # one queue for the board's life, not per run()
 
     # --- mqtt_async's callbacks ---------------------------------------------------------------
@@ -213,11 +214,13 @@ class Uplink:
             payload = uplink.encode_batch(self.board_id, records)
             records = None
             connection = self._connection
+            sent = time.ticks_ms()
             await client.publish(self.topics[uplink.JOURNAL], payload, qos=1)
             self.batches += 1
             self.records += after - first
             if connection == self._connection:  # a reconnect since has set where to go on
                 self.next_seq = max(self.next_seq, after)
+                self.round_trip_ms = time.ticks_diff(time.ticks_ms(), sent)
 
     async def _send_events(self, client):
         while True:
@@ -239,6 +242,8 @@ class Uplink:
     def counters(self):
         """For STATUS and the status events. Seqs not known yet are UNKNOWN."""
         return {"up": self.up, "wifi": self.station.status(), "wifi_tries": self.station.tries,
+                "rssi": self.station.status("rssi") if self.station.isconnected() else None,
+                "round_trip_ms": self.round_trip_ms,
                 "connects": self.connects, "next": self.next_seq, "acked": self.host_seq,
                 "batches": self.batches, "records": self.records, "events": self.events,
                 "dropped": self.events_dropped, "bad_acks": self.bad_acks,

@@ -232,3 +232,50 @@ def fleet_command(fleet_file, parallel, steps, keys_path, inventory_path) -> Non
         _echo(line)
     if any(o.error for o in outcomes):
         raise BoardError("some boards failed; fix them and run the same command again")
+
+
+def _test_presser(port: str):
+    """How the field check presses the gate's trigger: a virtual board's pin through its control,
+    a real board's by the person at the gate, when asked."""
+    from bzsim.board import registry
+    from bzsim.board.control import BoardControl
+
+    flash = next((b["flash"] for b in registry.boards() if b["serial"] == port), None)
+    if flash is None:
+        return lambda pin: click.echo(f"Press the gate's button (GPIO{pin[0]}) now.", err=True)
+
+    def press(pin):
+        with BoardControl.for_flash(flash) as control:
+            control.press(pin[0], 0.2, 0 if pin[1] else 1)
+
+    return press
+
+
+@provision.command("field-check")
+@board_port_option
+@click.option("--seconds", type=click.FloatRange(5, 3600), default=60, show_default=True,
+              help="How long to measure.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also write the whole report as JSON, to attach to a bug report.")
+def field_check_command(port, seconds, json_path) -> None:
+    """Measure a running gate where it hangs: heap, IDF heap, adverts, scanning, a test press, Wi-Fi, MQTT.
+
+    Over the host link while the gate runs, the same on a real board as on a virtual one (where
+    the test press is made for you; on a real board press the button when asked).
+
+    \b
+    Examples:
+      bzgate provision field-check --port /dev/ttyUSB0
+      bzgate provision field-check --port /dev/ttyUSB0 --seconds 300 --json front-1.json
+    """
+    from bzgate.jsonfile import write_atomic
+    from bzprov.fieldcheck import field_check, rows
+
+    try:
+        report = field_check(port, seconds, _test_presser(port))
+    except LinkError as e:
+        raise BoardError(f"{port}: no gate answers ({e})") from None
+    for what, value in rows(report):
+        _echo(f"{what:<34} {value}")
+    if json_path is not None:
+        write_atomic(json_path, report)
