@@ -15,7 +15,8 @@ MEANINGS = {
     "--port": 2,  # one board's port (gate, provision, keys); gates' ports, repeatable (collect...)
     "--format": 2,  # export's file formats; report's
     "--site": 2,  # the gate's own site (ble gate, provision configure); a filter (export, report)
-    "--seconds": 3,  # how long ble scan listens, ble gate runs, sim press holds the pin
+    "--seconds": 4,  # how long ble scan listens, ble gate runs, sim press holds the pin, field-check measures
+    "--json": 2,  # a flag: JSON for scripts; provision field-check's report file, for a bug report
     "--listen": 2,  # where the monitor serves its page; where the simulated air listens
     "--air": 2,  # the BLE commands' radio (else $BZSIM_AIR); the air a virtual board joins
     "--scenario": 2,  # what sim air plays; what sim board's private air plays
