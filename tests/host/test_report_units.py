@@ -146,7 +146,7 @@ def test_docx_in_english(db, org_file, tmp_path):
         "-o", str(out))
     document = docx.Document(out)
     texts = [paragraph.text for paragraph in document.paragraphs]
-    assert texts[:2] == ["REPORT", "Bluezone use in week 48 of 2026 (11-23 to 2026-11-29)"]
+    assert texts[:2] == ["REPORT", "Bluezone use in week 48 of 2026 (2026-11-23 to 2026-11-29)"]
     assert document.tables[1].rows[4].cells[1].text == "Other"
     assert [cell.text for cell in document.tables[1].rows[5].cells[1:5]] == [
         "Total", "60", "54", "18"]

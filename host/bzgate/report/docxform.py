@@ -29,8 +29,9 @@ TEXT_WIDTH = Mm(210 - 30 - 15)  # A4 less the left (30 mm) and right (15 mm) mar
 HEAD_WIDTHS = (Cm(7.0), TEXT_WIDTH - Cm(7.0))  # the office; the national title
 NUMBER_WIDTH = Cm(0.8)  # the data table's STT column; the unit's name takes what is left
 WIDTHS = {"headcount": Cm(1.9)} | {name: Cm(1.25) for name in (
-    "smartphones", "estimated", *table.RATES)}  # "CCVCNLĐ", "100,0 %"
+    "smartphones", "estimated", "busiest", *table.RATES)}  # "CCVCNLĐ", "100,0 %", "08:00–09:00"
 NARROW = Cm(1.05)  # a count
+NAME_MAX = Cm(4.0)  # the unit's name; the measures share what is left beyond it
 CELL_MARGIN = Cm(0.06)
 CENTER, RIGHT, JUSTIFY = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT, WD_ALIGN_PARAGRAPH.JUSTIFY
 
@@ -126,7 +127,9 @@ def _cell_text(cell, text: str, size: int, bold: bool, align) -> None:
 
 def _widths(report: Report) -> list:
     measures = [WIDTHS.get(name, NARROW) for name in table.measures(report)]
-    return [NUMBER_WIDTH, TEXT_WIDTH - NUMBER_WIDTH - sum(measures)] + measures
+    name = min(NAME_MAX, TEXT_WIDTH - NUMBER_WIDTH - sum(measures))
+    extra = (TEXT_WIDTH - NUMBER_WIDTH - name - sum(measures)) // len(measures)
+    return [NUMBER_WIDTH, name] + [width + extra for width in measures]
 
 
 def _narrow_margins(grid) -> None:

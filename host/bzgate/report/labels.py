@@ -125,7 +125,7 @@ LABELS = {
         "sign": "(Signature, full name)",
         "signer_title": "HEAD OF THE OFFICE",
         "date": "%Y-%m-%d",
-        "day_month": "%m-%d",
+        "day_month": "%Y-%m-%d",
         "datetime": "%Y-%m-%d %H:%M",
         "thousands": ",",
         "decimal": ".",
