@@ -16,6 +16,7 @@ COMMANDS = {
     "decode": "bzgate.commands.decode:decode",
     "export": "bzgate.commands.export:export_command",
     "gate": "bzgate.commands.gate:gate",
+    "guards": "bzgate.commands.guards:guards",
     "ids": "bzgate.commands.ids:ids_command",
     "ingest": "bzgate.commands.ingest:ingest_command",
     "keys": "bzgate.commands.keys:keys",

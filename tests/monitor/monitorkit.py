@@ -4,6 +4,7 @@ guard's PC runs it), and Debian's chromium driven by Playwright.
     board = start_keyed_gate(where, keys, "gate-a", phones=[...])
     monitor = Monitor([board.serial], db, keys.path); monitor.start(); monitor.stop()
     with browser(profile_dir) as context: page = context.new_page()
+    guards_file(where, {"lan": "a password"})   # for --guards
 """
 
 import json
@@ -18,6 +19,7 @@ from gatekit import start_gate, stop_gate
 from services import free_port
 
 from bzgate.keys import KeyStore
+from bzgate.monitor.guards import Guards
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -42,6 +44,14 @@ def start_keyed_gate(where: Path, keys: KeyStore, gate_id: str, **args):
         stop_gate(board)
         raise
     return board
+
+
+def guards_file(where: Path, passwords: dict[str, str]) -> Path:
+    """A guards file (as `bzgate guards add` writes it) of these names and passwords."""
+    guards = Guards(where / "guards.json")
+    for name, password in passwords.items():
+        guards.add(name, password)
+    return guards.path
 
 
 class Monitor:

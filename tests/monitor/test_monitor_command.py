@@ -3,6 +3,7 @@
 `bzgate status` / `bzgate gate status` on gates answered by a fake link."""
 
 import json
+import socket
 
 import pytest
 from click.testing import CliRunner
@@ -104,3 +105,21 @@ def test_gate_status_shows_checking_and_presses_merged_as_the_gate_sent_them(mon
     lines = shown.output.splitlines()
     assert "checking:       false" in lines and "presses_merged: 0" in lines
     assert "mode:           enforce" in lines and "clock_valid:    true" in lines
+
+
+def test_listening_beyond_loopback_without_guards_is_refused(tmp_path):
+    runner = CliRunner()
+    with socket.create_server(("0.0.0.0", 0)) as taken:  # were it not refused, it would not hang
+        port = taken.getsockname()[1]
+        for listen in (f"0.0.0.0:{port}", f"192.0.2.1:{port}"):
+            refused = runner.invoke(main, ["monitor", "--port", "/dev/null", "--listen", listen,
+                                           "--db", str(tmp_path / "m.db")])
+            assert refused.exit_code == 2, refused.output
+            assert f"--listen {listen} serves the page beyond this computer: give --guards " \
+                "FILE" in refused.stderr
+    empty = tmp_path / "guards.json"
+    empty.write_text('{"version": 1, "guards": {}}')
+    nobody = runner.invoke(main, ["monitor", "--port", "/dev/null", "--listen", "0.0.0.0:8080",
+                                  "--guards", str(empty), "--db", str(tmp_path / "m.db")])
+    assert nobody.exit_code == 2 and "no guard in" in nobody.stderr
+    assert not (tmp_path / "m.db").exists()

@@ -62,7 +62,7 @@ def test_status_and_decisions_feed_the_tile_and_online_0_shows_it_offline_at_onc
     assert (tile["gate_id"], tile["mode"], tile["decisions"], tile["storage_pct"]) == \
         ("front", "enforce", 42, 90)
     assert tile["alarms"] == ["storage-high"] and tile["last"]["verdict"] == "deny"
-    assert tile["today"] == {"allow": 0, "deny": 1, "no-app": 0}
+    assert tile["today"] == {"allow": 0, "deny": 1, "no-app": 0, "exempt": 0, "exit": 0}
     source.take("front", "online", b"0")
     assert not gate_tile(board)["online"] and gate_tile(board)["alarms"] == ["offline"]
     assert "last will" in gate_tile(board)["error"]

@@ -2,16 +2,21 @@
 monitor running as its own process: gate-a has a Bluezone phone at the door, gate-b nobody.
 A press turns a tile green within 2 s, or shows it checking within 2 s and red once the gate's
 wait is over, with what to ask the visitor; the language switch and the events view work,
-`bzgate collect` is refused while the monitor holds the ports and the collection it makes
-itself lands in the database, the page comes back by itself after the monitor restarts
-(`bzgate status` meanwhile), and a stopped gate shows offline within 35 s. Each state is
-saved as a screenshot in test-artifacts/monitor/.
+a page without a login sees no ID and offers no door, a wrong password is refused and five lock
+the name, a guard logs in and then sees full IDs, `bzgate collect` is refused while the monitor
+holds the ports and the collection it makes itself lands in the database, the guard opens
+gate-b's door for a visitor without a phone (its relay, its journal, inside now), the page
+comes back by itself after the monitor restarts (`bzgate status` meanwhile; the login does not
+survive it), and a stopped gate shows offline within 35 s. Each state is saved as a
+screenshot in test-artifacts/monitor/.
 
 The tests run in order on one set of gates, one monitor and one browser page. Last, a page on
 a monitor's state fed here directly: checking from STATUS on connect, a decision that answered
-three presses, no RSSI where no phone decided."""
+three presses, no RSSI where no phone decided, a Wi-Fi gate's tile that takes no door
+command."""
 
 import json
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -21,19 +26,25 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from decisionkit import BUTTON
+from decisionkit import BUTTON, RELAY
 from gatekit import phone, stop_gate, wait_until
-from monitorkit import Monitor, browser, screenshot, seconds_to_verdict, start_keyed_gate
+from monitorkit import (Monitor, browser, guards_file, screenshot, seconds_to_verdict,
+                        start_keyed_gate)
 
 from bzgate.cli import main
+from bzgate.keys import KeyStore
+from bzgate.monitor.access import Access
+from bzgate.monitor.auditlog import AuditLog
+from bzgate.monitor.guards import Guards
+from bzgate.monitor.lockout import FAILURES_MAX
 from bzgate.monitor.state import Board
 from bzgate.monitor.web import MonitorServer
-from bzgate.keys import KeyStore
 
 WAIT_S = 2  # a press with no phone near checks this long before DENY
 FAST = {"near_rssi": -75, "present_s": 8, "relay_pulse_ms": 500, "wait_s": WAIT_S}
 LIVE_S = 2.0  # a press shows on the page within this
 OFFLINE_S = 35.0
+PASSWORDS = {"lan": "cổng-chính-1", "tuan": "cổng-sau-333"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +64,8 @@ def rig():
         assert wait_until(lambda: gates["gate-a"].status()["present"] >= 1, 20), \
             "gate-a never saw its phone"
         monitor = Monitor([g.serial for g in gates.values()], where / "m.db", keys.path,
-                          where / "monitor.log")
+                          where / "monitor.log",
+                          ("--guards", str(guards_file(where, PASSWORDS))))
         monitor.start()
         # The first collections done: a press now is streamed live, not picked up by STATUS.
         assert wait_until(lambda: all(g["collect"] for g in monitor.state()["gates"]), 20)
@@ -95,6 +107,8 @@ def test_both_gates_show_online_with_their_sites_in_vietnamese(rig):
         assert tile(page, gate_id).locator(".alarm").count() == 0  # clock set, storage empty
     assert page.locator("h1").inner_text() == "Giám sát cổng"
     assert not page.is_checked("#sound")  # the alert sound is off until a guard turns it on
+    assert page.locator("#nav-login").is_visible()  # and nothing a login is needed for
+    assert page.locator(".exempt-open").count() == 0
     screenshot(page, "1-online")
 
 
@@ -103,6 +117,8 @@ def test_a_press_with_a_bluezone_phone_near_turns_the_tile_green_within_2s(rig):
     verdict = tile(rig["page"], "gate-a").locator(".verdict")
     assert verdict.locator(".word").inner_text() == "CHO QUA"
     assert "Android" in verdict.locator(".when").inner_text()
+    state = rig["monitor"].state()  # as a page without a login gets it: no ID
+    assert state["gates"][0]["last"]["verdict"] == "allow" and "id" not in state["gates"][0]["last"]
     screenshot(rig["page"], "2-allow")
     assert elapsed < LIVE_S, f"ALLOW showed after {elapsed:.2f} s"
 
@@ -147,6 +163,47 @@ def test_the_language_switch_turns_the_page_english_and_is_remembered(rig):
     assert tile(page, "gate-a").locator(".verdict .word").inner_text() == "CHO QUA"
 
 
+def log_in(page, name: str, password: str) -> str:
+    """The login form filled and sent: the message it shows ("" once logged in)."""
+    page.fill("#login-name", name)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_function("() => document.querySelector('#login-error').textContent !== '' || "
+                           "!document.querySelector('#guard').hidden")
+    return page.locator("#login-error").inner_text()
+
+
+def test_a_wrong_password_is_refused_five_lock_the_name_and_a_guard_logs_in(rig):
+    page = rig["page"]
+    page.click("#nav-login")
+    page.locator("#login-view").wait_for()
+    assert log_in(page, "tuan", "not-the-password") == "Sai tên hoặc mật khẩu"
+    page.evaluate("document.querySelector('#login-error').textContent = ''")
+    screenshot(page, "4-login-wrong")
+    for _ in range(FAILURES_MAX - 1):
+        page.evaluate("document.querySelector('#login-error').textContent = ''")
+        shown = log_in(page, "tuan", "not-the-password")
+    assert shown.startswith("Đăng nhập sai quá nhiều lần: tạm khóa 5 phút")
+    page.evaluate("document.querySelector('#login-error').textContent = ''")
+    assert log_in(page, "tuan", PASSWORDS["tuan"]).startswith("Đăng nhập sai quá nhiều lần")
+    screenshot(page, "4-login-locked")
+    page.evaluate("document.querySelector('#login-error').textContent = ''")
+    assert log_in(page, "lan", PASSWORDS["lan"]) == ""
+    assert page.locator("#guard-name").inner_text() == "lan"
+    tile(page, "gate-b").locator(".exempt-open").wait_for(timeout=5000)
+    assert page.locator("#nav-login").is_hidden() and page.locator("#gates-view").is_visible()
+    audit = _audit(rig["db"])
+    assert [by for action, by in audit if action == "guard-login-failed"] == ["tuan"] * FAILURES_MAX
+    assert ("guard-lockout", "tuan") in audit and ("guard-login", "lan") in audit
+    screenshot(page, "4-logged-in")
+
+
+def _audit(db: Path) -> list:
+    with sqlite3.connect(db) as conn:
+        return [(action, json.loads(detail).get("by")) for action, detail in conn.execute(
+            "SELECT action, detail FROM audit ORDER BY rowid").fetchall()]
+
+
 def test_collect_is_refused_and_status_says_busy_while_the_monitor_holds_the_port(rig, tmp_path):
     result = CliRunner().invoke(main, ["collect", "--port", rig["gates"]["gate-a"].serial,
                                        "--db", str(tmp_path / "other.db"),
@@ -174,7 +231,8 @@ def test_the_events_view_filters_by_gate_and_collect_now_stores_the_decisions_on
     assert page.locator("#event-rows tr.v-deny").count() == 1
     assert page.locator("#event-rows tr.v-deny td:nth-child(4)").inner_text() == "TỪ CHỐI"  # no RSSI
     page.select_option("#filter", "")
-    assert page.locator("#event-rows tr.v-allow td:nth-child(4)").first.inner_text().endswith(" dBm")
+    allowed = page.locator("#event-rows tr.v-allow td:nth-child(4)").first.inner_text()
+    assert re.fullmatch(r"CHO QUA · Android · -\d+ dBm · [0-9A-F]{24}", allowed), allowed  # logged in
     # The gate flushes its journal every 5 s: ask again until both decisions are stored.
     def collected():
         page.click("#collect")
@@ -188,6 +246,39 @@ def test_the_events_view_filters_by_gate_and_collect_now_stores_the_decisions_on
     # Counted once: live first, then from the database after the collection.
     assert tile(page, "gate-a").locator(".count.c-allow").inner_text() == "1"
     assert tile(page, "gate-a").locator(".facts").inner_text().count("100 %") == 1
+    assert ("collect-now", "lan") in _audit(rig["db"])
+
+
+def test_a_guard_opens_the_door_for_a_visitor_without_a_phone(rig):
+    page, gate_b = rig["page"], rig["gates"]["gate-b"]
+    assert page.locator('.site-inside[data-site="Cổng sau"] b').inner_text() == "0"  # one DENY
+    since = time.time()
+    tile(page, "gate-b").locator(".exempt-open").click()
+    page.locator("#exempt").wait_for()
+    page.select_option("#exempt-reason", "paper-declaration")
+    assert page.locator("#exempt-note").is_hidden()  # a note only for a staff override
+    screenshot(page, "5-exempt-dialog")
+    start = time.monotonic()
+    page.click("#exempt-submit")
+    tile(page, "gate-b").locator(".verdict.v-exempt").wait_for(timeout=LIVE_S * 1000 + 3000)
+    shown = time.monotonic() - start
+    assert page.locator("#exempt").is_hidden()
+    verdict = tile(page, "gate-b").locator(".verdict")
+    assert verdict.locator(".word").inner_text() == "MIỄN KIỂM TRA"
+    assert "Tờ khai y tế giấy" in verdict.locator(".when").inner_text()
+    page.locator('.site-inside[data-site="Cổng sau"] b:text-is("1")').wait_for(timeout=5000)
+    assert wait_until(lambda: 1 in gate_b.levels(RELAY, since), 5), "gate-b's door stayed shut"
+    screenshot(page, "5-exempt")
+    # In the journal: the collection the page asks for stores it, the guard in the audit.
+    page.click("#nav-events")
+    def stored():
+        page.click("#collect")
+        time.sleep(1.5)
+        return ("gate-b", "exempt") in _decisions(rig["db"])
+    assert wait_until(stored, 15), _decisions(rig["db"])
+    page.click("#nav-gates")
+    assert ("exempt", "lan") in _audit(rig["db"])
+    print(f"EXEMPT on the page {shown:.2f} s after the guard's click")
 
 
 def test_the_page_is_right_again_after_the_monitor_restarts(rig):
@@ -199,14 +290,15 @@ def test_the_page_is_right_again_after_the_monitor_restarts(rig):
     assert shown.exit_code == 0, shown.output
     states = {g["gate_id"]: g for g in json.loads(shown.output)["gates"]}
     assert {gate_id: (g["online"], g["last"]["verdict"]) for gate_id, g in states.items()} == \
-        {"gate-a": (True, "allow"), "gate-b": (True, "deny")}
-    table = CliRunner().invoke(main, ["status", "--port", ports[1]])
-    assert table.exit_code == 0 and "gate-b" in table.output and "DENY" in table.output
+        {"gate-a": (True, "allow"), "gate-b": (True, "exempt")}
     monitor.start()
     page.locator(".link.up").wait_for(timeout=10000)  # EventSource came back by itself
     tile(page, "gate-a").locator(".verdict.v-allow").wait_for(timeout=10000)
-    tile(page, "gate-b").locator(".verdict.v-deny").wait_for(timeout=10000)
+    tile(page, "gate-b").locator(".verdict.v-exempt").wait_for(timeout=10000)
     assert tile(page, "gate-a").locator(".count.c-allow").inner_text() == "1"  # from the database
+    assert page.locator('.site-inside[data-site="Cổng sau"] b').inner_text() == "1"
+    page.locator("#nav-login").wait_for(timeout=5000)  # a login lives in the monitor it was made in
+    assert page.locator(".exempt-open").count() == 0
     screenshot(page, "6-after-restart")
 
 
@@ -233,7 +325,9 @@ def fed(rig):
     board = Board()
     board.add_gate(FED, "side", "Cổng phụ")
     board.hello(FED, {"gate_id": "side", "board_id": "cd"}, {"site": "Cổng phụ"})
-    server = MonitorServer(("127.0.0.1", 0), board, lambda port: [])
+    where = Path(tempfile.mkdtemp(prefix="bzf"))
+    access = Access(Guards(guards_file(where, {"lan": PASSWORDS["lan"]})), AuditLog(where / "f.db"))
+    server = MonitorServer(("127.0.0.1", 0), board, None, access)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     page = rig["browser"].new_page()
     try:
@@ -242,6 +336,7 @@ def fed(rig):
         page.close()
         server.shutdown()
         server.server_close()
+        shutil.rmtree(where)
 
 
 def test_a_page_opened_while_a_gate_checks_says_so_then_shows_the_decision_of_three_presses(fed):
@@ -287,3 +382,17 @@ def test_a_live_check_shows_until_its_decision_in_english_too(fed):
         "ALLOW · Android · -58 dBm"
     page.click("#nav-gates")
     page.click("#lang")  # the language is remembered by the profile: back to Vietnamese
+
+
+def test_a_wifi_gates_tile_says_it_takes_no_door_command(fed):
+    board, page, url = fed
+    board.add_gate("bzgate/wifi-a", "wifi-a", "Cổng phụ", source="mqtt")
+    board.replied("bzgate/wifi-a")
+    page.click("#nav-login")
+    assert log_in(page, "lan", PASSWORDS["lan"]) == ""
+    wifi = tile(page, "wifi-a")
+    wifi.locator(".no-door").wait_for(timeout=5000)
+    assert wifi.locator(".exempt-open").count() == 0
+    assert wifi.locator(".no-door").inner_text().startswith("Cổng Wi-Fi: không mở cửa")
+    assert tile(page, "side").locator(".exempt-open").count() == 1
+    screenshot(page, "10-wifi-no-door")

@@ -79,14 +79,14 @@ def test_todays_counts_count_a_decision_once_live_and_once_collected():
     board = watched(clock)
     for verdict in ("allow", "allow", "deny"):
         board.event(PORT, {"verdict": verdict, "platform": "android"})
-    assert gate(board)["today"] == {"allow": 2, "deny": 1, "no-app": 0}
+    assert gate(board)["today"] == {"allow": 2, "deny": 1, "no-app": 0, "exempt": 0, "exit": 0}
     assert gate(board)["compliance"] == 67
     # One allow reached the database (with three from before the monitor ran); the rest not yet.
     board.counts_stored(PORT, today={"allow": 4, "deny": 0}, new={"allow": 1})
-    assert gate(board)["today"] == {"allow": 5, "deny": 1, "no-app": 0}
+    assert gate(board)["today"] == {"allow": 5, "deny": 1, "no-app": 0, "exempt": 0, "exit": 0}
     clock.t += 86400  # the next day in Vietnam
     board.refresh()
-    assert gate(board)["today"] == {"allow": 0, "deny": 0, "no-app": 0}
+    assert gate(board)["today"] == {"allow": 0, "deny": 0, "no-app": 0, "exempt": 0, "exit": 0}
     assert gate(board)["compliance"] is None
 
 
@@ -106,7 +106,7 @@ def test_a_decision_made_between_two_streams_is_taken_from_status_and_its_replay
     board.event(PORT, decision(6, "deny"))  # the gate's replay when the next stream starts
     board.event(PORT, decision(7, "allow"))
     board.status(PORT, {"clock_valid": True, "decisions": 7, "last_decision": decision(7, "allow")})
-    assert gate(board)["today"] == {"allow": 1, "deny": 1, "no-app": 0}
+    assert gate(board)["today"] == {"allow": 1, "deny": 1, "no-app": 0, "exempt": 0, "exit": 0}
     assert decisions_logged(board) == [7, 6]
 
 
@@ -117,7 +117,7 @@ def test_a_replay_fills_in_what_status_skipped_without_moving_the_tile_back():
         board.event(PORT, decision(n, verdict))
     assert decisions_logged(board) == [3, 1, 2]
     assert gate(board)["last"]["n"] == 3
-    assert gate(board)["today"] == {"allow": 1, "deny": 1, "no-app": 1}
+    assert gate(board)["today"] == {"allow": 1, "deny": 1, "no-app": 1, "exempt": 0, "exit": 0}
     board.event(PORT, decision(2, "allow"))
     assert gate(board)["last"]["n"] == 3 and decisions_logged(board) == [3, 1, 2]
 
@@ -243,3 +243,35 @@ def test_a_status_from_the_broker_with_checking_or_presses_merged_of_the_wrong_k
     assert status_problem({"checking": True, "presses_merged": 4}) is None
     assert status_problem({"checking": "yes"}) == "checking: not a bool"
     assert status_problem({"presses_merged": "4"}) == "presses_merged: not a int"
+
+
+def test_inside_now_per_site_is_todays_entries_less_exits_counted_once_from_the_database():
+    clock = Clock()
+    board = Board(clock)
+    board.stored_at_start({"ab": {"Tòa nhà A": {"allow": 3, "exit": 1}},
+                           "cd": {"Cổng sau": {"exempt": 2, "deny": 4}}})  # a gate not watched
+    board.add_gate(PORT, "front", "Tòa nhà A")
+    board.hello(PORT, {"gate_id": "front", "board_id": "ab"}, {"site": "Tòa nhà A"})
+    board.status(PORT, {"clock_valid": True, "decisions": 0, "restarts": [0, 0]})
+    assert board.snapshot()["sites"] == [{"site": "Cổng sau", "inside": 2},
+                                         {"site": "Tòa nhà A", "inside": 2}]
+    changes = board.subscribe()
+    for n, verdict in enumerate(("allow", "exempt", "no-app", "deny", "exit"), 1):
+        board.event(PORT, {"n": n, "verdict": verdict, "reason": "no-smartphone"
+                           if verdict == "exempt" else None})
+    assert board.snapshot()["sites"][1] == {"site": "Tòa nhà A", "inside": 4}
+    published = [data for kind, data in list(changes.queue) if kind == "sites"]
+    assert published[-1] == board.snapshot()["sites"]
+    assert gate(board)["compliance"] == 33  # of those who had to show the app: not the exempt
+    # Collected: the database's counts of this board replace those at start, and the live ones.
+    both = {"allow": 4, "exempt": 1, "no-app": 1, "deny": 1, "exit": 2}
+    board.counts_stored(PORT, today=both, new={"allow": 1, "exempt": 1, "no-app": 1, "deny": 1,
+                                                "exit": 1})
+    assert board.snapshot()["sites"] == [{"site": "Cổng sau", "inside": 2},
+                                         {"site": "Tòa nhà A", "inside": 4}]
+    board.event(PORT, {"n": 6, "verdict": "exit"})
+    board.event(PORT, {"n": 7, "verdict": "exit"})
+    assert board.snapshot()["sites"][1] == {"site": "Tòa nhà A", "inside": 2}
+    clock.t += 86400
+    board.refresh()
+    assert board.snapshot()["sites"] == [{"site": "Tòa nhà A", "inside": 0}]

@@ -51,6 +51,14 @@ def gate_site_option(required: bool):
                         help="The gate's site, up to 64 characters (its records carry it).")
 
 
+def guards_option(required: bool):
+    """--guards FILE: who may log in to the monitor's page (made by `bzgate guards add`)."""
+    return click.option("--guards", "guards_path", required=required,
+                        type=click.Path(dir_okay=False), metavar="FILE",
+                        help="The guards file: names and password hashes of the guards who may "
+                             "log in to the monitor's page (bzgate guards add).")
+
+
 def selection_options(command):
     """--from, --to, --site, --gate: shared by export and report."""
     for option in reversed((

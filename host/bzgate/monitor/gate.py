@@ -1,15 +1,19 @@
 """One thread per gate holding its serial link for the monitor: HELLO, STATUS every
 STATUS_EVERY_S, live EVENTS streamed in between, and a collection (bzgate.collect.board: verified,
 acked, stored) every COLLECT_EVERY_S or when asked. A lost link is opened again every RETRY_S.
+Anything else asked of the gate (a guard's exempt) is a job run on this thread between streams,
+within JOB_WAIT_S of being asked.
 
     session = GateSession(port, board, db_path, keys); session.start()
-    session.collect_now.set(); session.stop()
+    session.collect_now.set(); session.call(lambda link, conn: ...); session.stop()
 
 The port is opened with its flock (exclusive), so `bzgate collect` cannot fight for it.
 """
 
+import queue
 import threading
 import time
+from concurrent.futures import Future
 
 import serial
 
@@ -25,6 +29,8 @@ COLLECT_EVERY_S = 60.0
 RETRY_S = 2.0
 LINK_TIMEOUT_S = 2.0
 LINK_RETRIES = 2
+JOB_WAIT_S = 1.0  # the longest a stream runs before a job waiting for the link is taken
+CALL_TIMEOUT_S = 15.0  # a job not started by then is given up (the gate is not answering)
 
 
 class GateSession(threading.Thread):
@@ -33,9 +39,26 @@ class GateSession(threading.Thread):
         self.port, self.board, self.db_path, self.keys = port, board, db_path, keys
         self.collect_now = threading.Event()
         self._stopping = threading.Event()
+        self._jobs: queue.Queue = queue.Queue()
+        self._linked = threading.Event()  # a session with the gate is open
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def call(self, job, timeout: float = CALL_TIMEOUT_S):
+        """job(link, conn) run on this thread: its result, or the exception it raised. LinkError
+        "no-reply" when the gate is not linked now, or the job could not start within timeout
+        (it never runs then: a door must not open minutes after it was asked)."""
+        if not self._linked.is_set():
+            raise LinkError("no-reply", f"{self.port}: the gate is not connected")
+        future: Future = Future()
+        self._jobs.put((job, future))
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            if future.cancel():
+                raise LinkError("no-reply", f"{self.port}: the gate did not answer in time") from None
+            return future.result()  # it had started: its own answer
 
     def run(self) -> None:
         conn = store.open_store(self.db_path)  # SQLite connections stay in their thread
@@ -44,7 +67,11 @@ class GateSession(threading.Thread):
                 try:
                     with GateLink(self.port, timeout=LINK_TIMEOUT_S, retries=LINK_RETRIES,
                                   exclusive=True) as link:
-                        self._serve(conn, link)
+                        try:
+                            self._linked.set()
+                            self._serve(conn, link)
+                        finally:
+                            self._linked.clear()
                 except (LinkError, serial.SerialException, OSError) as e:
                     self.board.lost(self.port, str(e))
                 except Exception as e:  # noqa: BLE001 - a reply nobody foresaw: watch on
@@ -63,11 +90,36 @@ class GateSession(threading.Thread):
                 self.collect_now.clear()
                 self._collect(conn, link, hello)
                 collect_due = time.monotonic() + COLLECT_EVERY_S
-            for event in link.events(STATUS_EVERY_S):
-                self.board.event(self.port, event)
-                if self._stopping.is_set() or self.collect_now.is_set():
-                    break  # the next request ends the stream
+            self._run_jobs(conn, link)
+            self._stream(link, time.monotonic() + STATUS_EVERY_S)
             self.board.replied(self.port)
+
+    def _woken(self) -> bool:
+        return self._stopping.is_set() or self.collect_now.is_set() or not self._jobs.empty()
+
+    def _stream(self, link: GateLink, until: float) -> None:
+        """Live events until a time, or until something else is asked of the gate."""
+        while (left := until - time.monotonic()) > 0 and not self._woken():
+            for event in link.events(min(left, JOB_WAIT_S)):
+                self.board.event(self.port, event)
+                if self._woken():
+                    break  # the next request ends the stream
+
+    def _run_jobs(self, conn, link: GateLink) -> None:
+        while True:
+            try:
+                job, future = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue  # given up by the one who asked
+            try:
+                future.set_result(job(link, conn))
+            except Exception as e:  # noqa: BLE001 - the asker gets it, as if it ran there
+                future.set_exception(e)
+                if isinstance(e, (serial.SerialException, OSError)) or (
+                        isinstance(e, LinkError) and e.code == "no-reply"):
+                    raise  # the link is in doubt: a new session (a gate's refusal is not)
 
     def _collect(self, conn, link: GateLink, hello: dict) -> None:
         try:

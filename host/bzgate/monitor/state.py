@@ -13,7 +13,8 @@ ones offline. Alarms are the gate's own (config-error, task-restart, heap-low,
 journal-unreadable) plus what the host sees: offline, clock-invalid, storage-high (80 %),
 storage-full, scanner-stalled, safe-mode and chain-error (a collection refused).
 Today's counts (Vietnam's day): decisions in the database plus those seen live and not yet
-collected.
+collected; and from them, how many are inside now per site (bzgate.monitor.inside), with the
+database's decisions of today at start (stored_at_start).
 
 A press that finds no Bluezone phone near puts the gate into "checking" (a live
 {"checking": {"n", "trigger", "wait_ms"}} event, or STATUS's "checking": true on a new session):
@@ -34,6 +35,7 @@ import time
 from collections import deque
 
 from bzgate.localtime import LOCAL
+from bzgate.monitor import inside
 
 OFFLINE_AFTER_S = 30
 STORAGE_HIGH = 0.8  # share of the journal's flash in use
@@ -41,7 +43,8 @@ STALL_SHOWN_S = 120  # a scan restarted for silence is an alarm this long
 EVENTS_KEPT = 200
 QUEUED_MAX = 1000  # changes waiting for one page
 NUMBERS_KEPT = 64  # of each gate's decision numbers shown; a gate replays at most 16
-VERDICTS = ("allow", "deny", "no-app")
+VERDICTS = ("allow", "deny", "no-app", "exempt", "exit")
+CHECKED = ("allow", "deny", "no-app")  # who had to show the app: compliance is their share
 CHECKING_GRACE_S = 5.0  # past a check's wait, before the tile stops showing it
 CHECKING_LONGEST_S = 15.0  # the longest wait a gate may be set to (config wait_s), when unknown
 REFUSED = ("broken-chain", "gap", "rolled-back", "truncated")  # collect's refusals
@@ -140,6 +143,9 @@ class Board:
         self._private: dict[str, dict] = {}  # per port: counts stored, counts live, restarts
         self._events: deque = deque(maxlen=EVENTS_KEPT)
         self._subscribers: list[queue.Queue] = []
+        self._at_start: dict = {}  # today's decisions in the database at start, by board
+        self._at_start_day = day_start(clock())
+        self._sites: dict[str, int] = {}
 
     # --- readers ----------------------------------------------------------------------
     def snapshot(self) -> dict:
@@ -169,8 +175,15 @@ class Board:
                                             "day": day_start(self.clock()),
                                             "restarts": None, "stalled_at": None,
                                             "floor": None, "shown": set(), "last_n": None,
-                                            "gone": False, "offline_after": offline_after})
+                                            "gone": False, "offline_after": offline_after,
+                                            "collected": False})
             self._changed(port)
+
+    def stored_at_start(self, by_board: dict) -> None:
+        """Today's decisions already in the database (inside.stored_today)."""
+        with self._lock:
+            self._at_start, self._at_start_day = by_board, day_start(self.clock())
+            self._count_inside()
 
     def hello(self, port: str, hello: dict, config: dict) -> None:
         with self._lock:
@@ -234,6 +247,7 @@ class Board:
             private["stored"] = {v: int(today.get(v, 0)) for v in VERDICTS}
             private["live"] = {v: max(0, n - int(new.get(v, 0)))
                                for v, n in private["live"].items()}
+            private["collected"] = True
             self._changed(port)
 
     def collected(self, port: str, summary: dict) -> None:
@@ -328,6 +342,8 @@ class Board:
         if private["day"] != today:
             private.update(day=today, stored=dict.fromkeys(VERDICTS, 0),
                            live=dict.fromkeys(VERDICTS, 0))
+        if self._at_start_day != today:
+            self._at_start, self._at_start_day = {}, today
 
     def _changed(self, port: str) -> None:
         """Work out the tile's derived fields; tell subscribers when the tile differs."""
@@ -341,7 +357,7 @@ class Board:
         if tile["collect"] and tile["collect"]["result"] in REFUSED:
             alarms.append("chain-error")
         today = {v: private["stored"][v] + private["live"][v] for v in VERDICTS}
-        decided = sum(today.values())
+        decided = sum(today[v] for v in CHECKED)
         check = tile["checking"]
         if check and (not online or now - check["at"] > CHECKING_GRACE_S + (
                 check["wait_ms"] / 1000 if check["wait_ms"] is not None else CHECKING_LONGEST_S)):
@@ -356,6 +372,17 @@ class Board:
         if shown != private.get("published"):
             private["published"] = copy.deepcopy(shown)
             self._publish("gate", dict(tile))
+        self._count_inside()
+
+    def _count_inside(self) -> None:
+        sites = inside.by_site([(tile, tile["today"], self._private[port]["collected"])
+                                for port, tile in self._tiles.items()], self._at_start)
+        if sites != self._sites:
+            self._sites = sites
+            self._publish("sites", self._site_list())
+
+    def _site_list(self) -> list[dict]:
+        return [{"site": site, "inside": n} for site, n in self._sites.items()]
 
     def _log(self, port: str, entry: dict) -> None:
         tile = self._tiles[port]
@@ -365,7 +392,8 @@ class Board:
         self._publish("event", entry)
 
     def _state(self) -> dict:
-        return {"gates": [dict(t) for t in self._tiles.values()], "events": list(self._events)}
+        return {"gates": [dict(t) for t in self._tiles.values()], "events": list(self._events),
+                "sites": self._site_list()}
 
     def _publish(self, kind: str, data: dict) -> None:
         for q in self._subscribers:

@@ -1,8 +1,15 @@
 // The monitor page: state from the server's event stream ("state" on every (re)connect, then
-// "gate" and "event" changes), drawn as one tile per gate and a table of the last events.
+// "gate", "event" and "sites" changes), drawn as one tile per gate, how many are inside per
+// site and a table of the last events. A guard who logs in may also open a door (exempt) and
+// collect now; the server sends Bluezone IDs only to a logged-in page.
 "use strict";
 
-const state = { gates: new Map(), events: [] };
+const state = { gates: new Map(), events: [], sites: [] };
+// guard: the name logged in, or null; csrf: sent with every POST; logins: the server has guards
+const session = { guard: null, csrf: null, logins: false, reasons: [] };
+let stream = null;
+let sessionKnown = false; // the first answer of /api/session: the stream already matches it
+let exemptPort = null;
 let lang = localStorage.getItem("bzgate.lang") === "en" ? "en" : "vi";
 let sound = localStorage.getItem("bzgate.sound") === "on";
 let audio = null;
@@ -42,7 +49,8 @@ function tile(gate) {
   const fact = (label, value) => facts.append(el("dt", "", t(label)), el("dd", "", value));
   fact("mode", gate.mode ? t(gate.mode) : "–");
   const counts = el("dd", "counts");
-  for (const verdict of ["allow", "deny", "no-app"]) {
+  for (const verdict of ["allow", "deny", "no-app", "exempt", "exit"]) {
+    if (["exempt", "exit"].includes(verdict) && !today[verdict]) continue; // rare: when there are
     const chip = el("span", "count c-" + verdict, String(today[verdict] ?? 0));
     chip.title = t(verdict);
     counts.append(chip);
@@ -67,7 +75,19 @@ function tile(gate) {
   }
   node.append(alarms);
   if (!gate.online && gate.error) node.append(el("p", "error", gate.error)); // for IT staff
+  if (session.guard) node.append(doorControl(gate));
   return node;
+}
+
+// A logged-in guard opens a serial gate's door for a visitor without a phone; a Wi-Fi gate
+// takes no door commands over MQTT, and its tile says so.
+function doorControl(gate) {
+  if (gate.source === "mqtt") return el("p", "note no-door", t("exempt_mqtt"));
+  const button = el("button", "exempt-open", t("exempt_button"));
+  button.type = "button";
+  button.disabled = !gate.online;
+  button.addEventListener("click", () => openExempt(gate));
+  return button;
 }
 
 // What the gate decided last, or that a press is checking for a phone until its decision.
@@ -82,9 +102,11 @@ function verdictBox(gate) {
   }
   box.append(el("span", "word", last ? t(last.verdict) : t("no_decision")));
   if (!last) return box;
-  // an ALLOW names the phone's platform; a DENY or NO_APP had no phone running Bluezone
+  // an ALLOW names the phone's platform; a DENY or NO_APP had no phone running Bluezone; an
+  // EXEMPT says why the guard let the visitor in; an EXIT is someone leaving
   const phone = last.verdict === "allow" ? (last.platform ? t(last.platform) : "")
-    : t("no_bluezone_phone");
+    : last.verdict === "exempt" ? (last.reason ? t(last.reason) : "")
+    : last.verdict === "exit" ? "" : t("no_bluezone_phone");
   box.append(el("span", "when", [clock(last.at), phone, presses(last)].filter(Boolean).join(" · ")));
   if (last.verdict === "deny") box.append(el("span", "ask", t("ask_visitor")));
   return box;
@@ -95,7 +117,21 @@ function presses(decision) {
   return Number.isInteger(decision.presses) && decision.presses > 1 ? "×" + decision.presses : "";
 }
 
+function drawSites() {
+  const sites = $("sites");
+  sites.replaceChildren();
+  if (!state.sites.length) return;
+  sites.append(el("span", "sites-label", t("inside_now")));
+  for (const site of state.sites) {
+    const item = el("span", "site-inside");
+    item.dataset.site = site.site;
+    item.append(el("span", "site-name", site.site || t("no_site")), el("b", "", String(site.inside)));
+    sites.append(item);
+  }
+}
+
 function drawTiles() {
+  drawSites();
   const tiles = $("tiles");
   tiles.replaceChildren(...[...state.gates.values()].map(tile));
   if (!state.gates.size) tiles.append(el("p", "empty", t("no_gates")));
@@ -117,7 +153,8 @@ function offerCollect() {
   const only = $("filter").value;
   const chosen = [...state.gates.values()].filter((g) => !only || g.port === only);
   const collectable = chosen.some((g) => g.source !== "mqtt");
-  $("collect").hidden = !collectable;
+  $("collect").hidden = !collectable || !session.guard;
+  $("collect-login").hidden = !collectable || !!session.guard || !session.logins;
   const where = $("collect-where");
   where.hidden = collectable || !chosen.length;
   where.textContent = t(only ? "collect_mqtt_gate" : "collect_mqtt_all");
@@ -127,7 +164,9 @@ function offerCollect() {
 function detail(event) {
   if (event.kind === "decision") {
     const rssi = Number.isInteger(event.rssi) ? event.rssi + " dBm" : ""; // none without a phone
-    return [t(event.verdict), event.platform ? t(event.platform) : "", rssi, presses(event)]
+    // the ID (or an unread iPhone's address) only reaches a logged-in guard's page
+    return [t(event.verdict), event.platform ? t(event.platform) : "",
+      event.reason ? t(event.reason) : "", rssi, presses(event), event.id || event.addr || ""]
       .filter(Boolean).join(" · ");
   }
   if (event.kind === "alarm") return t(event.alarm);
@@ -164,14 +203,17 @@ function beep(times) {
 
 // --- the stream ----------------------------------------------------------------------
 function connect() {
-  const source = new EventSource("/api/stream");
+  if (stream) stream.close();
+  const source = stream = new EventSource("/api/stream");
   source.addEventListener("open", () => setLink(true));
   source.addEventListener("error", () => setLink(false));
   source.addEventListener("state", (message) => {
     const data = JSON.parse(message.data);
     state.gates = new Map(data.gates.map((g) => [g.port, g]));
     state.events = data.events;
+    state.sites = data.sites || [];
     setLink(true);
+    if (sessionKnown) loadSession(); // a restarted monitor knows no login of before
     drawTiles();
     drawEvents();
   });
@@ -179,6 +221,10 @@ function connect() {
     const gate = JSON.parse(message.data);
     state.gates.set(gate.port, gate);
     drawTiles();
+  });
+  source.addEventListener("sites", (message) => {
+    state.sites = JSON.parse(message.data);
+    drawSites();
   });
   source.addEventListener("event", (message) => {
     const event = JSON.parse(message.data);
@@ -210,8 +256,11 @@ function applyLanguage() {
 
 function showView() {
   const events = location.hash === "#events";
-  $("gates-view").hidden = events;
+  const login = location.hash === "#login" && !session.guard;
+  $("gates-view").hidden = events || login;
   $("events-view").hidden = !events;
+  $("login-view").hidden = !login;
+  if (login) $("login-name").focus();
   $("nav-gates").classList.toggle("current", !events);
   $("nav-events").classList.toggle("current", events);
 }
@@ -233,12 +282,97 @@ $("filter").addEventListener("change", () => {
 });
 $("collect").addEventListener("click", async () => {
   const port = $("filter").value;
-  const body = JSON.stringify(port ? { port } : {});
-  const reply = await fetch("/api/collect", { method: "POST", body });
+  const { reply } = await post("/api/collect", port ? { port } : {});
   $("collect-note").textContent = reply.ok ? t("collect_asked") : String(reply.status);
 });
 window.addEventListener("hashchange", showView);
 
+// --- the guard's session -----------------------------------------------------------------
+// Every POST: JSON, with the session's CSRF token; a session gone (expired, the monitor
+// restarted) shows the page as before the login.
+async function post(path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (session.csrf) headers["X-CSRF-Token"] = session.csrf;
+  const reply = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+  const data = await reply.json().catch(() => ({}));
+  if (reply.status === 401 && path !== "/api/login" && session.guard) loadSession();
+  return { reply, data };
+}
+
+async function loadSession() {
+  const had = session.guard;
+  Object.assign(session, await (await fetch("/api/session")).json());
+  showSession();
+  if (sessionKnown && had !== session.guard) connect(); // the stream again: with IDs, or not
+  sessionKnown = true;
+}
+
+function showSession() {
+  $("nav-login").hidden = !session.logins || !!session.guard;
+  $("guard").hidden = !session.guard;
+  $("guard-name").textContent = session.guard || "";
+  const reasons = session.reasons.map((reason) => {
+    const option = el("option", "", t(reason));
+    option.value = reason;
+    return option;
+  });
+  const chosen = $("exempt-reason").value;
+  $("exempt-reason").replaceChildren(...reasons);
+  if (chosen) $("exempt-reason").value = chosen;
+  showView();
+  drawTiles();
+}
+
+$("login-form").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const { reply, data } = await post("/api/login",
+    { name: $("login-name").value, password: $("login-password").value });
+  $("login-password").value = "";
+  if (!reply.ok) {
+    $("login-error").textContent = data.error === "wrong name or password" ? t("login_wrong")
+      : data.error && data.error.startsWith("too many") ? t("login_locked") : data.error || String(reply.status);
+    return;
+  }
+  $("login-error").textContent = "";
+  location.hash = "#gates";
+  await loadSession();
+});
+$("logout").addEventListener("click", async () => {
+  await post("/api/logout", {});
+  await loadSession();
+});
+
+// --- exempt: the door opened for a visitor without a phone, for a reason chosen -------------
+function openExempt(gate) {
+  exemptPort = gate.port;
+  $("exempt-gate").textContent = gate.gate_id || gate.port;
+  $("exempt-error").textContent = "";
+  $("exempt-note").value = "";
+  showNote();
+  $("exempt").showModal();
+}
+
+function showNote() {
+  $("exempt-note-field").hidden = $("exempt-reason").value !== "staff-override";
+}
+
+$("exempt-reason").addEventListener("change", showNote);
+$("exempt-cancel").addEventListener("click", () => $("exempt").close());
+$("exempt-form").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const reason = $("exempt-reason").value;
+  const note = reason === "staff-override" ? $("exempt-note").value : null;
+  $("exempt-submit").disabled = true;
+  try {
+    const { reply, data } = await post("/api/exempt", { port: exemptPort, reason, note });
+    if (reply.ok) $("exempt").close();
+    else $("exempt-error").textContent = t("exempt_failed") + ": " + (data.error || reply.status);
+  } finally {
+    $("exempt-submit").disabled = false;
+  }
+});
+
 showView();
 applyLanguage();
 connect();
+loadSession();
