@@ -146,7 +146,8 @@ def test_config_get_and_set(board, link):
 def test_config_set_too_long_for_one_line_is_staged_and_applied_whole(board, link):
     pins = {"relay": {"pin": 4, "active": "low"}, "green": {"pin": 16, "active": "high"},
             "red": {"pin": 17, "active": "high"}, "buzzer": {"pin": 18, "active": "low"},
-            "button": {"pin": 13, "active": "low"}, "beam": None}
+            "button": {"pin": 13, "active": "low"}, "beam": None,
+            "guard": {"pin": 19, "active": "low"}, "exit_button": None}
     change = {"board": pins, "site": "x" * 60, "near_rssi": -70, "present_s": 5}
     link.config_set(change)
     got = link.config_get()
