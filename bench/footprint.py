@@ -172,7 +172,8 @@ def gate_heap(firmware: Path, where: Path, module: str, uplink_port: int | None,
         return {"free": esp32_bytes(min((s["heap_free"] for s in samples), default=None)),
                 "largest": esp32_bytes(min((s["heap_largest"] for s in samples
                                             if s["heap_largest"]), default=None)),
-                "idf_largest": min((s.get("idf_largest", 0) for s in samples), default=None),
+                "idf_largest": min((s["idf_largest"] for s in samples if "idf_largest" in s),
+                                   default=None),  # None: a firmware that does not report it
                 "alarms": last.get("alarms"), "uplink": "uplink" in last,
                 "records_sent": last.get("uplink", {}).get("records"), "missed_replies": missed}
     finally:
