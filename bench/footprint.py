@@ -23,6 +23,7 @@ of big byte buffers has less room on a real board than these figures say.
 
 import argparse
 import ast
+import contextlib
 import json
 import re
 import shutil
@@ -148,21 +149,33 @@ def _status(board) -> dict | None:
         return None
 
 
-def gate_heap(firmware: Path, where: Path, module: str, uplink_port: int | None, seconds: float,
+def gate_heap(firmware: Path, where: Path, module: str, uplink: bool, seconds: float,
               busy: bool) -> dict:
-    """The least free heap and largest block over STATUS, every second for `seconds`."""
+    """The least free heap and largest block over STATUS, every second for `seconds`. With the
+    uplink, a broker and a host of this gate's own: no ack retained for another board."""
+    with contextlib.ExitStack() as stack:
+        port = None
+        if uplink:
+            port = stack.enter_context(PrivateBroker()).port
+            stack.callback(Host(port, "bzgate", "test-gate").close)
+        return _sample(firmware, where, module, port, seconds, busy)
+
+
+def _sample(firmware: Path, where: Path, module: str, uplink_port: int | None, seconds: float,
+            busy: bool) -> dict:
     config = {"trigger": "button", "wait_s": 0, "antipassback_s": 0,
               **(uplink_config(uplink_port) if uplink_port else {})}
     args = wifi_args(module) if uplink_port else ("--module", module)
     board = start_gate(where, config=config, board_args=args, firmware=firmware,
                        scenario_dict=busy_scenario() if busy else scenario())
     try:
-        samples, missed, started = [], 0, time.monotonic()
+        samples, missed, started, next_press = [], 0, time.monotonic(), PRESS_EVERY_S
         while time.monotonic() - started < seconds:
             time.sleep(1)
             elapsed = time.monotonic() - started
-            if busy and int(elapsed) % PRESS_EVERY_S == 0:
+            if busy and elapsed >= next_press:
                 board.control.press(BUTTON, 0.1)
+                next_press += PRESS_EVERY_S
             status = _status(board)
             if status is None:
                 missed += 1
@@ -180,22 +193,15 @@ def gate_heap(firmware: Path, where: Path, module: str, uplink_port: int | None,
         stop_gate(board)
 
 
-def gate_runs(firmware: Path, where: Path, seconds: float, broker) -> dict:
+def gate_runs(firmware: Path, where: Path, seconds: float) -> dict:
     runs = {}
     for module in (boardmemory.WROOM_32, boardmemory.WROVER):
         for uplink in (False, True):
-            host = Host(broker.port, "bzgate", "test-gate") if uplink else None
-            try:
-                port = broker.port if uplink else None
-                key = f"{module} uplink {'on' if uplink else 'off'}"
-                runs[key] = {"rest": gate_heap(firmware, where / key.replace(" ", "-") / "rest",
-                                               module, port, REST_S + 2, busy=False),
-                             "busy": gate_heap(firmware, where / key.replace(" ", "-") / "busy",
-                                               module, port, seconds, busy=True)}
-                print(json.dumps({key: runs[key]}), flush=True)
-            finally:
-                if host is not None:
-                    host.close()
+            key = f"{module} uplink {'on' if uplink else 'off'}"
+            folder = where / key.replace(" ", "-")
+            runs[key] = {"rest": gate_heap(firmware, folder / "rest", module, uplink, REST_S + 2, busy=False),
+                         "busy": gate_heap(firmware, folder / "busy", module, uplink, seconds, busy=True)}
+            print(json.dumps({key: runs[key]}), flush=True)
     return runs
 
 
@@ -243,11 +249,10 @@ def main() -> None:
         trees = {"now": extract(args.now, where / "now-tree") if args.now else FIRMWARE,
                  "base": extract(args.base, where / "base-tree")}
         results = {}
-        with PrivateBroker() as broker:
-            for name, firmware in trees.items():
-                results[name] = module_costs(firmware, where / name / "modules")
-                print(json.dumps({name: results[name]}), flush=True)
-                results[name]["gate"] = gate_runs(firmware, where / name, args.seconds, broker)
+        for name, firmware in trees.items():
+            results[name] = module_costs(firmware, where / name / "modules")
+            print(json.dumps({name: results[name]}), flush=True)
+            results[name]["gate"] = gate_runs(firmware, where / name, args.seconds)
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"base": args.base, "now": args.now, **results}, indent=1))
         print_tables(results)
