@@ -20,7 +20,7 @@ them (`presses`) and STATUS counts the extras (`presses_merged`). None is lost u
 
 EXEMPT lets in a person without a smartphone at once, phone or no phone: the guard's key switch
 (guard_press(), reason no-smartphone) or the host link's EXEMPT request (exempt(), any reason of
-record.REASON_NAMES). An EXEMPT while the gate is checking a press answers that press: the check
+record.REASON_CODES). An EXEMPT while the gate is checking a press answers that press: the check
 ends, no DENY follows, and the record counts that press's presses. EXIT is a person leaving
 (config "direction": "out", every button press or beam break; "both", the exit_button):
 exit_press() opens the door at once, never refused; an exit neither meets anti-passback nor
@@ -37,8 +37,8 @@ Triggers (config "trigger"): button and beam are pin edges (pin IRQ -> press());
 Bluezone device entering the near zone the trigger itself (presence.on_near -> tap()), and
 does not wait; none takes no decisions.
 
-press() and tap() only note the trigger's time and set a ThreadSafeFlag; the run() task
-decides. latency_ms in each DECISION record runs from the trigger to the verdict showing.
+press(), tap(), guard_press() and exit_press() only note the trigger's time and set a
+ThreadSafeFlag; the run() and run_at_once() tasks decide. latency_ms in each DECISION record runs from the trigger to the verdict showing.
 """
 
 import time
