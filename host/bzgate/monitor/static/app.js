@@ -166,7 +166,8 @@ function detail(event) {
     const rssi = Number.isInteger(event.rssi) ? event.rssi + " dBm" : ""; // none without a phone
     // the ID (or an unread iPhone's address) only reaches a logged-in guard's page
     return [t(event.verdict), event.platform ? t(event.platform) : "",
-      event.reason ? t(event.reason) : "", rssi, presses(event), event.id || event.addr || ""]
+      event.reason ? t(event.reason) : "", rssi, presses(event),
+      event.id ? event.id.toUpperCase() : event.addr || ""] // IDs as bzgate decode prints them
       .filter(Boolean).join(" · ");
   }
   if (event.kind === "alarm") return t(event.alarm);
