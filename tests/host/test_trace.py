@@ -39,7 +39,7 @@ def trace_json(db: Path, f0: dict | str, tmp_path: Path, *options: str) -> dict:
 def test_the_expansion_gives_the_cores_ids_and_windows(case):
     record = F0Record(bytes.fromhex(CASES["daily_key"]), ids.f0_seconds(case["time_start"]),
                       case["max"], ids.f0_seconds(case["time_end"]))
-    wanted = trace.wanted_ids([record])
+    wanted = trace.wanted_ids(trace.record_days(record))
     got = {(wanted.ids[12 * n:12 * n + 12], *wanted.window(n)) for n in range(len(wanted))}
     core = list(ids.expand_f0(*record))
     assert len(wanted) == len(core) == case["windows"]
@@ -97,11 +97,11 @@ def test_ids_probed_in_batches_give_the_same_result(gate_db, tmp_path, monkeypat
     assert len(together["matches"]) == 2
 
 
-def test_batches_keep_the_records_in_order_the_first_a_quarter_of_the_others():
-    records = [F0Record(bytes([n]) * 32, DAY, 96, DAY + 86400 - 1) for n in range(20)]  # 96 IDs
-    got = list(trace.batches(records, size=8 * 96))
+def test_batches_keep_the_days_in_order_the_first_a_quarter_of_the_others():
+    days = [trace.Day(bytes([n]) * 32, DAY, 900, 96) for n in range(20)]
+    got = list(trace.batches(days, size=8 * 96))
     assert [len(batch) for batch in got] == [2, 8, 8, 2]
-    assert [record for batch in got for record in batch] == records
+    assert [day for batch in got for day in batch] == days
 
 
 def test_a_phone_that_never_came_by_matches_nothing(gate_db, tmp_path):

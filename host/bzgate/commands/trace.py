@@ -10,7 +10,7 @@ from bzgate.errors import UserError
 from bzgate.keys import KeyStore
 from bzgate.localtime import local_text_maker, utc_text_maker
 from bzgate.store import audit
-from bzgate.trace.f0 import read_f0
+from bzgate.trace.f0 import read_f0_file
 from bzgate.trace.history import BAD_SHOWN, History, Pass, parse_history, passes
 from bzgate.trace.matching import DEFAULT_TOLERANCE_S, DEFAULT_WINDOW_MIN, TraceResult, trace
 
@@ -47,11 +47,13 @@ def result_table(result: TraceResult, window_min: int) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def summary_line(records: int, result: TraceResult, tolerance: int | None) -> str:
+def summary_line(records: list, result: TraceResult, tolerance: int | None) -> str:
     """What was searched and found; `tolerance` None for --exact."""
     windows = ("the app's exact slot windows" if tolerance is None
                else f"slot windows widened by {tolerance} s")
-    summary = (f"{records} F0 record(s), {result.ids_expanded:,} IDs, {windows}; "
+    copies = len(records) - len(set(records))
+    left_out = f"{copies} of them copies left out, " if copies else ""
+    summary = (f"{len(records)} F0 record(s), {left_out}{result.ids_expanded:,} IDs, {windows}; "
                f"{len(result.matches)} match(es), {len(result.exposed)} exposed")
     if result.clock_invalid:
         summary += (f"; {result.clock_invalid} sighting(s) of these IDs left out: the gate's "
@@ -87,6 +89,9 @@ def trace_command(f0_file: Path | None, history: Path | None, keys_path: str | N
     --tolerance (stale Android IDs, clock skew). Sightings made while a gate's clock was unset
     are left out and counted.
 
+    Each daily key is expanded once, however many records repeat its days. Limits: an F0 file
+    of at most 32 MiB, and 100,000 distinct days of keys (9.6 million IDs) a trace.
+
     \b
     Examples:
       bzgate trace --f0 f0.json --db bzgate.db
@@ -101,11 +106,7 @@ def trace_command(f0_file: Path | None, history: Path | None, keys_path: str | N
     if history is not None:
         emit(*trace_history(history, keys_path, 0 if exact else tolerance, as_json), output)
         return
-    try:
-        text = f0_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {f0_file}: {exc}") from None
-    records = read_f0(text, str(f0_file))
+    records = read_f0_file(f0_file)
     conn = open_existing(db)
     result = trace(conn, records, tolerance, exact, window_min)
     audit.record(conn, "trace", {
@@ -115,7 +116,7 @@ def trace_command(f0_file: Path | None, history: Path | None, keys_path: str | N
         "clock_invalid": result.clock_invalid,
         "matched_ids": sorted({m.id.hex().upper() for m in result.matches})})
     conn.close()
-    summary = summary_line(len(records), result, None if exact else tolerance)
+    summary = summary_line(records, result, None if exact else tolerance)
     text = (json.dumps(result_json(result)) if as_json
             else summary + "\n" + result_table(result, window_min))
     emit(text, summary, output)

@@ -4,11 +4,13 @@ Accepted: the F0 JSON itself, `{"data": [{"daily_key", "time_start", "max", "tim
 the push notification that carries it (`{"Type": "KiemTraLichSuTiepXuc", "DataContent": ...}`,
 with or without Firebase's `{"message": {"data": ...}}` around it), where DataContent and its
 InfoF are JSON given as strings. Times in seconds or milliseconds (values above 10**11), as
-numbers or numeric strings. Anything else is refused with the entry at fault named.
+numbers or numeric strings. Anything else is refused with the entry at fault named. A file
+larger than MAX_FILE_BYTES is refused unread: it is not a list of F0 keys.
 """
 
 import json
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 from bzcore import ids
@@ -19,6 +21,9 @@ _WRAPPERS = ("message", "data", "DataContent", "InfoF")
 _DEEPEST = 2 * len(_WRAPPERS)  # each wrapper, and each as a JSON string
 # A record longer than this is a mistake in the file, not a trace (the app looks 15 days back).
 MAX_SPAN_DAYS = 366
+# About 200,000 records, far more than trace takes days of (bzgate.trace.matching.MAX_DAYS):
+# the file, its JSON and its records are held whole.
+MAX_FILE_BYTES = 32 * 2**20
 _YEAR_2100 = 4102444800
 
 
@@ -27,6 +32,20 @@ class F0Record(NamedTuple):
     time_start: int  # 00:00 UTC of the key's day, Unix seconds
     max_ids: int  # ID slots per day
     time_end: int  # last instant to test, Unix seconds
+
+
+def read_f0_file(path: Path) -> list[F0Record]:
+    """The F0 records in the file at `path` (UTF-8, with or without a BOM)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise UserError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes: no list of F0 keys "
+                            "is, and trace does not read it")
+        text = raw.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    return read_f0(text, str(path))
 
 
 def read_f0(text: str, source: str) -> list[F0Record]:

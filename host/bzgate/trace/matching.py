@@ -13,14 +13,25 @@ are left out of matching and exposure, and those that carry a wanted ID are coun
 Exposed: every other sighting at a match's gate (same gate_id and site) that meets the match
 widened by the window on both sides, including iPhones the gate saw but could not read (id None).
 
+Bounds (an F0 file comes from outside: 2,000 copies of one year-long record once made 70 million
+IDs, 1.75 GB and half a minute): each daily key is expanded once, however many records share its
+day (copies, the same key republished with a later time_end, or a record from a later day on), as
+far as the longest of them reaches; at most MAX_DAYS distinct days of keys are taken (9.6 million
+IDs at 96 a day), and more are refused before any is expanded; and the IDs are hashed and probed
+BATCH_IDS at a time, one batch probed while the next is made (about 20 MB of Python's memory in
+all), so that what a trace holds does not grow with the file. bzgate.trace.f0 bounds the file
+itself (MAX_FILE_BYTES).
+
 The join runs inside the database: the expanded IDs go in as one blob and each probes the index on
 sightings(id), in order of the IDs' first two bytes. Measured on 5 million sightings and 1.44
 million IDs (bench/trace.py's database), the other ways cost more: a hash join in Python (a dict
 of the IDs, every sighting's ID read out and looked up) 4x, the IDs put in a temporary table and
-joined 5x. Only the rows found are read in full, and their windows are checked here.
+joined 5x. Each ID's window goes in beside it as a second blob, and the rows found take theirs
+along: the rows are read once, at the end, and their windows are checked here.
 """
 
 import hashlib
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import Iterable, Iterator, NamedTuple
@@ -28,6 +39,7 @@ from typing import Iterable, Iterator, NamedTuple
 import numpy as np
 
 from bzcore import ids
+from bzgate.errors import UserError
 from bzgate.store.dialect import Connection
 from bzgate.trace.f0 import F0Record
 
@@ -43,6 +55,9 @@ _LONGEST_SIGHTING_S = 3600
 # are at once (on 5 million sightings, 1.44 million IDs: 0.69 s in one batch, 0.82 s in batches of
 # 200,000, 0.97 s of 100,000, 1.23 s of 50,000), but the first batch waits for its hashes.
 BATCH_IDS = 200_000
+# Distinct days of keys one trace takes: 9.6 million IDs at 96 a day (14.4 at 144), about ten
+# seconds of hashing, and a few MB of days to tell apart; the app itself looks 14 days back.
+MAX_DAYS = 100_000
 
 
 class Match(NamedTuple):
@@ -72,59 +87,93 @@ class TraceResult(NamedTuple):
 class Wanted(NamedTuple):
     """Expanded IDs ready for the join: `ids` all IDs end to end (12 bytes each), in order of
     their first two bytes so SQLite's probes into the sightings(id) index walk it in order
-    (twice as fast as random order on 5 million sightings); `order` the walk position of each;
-    `days` (first slot start, slot seconds, walk position of its first ID) of each day walked,
-    from which `window` works out an ID's window (for the few IDs found, not all of them)."""
+    (twice as fast as random order on 5 million sightings); `windows` each one's window in the
+    same order, 8 bytes each (WINDOW: valid_from and the exclusive valid_to, u32: F0 times end
+    before 2100 plus a year)."""
     ids: bytes
-    order: np.ndarray
-    days: np.ndarray
+    windows: bytes
 
     def __len__(self) -> int:
-        return len(self.order)
+        return len(self.ids) // ids.ID_BYTES
 
     def window(self, n: int) -> tuple[int, int]:
         """(valid_from, valid_to) of the n-th ID of `ids`; valid_to is exclusive."""
-        position = int(self.order[n])
-        day = int(np.searchsorted(self.days[:, 2], position, side="right")) - 1
-        start, size, first = (int(v) for v in self.days[day])
-        valid_from = start + (position - first) * size
-        return valid_from, valid_from + size
+        return WINDOW.unpack_from(self.windows, n * WINDOW.size)
+
+
+WINDOW = struct.Struct(">II")
+
+
+class Day(NamedTuple):
+    """One day of an F0 record's walk: its daily key, its first slot's start, the slot seconds
+    and how many slots of it are walked (all `max`, or fewer on the last day)."""
+    key: bytes
+    start: int
+    size: int
+    slots: int
+
+
+def record_days(record: F0Record) -> Iterator[Day]:
+    """The days of an F0 record, walked as bzcore.ids.expand_f0 walks it: one hash a day."""
+    size = ids.slot_seconds(record.max_ids)
+    key, t, end = record.daily_key, record.time_start, record.time_end
+    while t <= end:
+        slots = min(record.max_ids, (end - t) // size + 1)
+        yield Day(key, t, size, slots)
+        t += size * slots
+        key = hashlib.sha256(key).digest()
+
+
+def distinct_days(records: Iterable[F0Record]) -> list[Day]:
+    """Every day of the records once, as many slots as the longest walk of it; in the records'
+    order. Copies of a record are dropped before they are walked. More than MAX_DAYS distinct
+    days are refused."""
+    slots: dict[tuple[bytes, int, int], int] = {}
+    for record in dict.fromkeys(records):
+        for day in record_days(record):
+            walked = day.key, day.start, day.size
+            if walked not in slots and len(slots) == MAX_DAYS:
+                raise UserError(f"the F0 keys cover more than {MAX_DAYS:,} distinct days of keys, "
+                                "more than one trace takes: trace the records in parts")
+            slots[walked] = max(slots.get(walked, 0), day.slots)
+    return [Day(*walked, count) for walked, count in slots.items()]
+
+
+def day_sub_keys(day: Day) -> bytes:
+    """The day's sub-keys end to end, SK_0 = SHA-256(key + salt) then each the hash of the one
+    before; each gives one ID."""
+    sha256 = hashlib.sha256
+    sub_key = sha256(day.key + ids.SUB_KEY_SALT).digest()
+    keys = [sub_key]
+    append = keys.append
+    for _ in range(day.slots - 1):
+        sub_key = sha256(sub_key).digest()
+        append(sub_key)
+    return b"".join(keys)
 
 
 def sub_keys(record: F0Record) -> Iterator[tuple[int, int, bytes]]:
     """(start of the day's first slot, slot seconds, the day's sub-keys end to end) for each day
-    of an F0 record, walked as bzcore.ids.expand_f0 walks it; each sub-key gives one ID."""
-    sha256 = hashlib.sha256
-    size = ids.slot_seconds(record.max_ids)
-    key, t, end = record.daily_key, record.time_start, record.time_end
-    while t <= end:
-        sub_key = sha256(key + ids.SUB_KEY_SALT).digest()
-        day = [sub_key]
-        append = day.append
-        for _ in range(min(record.max_ids, (end - t) // size + 1) - 1):
-            sub_key = sha256(sub_key).digest()
-            append(sub_key)
-        yield t, size, b"".join(day)
-        t += size * len(day)
-        key = sha256(key).digest()
+    of an F0 record."""
+    for day in record_days(record):
+        yield day.start, day.size, day_sub_keys(day)
 
 
-def wanted_ids(records: Iterable[F0Record]) -> Wanted:
-    """Every ID of the records. Python makes the hashes, which must follow each other; numpy
-    picks the 12 bytes of all of them at once (bzcore.ids.pick12's byte loop would cost more
-    than the hash) and orders them."""
-    days_keys: list[bytes] = []
-    days = []
-    walked = 0
-    for record in records:
-        for start, size, day in sub_keys(record):
-            days.append((start, size, walked))
-            days_keys.append(day)
-            walked += len(day) // 32
-    picked = pick_ids(b"".join(days_keys))
+def wanted_ids(days: Iterable[Day]) -> Wanted:
+    """Every ID of the days, with its window. Python makes the hashes, which must follow each
+    other; numpy picks the 12 bytes of all of them at once (bzcore.ids.pick12's byte loop would
+    cost more than the hash), works out the windows and orders both."""
+    days = list(days)
+    picked = pick_ids(b"".join(map(day_sub_keys, days)))
+    slots = np.array([day.slots for day in days], np.int64)
+    firsts = np.repeat(np.cumsum(slots) - slots, slots)  # each ID's day's first walk position
+    sizes = np.repeat(np.array([day.size for day in days], np.int64), slots)
+    starts = (np.repeat(np.array([day.start for day in days], np.int64), slots)
+              + (np.arange(len(picked)) - firsts) * sizes)
     first_two = picked.view(np.uint8).reshape(-1, ids.ID_BYTES)[:, :2].copy().view(">u2")
     order = np.argsort(first_two.ravel(), kind="stable")
-    return Wanted(picked[order].tobytes(), order, np.array(days, np.int64).reshape(-1, 3))
+    windows = np.stack([starts, starts + sizes], axis=1)[order].astype(">u4")
+    return Wanted(picked[order].tobytes(), windows.tobytes())
 
 
 def pick_ids(keys: bytes) -> np.ndarray:
@@ -137,15 +186,15 @@ def pick_ids(keys: bytes) -> np.ndarray:
 # The rows found go into a temporary table of the reader's, read once all batches are probed:
 # fetched one by one during the hashing, each row waited for the hashing thread to let go of
 # Python's lock (up to 5 ms, the interpreter's switch interval), and the probes took twice as long.
-_FOUND = """CREATE TEMP TABLE found (batch INTEGER NOT NULL, key INTEGER NOT NULL,
-    board_id TEXT NOT NULL, seq INTEGER NOT NULL, id BLOB, gate_id TEXT NOT NULL,
-    site TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
-    max_rssi INTEGER NOT NULL, clock_valid INTEGER NOT NULL)"""
-_JOIN = """INSERT INTO found SELECT :batch, j.key, s.board_id, s.seq, s.id, s.gate_id, s.site,
-    s.first_seen, s.last_seen, s.max_rssi, s.clock_valid
+_FOUND = """CREATE TEMP TABLE found (slot_window BLOB NOT NULL, board_id TEXT NOT NULL,
+    seq INTEGER NOT NULL, id BLOB, gate_id TEXT NOT NULL, site TEXT NOT NULL,
+    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, max_rssi INTEGER NOT NULL,
+    clock_valid INTEGER NOT NULL)"""
+_JOIN = """INSERT INTO found SELECT substr(:windows, j.key * 8 + 1, 8), s.board_id, s.seq, s.id,
+    s.gate_id, s.site, s.first_seen, s.last_seen, s.max_rssi, s.clock_valid
     FROM {positions} CROSS JOIN sightings AS s
     WHERE s.id = substr(:ids, j.key * 12 + 1, 12)"""
-_FOUND_ROWS = """SELECT batch, key, board_id, seq, id, gate_id, site, first_seen, last_seen, max_rssi,
+_FOUND_ROWS = """SELECT slot_window, board_id, seq, id, gate_id, site, first_seen, last_seen, max_rssi,
     clock_valid FROM found"""
 _EXPOSED = """SELECT board_id, seq, id, gate_id, site, first_seen, last_seen FROM sightings
     WHERE gate_id = :gate AND first_seen BETWEEN :since - :longest AND :until
@@ -159,40 +208,47 @@ def match_ids(conn: Connection, records: list[F0Record], tolerance: int,
 
     The database probes one batch of IDs on a thread and connection of its own (the driver
     lets go of Python's lock meanwhile) while Python hashes the next: on two free cores the join
-    costs little more than the hashes."""
+    costs little more than the hashes. A batch is made only once the one before the last is
+    probed: two are held at most."""
     widen = 0 if exact else tolerance
+    days = distinct_days(records)
+    count = 0
     reader = conn.reader()  # used by the pool's one thread, then by this one once it is done
     # Room for the whole sightings(id) index of millions of rows: the probes then cost half.
     reader.tune_for_reading()
     with closing(reader):
         reader.execute_ddl(_FOUND)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            probed = [(wanted, pool.submit(_probe, reader, batch, wanted))
-                      for batch, wanted in enumerate(map(wanted_ids, batches(records)))]
-            for _, done in probed:
-                done.result()
+            probing = None
+            for wanted in map(wanted_ids, batches(days)):
+                count += len(wanted)
+                if probing is not None:
+                    probing.result()
+                probing = pool.submit(_probe, reader, wanted)
+            if probing is not None:
+                probing.result()
         rows = reader.execute(_FOUND_ROWS).fetchall()
     found: dict[tuple[str, int], Match] = {}
     clock_invalid: set[tuple[str, int]] = set()
-    for batch, key, board_id, seq, *row, clock_valid in rows:
-        valid_from, valid_to = probed[batch][0].window(key)
+    for window, board_id, seq, *row, clock_valid in rows:
+        valid_from, valid_to = WINDOW.unpack(window)
         match = Match(*row)
         if not clock_valid:
             clock_invalid.add((board_id, seq))
         elif match.first_seen <= valid_to + widen and match.last_seen >= valid_from - widen:
             found[board_id, seq] = match
-    count = sum(len(wanted) for wanted, _ in probed)
     return [(b, s, m) for (b, s), m in found.items()], count, len(clock_invalid)
 
 
-def batches(records: list[F0Record], size: int = BATCH_IDS) -> Iterator[list[F0Record]]:
-    """The records in turn, in batches of about `size` IDs; the first of a quarter of that, so
-    that the probes, which take longer than the hashes, start sooner."""
-    batch: list[F0Record] = []
+def batches(days: list[Day], size: int | None = None) -> Iterator[list[Day]]:
+    """The days in turn, in batches of about `size` (BATCH_IDS) IDs; the first of a quarter of
+    that, so that the probes, which take longer than the hashes, start sooner."""
+    size = BATCH_IDS if size is None else size
+    batch: list[Day] = []
     in_batch, limit = 0, size // 4
-    for record in records:
-        batch.append(record)
-        in_batch += (record.time_end - record.time_start) // ids.slot_seconds(record.max_ids) + 1
+    for day in days:
+        batch.append(day)
+        in_batch += day.slots
         if in_batch >= limit:
             yield batch
             batch, in_batch, limit = [], 0, size
@@ -200,9 +256,10 @@ def batches(records: list[F0Record], size: int = BATCH_IDS) -> Iterator[list[F0R
         yield batch
 
 
-def _probe(conn: Connection, batch: int, wanted: Wanted) -> None:
+def _probe(conn: Connection, wanted: Wanted) -> None:
     source, params = conn.positions(len(wanted))
-    conn.execute(_JOIN.format(positions=source), {**params, "batch": batch, "ids": wanted.ids})
+    conn.execute(_JOIN.format(positions=source),
+                 {**params, "ids": wanted.ids, "windows": wanted.windows})
 
 
 def exposed_to(conn: Connection, matches: list[tuple], window_s: int) -> list[Exposure]:
