@@ -74,6 +74,10 @@ def _compile(source: Path, rel: Path, out: Path, march: str | None) -> Path:
     return target
 
 
+# mpy-cross's name for the machine it runs on: the virtual board (the unix port) runs there too.
+HOST_MARCH = "host"
+
+
 def build(out: Path, march: str | None = None, firmware: Path = FIRMWARE) -> dict[str, Path]:
     """Compile into `out`; {path on the board: file to copy there}. `firmware`: another tree
     than this one's (bench/footprint.py builds an earlier commit's)."""

@@ -8,14 +8,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bzprov.build import FIRMWARE, build
+from bzprov.build import FIRMWARE, HOST_MARCH, build
 
 
 def install(flash: Path, config: dict, firmware: Path = FIRMWARE) -> None:
     flash = Path(flash)
     flash.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as out:
-        for remote, local in build(Path(out), firmware=firmware).items():
+        for remote, local in build(Path(out), HOST_MARCH, firmware).items():  # native code for this CPU
             target = flash / remote.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(local, target)

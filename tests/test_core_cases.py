@@ -1,6 +1,7 @@
 """The bzcore case tables, run on CPython and on the real MicroPython interpreter.
 
-Each case file (core_cases.py, record_cases.py, uplink_cases.py, beacon_cases.py) is one MicroPython run, so that each gets a
+Each case file (core_cases.py, record_cases.py, uplink_cases.py, beacon_cases.py,
+fastpath_cases.py) is one MicroPython run, so that each gets a
 board's heap to itself."""
 
 import os
@@ -10,11 +11,12 @@ import pytest
 
 import beacon_cases
 import core_cases
+import fastpath_cases
 import record_cases
 import uplink_cases
 from toolchain import BOARD_HEAP, CASES, MICROPYTHON, REPO
 
-CASE_FILES = (core_cases, record_cases, uplink_cases, beacon_cases)
+CASE_FILES = (core_cases, record_cases, uplink_cases, beacon_cases, fastpath_cases)
 CASE_LIST = [case for module in CASE_FILES for case in module.checks(str(CASES))]
 CASE_IDS = [case_id for case_id, _ in CASE_LIST]
 

@@ -32,10 +32,10 @@ def install_packages(flash: Path) -> None:
     """bzcore, gate and their libraries into `flash` as a board gets them: .mpy
     (docs/esp32-notes.md, note 14). Compiling the sources on a 96K heap would measure the
     compiler, not the firmware."""
-    from bzprov.build import build  # the deploy's own build
+    from bzprov.build import HOST_MARCH, build  # the deploy's own build
 
     with tempfile.TemporaryDirectory() as out:
-        for remote, local in build(Path(out)).items():
+        for remote, local in build(Path(out), HOST_MARCH).items():  # native code for this CPU
             if "/" in remote.lstrip("/"):
                 target = flash / remote.lstrip("/")
                 target.parent.mkdir(parents=True, exist_ok=True)

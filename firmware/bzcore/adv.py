@@ -9,14 +9,21 @@ nothing, as Android's ScanRecord parser does; a zero-length structure ends a pac
 (Core spec: the rest is padding).
 """
 
+import sys
 from collections import namedtuple
 
 try:
+    import micropython  # pyright: ignore[reportAssignmentType]
     from micropython import const  # pyright: ignore[reportAssignmentType]
-except ImportError:  # CPython: const() is only a compile-time hint on MicroPython
+except ImportError:  # CPython: const() and the native decorator are compile-time hints on MicroPython
 
     def const(expr):
         return expr
+
+    class micropython:  # noqa: N801 - stands in for the module
+        @staticmethod
+        def native(func):
+            return func
 
 
 Advert = namedtuple("Advert", ("kind", "platform", "id", "needs_gatt"))
@@ -41,8 +48,23 @@ _IOS_BACKGROUND_READ = Advert(KIND_IOS_BACKGROUND, PLATFORM_IOS, None, True)
 _IOS_V1_READ = Advert(KIND_IOS_V1, PLATFORM_IOS, None, True)
 _IOS_V1_BACKGROUND_READ = Advert(KIND_IOS_V1_BACKGROUND, PLATFORM_IOS, None, True)
 _IBEACON = Advert(KIND_IBEACON, PLATFORM_ANDROID, None, False)
-_ID_SCRATCH = bytearray(12)
-_ANDROID_SCRATCH = Advert(KIND_ANDROID, PLATFORM_ANDROID, _ID_SCRATCH, False)
+
+# A verdict, the walk's answer in one int (a small int on every port: nothing allocated):
+# bits 0-3 one of these codes, then the position classify() reads the ID or name at.
+# Codes 1-7 are also the kinds the gate's radio ring keeps (gate/radio.py).
+VERDICT_CODE = const(0x0F)
+VERDICT_AT_SHIFT = const(4)
+V_NONE = const(0)
+V_ANDROID = const(1)  # at: the 12-byte ID
+V_ANDROID_V1 = const(2)  # at: the 6-character code, already checked
+V_IOS_V1 = const(3)  # at: the name's AD structure (decoded by classify)
+V_IBEACON = const(4)  # from here on nothing to read in the packet
+V_IOS = const(5)
+V_IOS_BACKGROUND = const(6)
+V_IOS_V1_READ = const(7)  # a v1 iPhone without a name: read it over GATT
+V_IOS_V1_BACKGROUND = const(8)
+_ID_LESS = (NONE, None, None, None, _IBEACON, _IOS_READ, _IOS_BACKGROUND_READ, _IOS_V1_READ,
+            _IOS_V1_BACKGROUND_READ)
 
 # Features seen in one packet (bit flags, merged only when the packet is well formed).
 _F_UUID16 = const(0x01)  # 16-bit UUID list holds 0x4E56
@@ -133,23 +155,61 @@ def is_v1_code(code):
 
 
 def _v1_code_at(buf, off):
+    """True when the 6 bytes at buf[off] are a v1 code."""
     k = 0
     while k < 6:
         if not _is_code_char(buf[off + k]):
-            return None
+            return False
         k += 1
-    return bytes(buf[off:off + 6]).decode()
+    return True
 
 
-def classify(adv, scan_rsp=None, scratch=False):
+@micropython.native  # on MicroPython: machine code, its frame on the C stack, not the heap
+def classify(adv, scan_rsp=None):
     """Classify one advert (ADV bytes plus optional SCAN_RSP bytes) by the rules A-F of
     docs/protocol.md §7.2.
 
     Returns Advert(kind, platform, id, needs_gatt): id is the 12-byte ID (bytes) for Android,
-    the 6-character code (str) for v1, else None. Never raises for bytes-like input.
-    With scratch=True (for a BLE IRQ handler) an Android result allocates nothing: its id is a
-    module-level bytearray, valid until the next such call, so copy what you keep.
+    the 6-character code (str) for v1, else None. Never raises for bytes-like input. A
+    non-Bluezone advert allocates nothing (a BLE IRQ handler may call it on memoryviews); the
+    gate's radio reads verdict() itself.
     """
+    found = verdict(adv, scan_rsp)
+    if found:
+        return _bluezone(adv, scan_rsp, found)
+    return NONE
+
+
+@micropython.native
+def _bluezone(adv, scan_rsp, found):
+    """classify()'s answer for a verdict other than V_NONE."""
+    code = found & VERDICT_CODE
+    if code >= V_IBEACON:
+        return _ID_LESS[code]
+    at = found >> VERDICT_AT_SHIFT
+    buf = _packet(adv, scan_rsp, at)
+    i = at & _OFFSET
+    if code == V_ANDROID:
+        return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[i:i + 12]), False)
+    if code == V_ANDROID_V1:
+        return Advert(KIND_ANDROID_V1, PLATFORM_ANDROID, bytes(buf[i:i + 6]).decode(), False)
+    name = decode_v1_name(bytes(buf[i + 2:i + 1 + buf[i]]))  # V_IOS_V1: i is the name's AD
+    if name is not None:
+        return Advert(KIND_IOS_V1, PLATFORM_IOS, name, False)
+    return _IOS_V1_READ
+
+
+def _packet(adv, scan_rsp, at):
+    """The packet holding a position recorded by the walk; its offset there is at & _OFFSET."""
+    if at >= _IN_SCAN_RSP:
+        assert scan_rsp is not None  # positions there are only recorded when it was given
+        return scan_rsp
+    return adv
+
+
+def verdict_portable(adv, scan_rsp):
+    """What classify() needs from an advert, as one int: see VERDICT_CODE. The portable walk;
+    on MicroPython verdict() is its viper twin, which gives the same int."""
     # The AD walk of structures() inlined: no list, no slices, nothing allocated on the way.
     roles = _AD_ROLE  # a local: one global lookup per advert, not per AD structure
     flags = 0
@@ -204,46 +264,25 @@ def classify(adv, scan_rsp=None, scratch=False):
         buf = scan_rsp
 
     if not flags:
-        return NONE
+        return V_NONE
     if flags & _F_UUID16 and flags & _F_MFR_ID:
-        buf = _packet(adv, scan_rsp, id_at)
-        i = id_at & _OFFSET
-        if scratch:
-            k = 0
-            while k < 12:
-                _ID_SCRATCH[k] = buf[i + k]
-                k += 1
-            return _ANDROID_SCRATCH
-        return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[i:i + 12]), False)
+        return V_ANDROID | id_at << VERDICT_AT_SHIFT
     if flags & _F_IOS:
-        return _IOS_READ
+        return V_IOS
     if flags & _F_OVERFLOW:
-        return _IOS_BACKGROUND_READ
-    if flags & _F_V1_ANDROID and flags & _F_MFR_V1:
-        code = _v1_code_at(_packet(adv, scan_rsp, v1_at), v1_at & _OFFSET)
-        if code is not None:
-            return Advert(KIND_ANDROID_V1, PLATFORM_ANDROID, code, False)
+        return V_IOS_BACKGROUND
+    if flags & _F_V1_ANDROID and flags & _F_MFR_V1 and _v1_code_at(
+            _packet(adv, scan_rsp, v1_at), v1_at & _OFFSET):
+        return V_ANDROID_V1 | v1_at << VERDICT_AT_SHIFT
     if flags & _F_V1_IOS:
         if name_at:
-            buf = _packet(adv, scan_rsp, name_at)
-            i = (name_at - 1) & _OFFSET
-            code = decode_v1_name(bytes(buf[i + 2:i + 1 + buf[i]]))
-            if code is not None:
-                return Advert(KIND_IOS_V1, PLATFORM_IOS, code, False)
-        return _IOS_V1_READ
+            return V_IOS_V1 | (name_at - 1) << VERDICT_AT_SHIFT
+        return V_IOS_V1_READ
     if flags & _F_OVERFLOW_V1:
-        return _IOS_V1_BACKGROUND_READ
+        return V_IOS_V1_BACKGROUND
     if flags & _F_IBEACON:
-        return _IBEACON
-    return NONE
-
-
-def _packet(adv, scan_rsp, at):
-    """The packet holding a position recorded by classify(); its offset there is at & _OFFSET."""
-    if at >= _IN_SCAN_RSP:
-        assert scan_rsp is not None  # positions there are only recorded when it was given
-        return scan_rsp
-    return adv
+        return V_IBEACON
+    return V_NONE
 
 
 def decode_v1_name(name):
@@ -301,3 +340,11 @@ def structures(data):
         out.append((data[i + 1], bytes(data[i + 2:end])))
         i = end
     return out
+
+
+
+# MicroPython runs the walk as viper code (bzcore/advviper.py); CPython has no viper.
+if sys.implementation.name == "micropython":
+    from bzcore.advviper import verdict
+else:
+    verdict = verdict_portable

@@ -1,11 +1,12 @@
 """The radio: continuous BLE scanning, the IRQ handler and the ring of Bluezone adverts.
 
-The IRQ handler runs in the Bluetooth host task on ESP32 (docs/esp32-notes.md, note 1): it
-classifies each advert in place on the memoryviews it is given (bzcore.adv.classify allocates
-nothing for the many adverts that are not Bluezone, nor with scratch=True for Android ones),
-copies a Bluezone one into a preallocated ring (address, address type, RSSI, kind code, 12-byte
-ID or v1 code) and sets a ThreadSafeFlag. A full ring drops the advert and counts it; any
-exception is counted, never raised (docs/esp32-notes.md, note 2).
+The IRQ handler runs in the Bluetooth host task on ESP32 (docs/esp32-notes.md, notes 1 and 35):
+it takes each advert's verdict in place on the memoryview it is given (bzcore.adv.verdict, viper
+code on the board), copies a Bluezone one into a preallocated ring (the presence key: 12-byte
+ID, v1 code, or address type and address; RSSI; kind code) with viper code too, and sets a
+ThreadSafeFlag. Nothing is allocated but for a v1 iPhone's name, which classify() decodes. A
+full ring drops the advert and counts it; any exception is counted, never raised
+(docs/esp32-notes.md, note 2).
 
 GATT events are passed on to a second handler (the iPhone reader). The scan is continuous
 (interval == window), restarted after every GATT read and every `RESTART_MS`; a scan that has
@@ -22,17 +23,20 @@ scan-time share in STATUS counts that time as not scanned.
 import time
 
 import asyncio
+import micropython
 from micropython import const
 
 from bzcore import adv
+from bzcore.adv import verdict
 from bzcore.record import ANDROID, IOS
 from gate.presence import KEY_ADDR, KEY_BYTES, KEY_ID
 
 _IRQ_SCAN_RESULT = const(5)
 _IRQ_SCAN_DONE = const(6)
 
-# Kind codes in the ring (0 = not Bluezone). Up to K_IOS_V1 the advert carries the ID; from
-# FIRST_NEEDS_READ on the device is an iPhone read over GATT; iBeacons have no ID at all.
+# Kind codes in the ring: bzcore.adv's verdict codes 1-7 (V_IOS_V1_BACKGROUND is read over GATT
+# as K_IOS_V1_READ). Up to K_IOS_V1 the advert carries the ID; from FIRST_NEEDS_READ on the
+# device is an iPhone read over GATT; iBeacons have no ID at all.
 K_ANDROID = const(1)
 K_ANDROID_V1 = const(2)
 K_IOS_V1 = const(3)
@@ -41,14 +45,7 @@ K_IOS = const(5)
 K_IOS_BACKGROUND = const(6)
 K_IOS_V1_READ = const(7)
 FIRST_NEEDS_READ = const(5)
-KIND_CODES = {
-    adv.KIND_ANDROID: K_ANDROID, adv.KIND_ANDROID_V1: K_ANDROID_V1, adv.KIND_IOS_V1: K_IOS_V1,
-    adv.KIND_IBEACON: K_IBEACON, adv.KIND_IOS: K_IOS, adv.KIND_IOS_BACKGROUND: K_IOS_BACKGROUND,
-    adv.KIND_IOS_V1_BACKGROUND: K_IOS_V1_READ,
-}
-ID_BYTES = const(12)
-_ZEROS_AFTER_ADDR = bytes(KEY_BYTES - 8)
-_ZEROS_AFTER_V1_CODE = bytes(ID_BYTES - 6)
+_ZEROS_AFTER_V1_CODE = bytes(6)
 # The platform of each kind code (records' codes): v1 and rolling-ID iPhones are iOS.
 _PLATFORM = bytes((0, ANDROID, ANDROID, IOS, ANDROID, IOS, IOS, IOS))
 
@@ -62,6 +59,52 @@ ADV_EVENT_US = const(3000)
 # What on_recovery(code) is told (the app turns them into events).
 SCAN_RESTART = const(1)
 BLE_RESET = const(2)
+
+
+@micropython.viper
+def _fill_key(key, data, found: int) -> int:
+    """Write a ring slot's presence key for a verdict: the ID or v1 code at its place in the
+    advert, or the address type and address; zero-padded. Returns the slot's kind code, or 0
+    for a v1 iPhone's name, which _v1_name_key() decodes. ptr8 is a viper built-in the ESP32
+    stubs do not describe: hence the pyright ignores."""
+    k = ptr8(key)  # pyright: ignore[reportUndefinedVariable]
+    code = found & 0x0F  # adv.VERDICT_CODE
+    if code == K_IOS_V1:
+        return 0
+    j = 0
+    if code <= K_ANDROID_V1:
+        p = ptr8(data[4])  # pyright: ignore[reportUndefinedVariable]
+        at = found >> 4  # adv.VERDICT_AT_SHIFT; the IRQ has no SCAN_RSP
+        n = 12 if code == K_ANDROID else 6
+        k[0] = int(KEY_ID)
+        while j < n:
+            k[1 + j] = p[at + j]
+            j += 1
+        while j < 12:
+            k[1 + j] = 0
+            j += 1
+        return code
+    a = ptr8(data[1])  # pyright: ignore[reportUndefinedVariable]
+    k[0] = int(KEY_ADDR)
+    k[1] = int(data[0])
+    while j < 6:
+        k[2 + j] = a[j]
+        j += 1
+    while j < 11:
+        k[2 + j] = 0
+        j += 1
+    return code if code <= K_IOS_V1_READ else K_IOS_V1_READ
+
+
+def _v1_name_key(key, data):
+    """A v1 iPhone with a name in its advert: the code the name hides is the key, or, when it
+    does not decode, the address (the name is then read over GATT). Allocates; v1 is rare."""
+    code = adv.classify(data[4]).id
+    if code is None:
+        return _fill_key(key, data, K_IOS_V1_READ)
+    key[0] = KEY_ID
+    key[1:] = code.encode() + _ZEROS_AFTER_V1_CODE
+    return K_IOS_V1
 
 
 class Ring:
@@ -80,8 +123,10 @@ class Ring:
         self.tail = 0  # next slot the consumer reads
         self.drops = 0
 
-    def push(self, addr_type, addr, rssi, code, ident):
-        """Copy one advert in; False (and counted) when full. Allocates nothing."""
+    @micropython.native  # its frame on the C stack: a bytecode one this size is a heap block
+    def push(self, data, found):
+        """Copy in the advert of a _IRQ_SCAN_RESULT (data: addr_type, addr, adv_type, rssi,
+        adv_data) whose verdict is `found` (not V_NONE); False (and counted) when full."""
         head = self.head
         nxt = head + 1
         if nxt == self.size:
@@ -90,18 +135,10 @@ class Ring:
             self.drops += 1
             return False
         key = self.keys[head]
-        if ident is None:
-            key[0] = KEY_ADDR
-            key[1] = addr_type
-            key[2:8] = addr
-            key[8:] = _ZEROS_AFTER_ADDR
-        else:
-            key[0] = KEY_ID
-            n = len(ident)
-            key[1:1 + n] = ident
-            if n < ID_BYTES:
-                key[1 + n:] = _ZEROS_AFTER_V1_CODE
-        self.rssi[head] = rssi & 0xFF
+        code = _fill_key(key, data, found)
+        if not code:
+            code = _v1_name_key(key, data)
+        self.rssi[head] = data[3] & 0xFF
         self.kind[head] = code
         self.head = nxt
         return True
@@ -150,21 +187,15 @@ class Radio:
 
     # ---- IRQ -----------------------------------------------------------------------------
 
+    @micropython.native  # as push()
     def _irq(self, event, data):
         try:
             if event == _IRQ_SCAN_RESULT:
                 self.adverts += 1
-                a = adv.classify(data[4], None, True)  # the ID lands in a scratch buffer
-                if a is not adv.NONE:
-                    code = KIND_CODES.get(a.kind, 0)
-                    ident = a.id
-                    if a.needs_gatt and code == K_IOS_V1:
-                        code = K_IOS_V1_READ  # no name in this packet: read it over GATT
-                    elif code == K_ANDROID_V1 or code == K_IOS_V1:
-                        ident = ident.encode()  # the 6-character v1 code
-                    if code and self.ring.push(data[0], data[1], data[3], code, ident):
-                        self.bluezone += 1
-                        self.flag.set()
+                found = verdict(data[4], None)
+                if found and self.ring.push(data, found):
+                    self.bluezone += 1
+                    self.flag.set()
             elif event == _IRQ_SCAN_DONE:
                 self._stopped()
             else:
