@@ -42,6 +42,7 @@ from gatekit import scenario, start_gate, stop_gate  # noqa: E402
 from services import PrivateBroker  # noqa: E402
 from uplinkkit import Host, uplink_config, wifi_args  # noqa: E402
 
+from bzcore import config as gate_config  # noqa: E402
 from bzgate.link.serial import LinkError  # noqa: E402
 from bzprov.build import FIRMWARE  # noqa: E402
 from bzprov.virtual import install  # noqa: E402
@@ -49,7 +50,7 @@ from bzsim.shims import boardmemory  # noqa: E402
 
 DEFAULT_BASE = "7d24a02^"  # the firmware before the memory model (issue 16)
 HOST_TO_ESP32 = 4 / struct.calcsize("P")
-BUTTON = 13  # the default board profile's button (bzcore.config)
+BUTTON = gate_config.board_pins(gate_config.defaults())["button"][0]  # the default board profile's
 PRESS_EVERY_S = 10
 REST_S = 14  # boot, then the gate's first heap check (HEAP_CHECK_MS, 10 s)
 QSTR_INFO = re.compile(r"qstr pool: n_pool=(\d+), n_qstr=(\d+), n_str_data_bytes=(\d+), n_total_bytes=(\d+)")
@@ -187,7 +188,8 @@ def _sample(firmware: Path, where: Path, module: str, uplink_port: int | None, s
                                             if s["heap_largest"]), default=None)),
                 "idf_largest": min((s["idf_largest"] for s in samples if "idf_largest" in s),
                                    default=None),  # None: a firmware that does not report it
-                "alarms": last.get("alarms"), "uplink": "uplink" in last,
+                "alarms": last.get("alarms"), "decisions": last.get("decisions"),
+                "uplink": "uplink" in last,
                 "records_sent": last.get("uplink", {}).get("records"), "missed_replies": missed}
     finally:
         stop_gate(board)
