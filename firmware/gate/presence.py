@@ -23,6 +23,7 @@ the journal) are counted.
 
 import time
 
+import micropython
 from micropython import const
 
 from bzcore import record
@@ -41,8 +42,50 @@ _STALE_MS = const(3000)  # a reading after this long a silence starts the averag
 _NO_ENTRY = const(-1)
 
 
+# Ticks wrap at _TICKS_MAX + 1, a power of two (the stubs call ticks opaque: hence the ignore).
+_TICKS_MAX = time.ticks_add(0, -1)  # pyright: ignore[reportArgumentType]
+_ticks_diff = time.ticks_diff  # one global lookup on the hot path, not two
+
+
 def _nobody_listens(entry):
     pass
+
+
+# ptr8 is a viper built-in that the ESP32 stubs do not describe: hence the pyright ignores.
+@micropython.viper
+def _find(keys, key, size: int) -> int:
+    """The entry of `keys` (size entries of KEY_BYTES) equal to `key`, or _NO_ENTRY."""
+    table = ptr8(keys)  # pyright: ignore[reportUndefinedVariable]
+    k = ptr8(key)  # pyright: ignore[reportUndefinedVariable]
+    first = k[0]
+    i = 0
+    at = 0
+    while i < size:
+        if table[at] == first:
+            j = 1
+            while j < KEY_BYTES and table[at + j] == k[j]:
+                j += 1
+            if j == KEY_BYTES:
+                return i
+        i += 1
+        at += KEY_BYTES
+    return _NO_ENTRY
+
+
+@micropython.viper
+def _oldest(last_ms, now_ms: int, size: int, ticks_max: int) -> int:
+    """The entry heard longest ago: the largest time.ticks_diff(now_ms, last_ms[i])."""
+    half = (ticks_max >> 1) + 1
+    oldest = 0
+    age = -1
+    i = 0
+    while i < size:
+        a = ((now_ms - int(last_ms[i]) + half) & ticks_max) - half  # time.ticks_diff()
+        if a > age:
+            age = a
+            oldest = i
+        i += 1
+    return oldest
 
 
 class Presence:
@@ -85,11 +128,7 @@ class Presence:
 
     def find(self, key):
         """The entry holding a 13-byte key, or _NO_ENTRY."""
-        keys = self.keys
-        at = keys.find(key)
-        while at >= 0 and at % KEY_BYTES:
-            at = keys.find(key, at + 1)  # a match straddling two entries
-        return _NO_ENTRY if at < 0 else at // KEY_BYTES
+        return _find(self.keys, key, self.size)
 
     def _free_entry(self, now_ms):
         keys = self.keys
@@ -99,14 +138,7 @@ class Presence:
                 i += 1
             self.used += 1
             return i
-        oldest = 0
-        age = -1
-        last = self.last_ms
-        for i in range(self.size):
-            a = time.ticks_diff(now_ms, last[i])
-            if a > age:
-                age = a
-                oldest = i
+        oldest = _oldest(self.last_ms, now_ms, self.size, _TICKS_MAX)
         self.evictions += 1
         self._close(oldest)
         self.used += 1
@@ -114,10 +146,13 @@ class Presence:
 
     # ---- updates -------------------------------------------------------------------------
 
+    @micropython.native  # its frame on the C stack: a bytecode one this size is a heap block
     def seen(self, key, rssi, platform, now_ms, now_s):
         """One advert of the device with this 13-byte key; returns its entry. Allocates
         nothing."""
-        i = self.find(key)
+        i = _find(self.keys, key, self.size)
+        smooth = self.smooth
+        last_ms = self.last_ms
         if i == _NO_ENTRY:
             i = self._free_entry(now_ms)
             o = i * KEY_BYTES
@@ -126,7 +161,7 @@ class Presence:
             self.asked_ms[i] = time.ticks_add(now_ms, -ASK_MS)
             self.platform[i] = platform
             self.source[i] = record.ADV
-            self.smooth[i] = rssi << 4
+            s = rssi << 4
             self.max_rssi[i] = rssi
             self.count[i] = 0
             self.first_seen[i] = now_s
@@ -135,31 +170,34 @@ class Presence:
             self.strong[i] = 0
             self.admitted[i] = 0
         else:
-            s = self.smooth[i]
-            gap = time.ticks_diff(now_ms, self.last_ms[i])
+            s = smooth[i]
+            gap = _ticks_diff(now_ms, last_ms[i])
             if gap >= _STALE_MS:
-                self.smooth[i] = rssi << 4  # after a silence the old average says nothing
+                s = rssi << 4  # after a silence the old average says nothing
             else:  # a slow advertiser (an iPhone in the background) must not lag behind
-                self.smooth[i] = s + (((rssi << 4) - s) >> (_SMOOTH_SHIFT if gap < _SLOW_MS else 1))
-            if rssi > self.max_rssi[i]:
-                self.max_rssi[i] = rssi
+                s += ((rssi << 4) - s) >> (_SMOOTH_SHIFT if gap < _SLOW_MS else 1)
+            max_rssi = self.max_rssi
+            if rssi > max_rssi[i]:
+                max_rssi[i] = rssi
+        smooth[i] = s
         self.count[i] += 1
         self.last_seen[i] = now_s
-        self.last_ms[i] = now_ms
-        s = self.smooth[i]
-        if s >= self.near_enter:
+        last_ms[i] = now_ms
+        near_enter = self.near_enter
+        if s >= near_enter:
             arrived = not self.near_now(i, now_ms)
             self.strong[i] = 1
             self.strong_ms[i] = now_ms
             if arrived:
                 self.on_strong(i)
-        if self.near[i]:
+        near = self.near
+        if near[i]:
             if s < self.near_leave:
-                self.near[i] = 0
+                near[i] = 0
             else:
                 self.near_ms[i] = now_ms
-        elif s >= self.near_enter:
-            self.near[i] = 1
+        elif s >= near_enter:
+            near[i] = 1
             self.was_near[i] = 1
             self.near_ms[i] = now_ms
             self.on_near(i)
@@ -251,11 +289,12 @@ class Presence:
     def rssi(self, i):
         return self.smooth[i] >> 4
 
+    @micropython.native  # seen() asks it for every strong advert
     def near_now(self, i, now_ms):
         """True while the entry was heard at or above near_rssi within NEAR_NOW_MS and its
         average has not fallen HYSTERESIS_DB below since (a phone that stepped back, or one
         strong reading of a phone that stands back)."""
-        return self.strong[i] and time.ticks_diff(now_ms, self.strong_ms[i]) <= NEAR_NOW_MS \
+        return self.strong[i] and _ticks_diff(now_ms, self.strong_ms[i]) <= NEAR_NOW_MS \
             and self.smooth[i] >= self.near_leave
 
     def at_scanner(self, now_ms):

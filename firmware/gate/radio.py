@@ -301,6 +301,7 @@ class Radio:
 
     # ---- the consumer --------------------------------------------------------------------
 
+    @micropython.native  # as push()
     def drain(self, presence, reader, now_ms, now_s):
         """Hand every advert in the ring to the presence table, and unread iPhones to the
         reader. Allocates nothing for a device already in the table."""
