@@ -65,7 +65,7 @@ def test_stored_records_export_and_report_with_their_names(tmp_path):
     assert report.exit_code == 0, report.output
     total = next(line for line in report.output.splitlines() if "**Total**" in line)
     assert [cell.strip(" *") for cell in total.strip("|").split("|")][2:] == [
-        "3", "1", "1", "1", "33.3 %", "1", "1", "0", "08:00–09:00"]
+        "3", "1", "2", "0", "33.3 %", "0", "1", "1", "0", "08:00–09:00"]  # no app: deny, no-app
 
 
 def test_exempts_and_exits_export_with_their_reason_in_every_format(tmp_path):
