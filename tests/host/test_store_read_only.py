@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from exportkit import Builder, utc
+from tracekit import f0_json
 
 from bzgate.cli import main
 
@@ -116,3 +117,13 @@ def test_full_ids_are_not_given_out_unrecorded(tmp_path):
     assert "--ids full cannot go with --no-audit" in result.stderr
     assert result.stdout == ""
 
+
+
+def test_a_trace_is_always_recorded_so_a_read_only_database_is_refused_first(read_only_db):
+    f0_file = read_only_db.parent.parent / "home" / "f0.json"
+    f0_file.write_text(json.dumps(f0_json()))
+    f0_file.chmod(0o644)
+    result = run(read_only_db, "trace", "--f0", str(f0_file))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (f"bzgate: {read_only_db} is read-only: every trace is recorded in "
+                             "its audit table; trace on a copy this user can write\n")

@@ -9,7 +9,7 @@ from bzgate.commands.options import db_option, json_option, keys_option, open_ex
 from bzgate.errors import UserError
 from bzgate.keys import KeyStore
 from bzgate.localtime import local_text_maker, utc_text_maker
-from bzgate.store import audit
+from bzgate.store import audit, shown
 from bzgate.trace.f0 import read_f0_file
 from bzgate.trace.history import BAD_SHOWN, History, Pass, parse_history, passes
 from bzgate.trace.matching import DEFAULT_TOLERANCE_S, DEFAULT_WINDOW_MIN, TraceResult, trace
@@ -108,6 +108,10 @@ def trace_command(f0_file: Path | None, history: Path | None, keys_path: str | N
         return
     records = read_f0_file(f0_file)
     conn = open_existing(db)
+    if conn.read_only:  # found out now, not once the trace is done
+        conn.close()
+        raise UserError(f"{shown(conn.target)} is read-only: every trace is recorded in its "
+                        "audit table; trace on a copy this user can write")
     result = trace(conn, records, tolerance, exact, window_min)
     audit.record(conn, "trace", {
         "f0": str(f0_file), "records": len(records), "ids": result.ids_expanded, "exact": exact,
