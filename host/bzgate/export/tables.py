@@ -26,7 +26,7 @@ from bzgate.textsafety import spreadsheet_text
 
 WHAT = ("sightings", "decisions", "counts", "events")
 FORMATS = ("csv", "jsonl", "xlsx")
-IDS = ("full", "hashed", "none")
+IDS = ("hashed", "full", "none")  # the default first, as the help reads them
 BOM = "\ufeff"  # tells Excel the CSV is UTF-8, so Vietnamese names show right
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(**options) makes one a call
 
