@@ -208,8 +208,8 @@ def match_ids(conn: Connection, records: list[F0Record], tolerance: int,
 
     The database probes one batch of IDs on a thread and connection of its own (the driver
     lets go of Python's lock meanwhile) while Python hashes the next: on two free cores the join
-    costs little more than the hashes. A batch is made only once the one before the last is
-    probed: two are held at most."""
+    costs little more than the hashes. The next batch waits for the one being probed before it
+    goes in: two batches are held at most, however many the F0 file makes."""
     widen = 0 if exact else tolerance
     days = distinct_days(records)
     count = 0
