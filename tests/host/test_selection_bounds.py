@@ -47,3 +47,12 @@ def test_a_range_no_record_can_be_in_is_a_one_line_usage_error(db, command, boun
     result = bzgate(db, *command, *bounds)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("week, message", [
+    ("9999-W52", "--week 9999-W52 is after 2106-02-07 06:28:15 UTC"),
+    ("0001-W01", "--week 0001-W01 is before 1970-01-01 00:00:00 UTC")])
+def test_a_week_no_record_can_be_in_is_a_one_line_usage_error(db, week, message):
+    result = bzgate(db, "report", "--week", week)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.splitlines()) == 1

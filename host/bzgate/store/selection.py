@@ -34,20 +34,18 @@ def _bound(text: str, option: str, is_end: bool) -> int:
     return int(moment.timestamp())
 
 
-def _start(text: str) -> int | None:
-    """--from as Unix seconds, None when it is before every record."""
-    start = _bound(text, "--from", False)
+def _start(start: int, given: str) -> int | None:
+    """A range's start in Unix seconds, None when it is before every record; `given` names it."""
     if start > LAST_TIME:
-        raise UserError(f"--from {text} is after {_utc(LAST_TIME)} UTC, the last time a gate's "
-                        "record can hold")
+        raise UserError(f"{given} is after {_utc(LAST_TIME)} UTC, the last time a gate's record "
+                        "can hold")
     return None if start <= FIRST_TIME else start
 
 
-def _end(text: str) -> int | None:
-    """--to as Unix seconds (exclusive), None when it is after every record."""
-    end = _bound(text, "--to", True)
+def _end(end: int, given: str) -> int | None:
+    """A range's (exclusive) end in Unix seconds, None when it is after every record."""
     if end <= FIRST_TIME:
-        raise UserError(f"--to {text} is before {_utc(FIRST_TIME)} UTC, the first time a gate's "
+        raise UserError(f"{given} is before {_utc(FIRST_TIME)} UTC, the first time a gate's "
                         "record can hold")
     return None if end > LAST_TIME else end
 
@@ -60,9 +58,9 @@ def _midnight(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL).timestamp())
 
 
-def week_bounds(text: str, now: int) -> tuple[int, int]:
+def week_bounds(text: str, now: int) -> tuple[int | None, int | None]:
     """An ISO week ('2026-W48', or 'last': the last full week before `now`) as Unix seconds,
-    from its Monday's local midnight to the next Monday's."""
+    from its Monday's local midnight to the next Monday's (None past the records' times)."""
     if text == "last":
         today = local_time(now).date()
         monday = today - dt.timedelta(days=today.weekday() + 7)
@@ -72,7 +70,11 @@ def week_bounds(text: str, now: int) -> tuple[int, int]:
             monday = dt.date.fromisocalendar(int(found[1]), int(found[2]), 1)
         except (TypeError, ValueError):
             raise UserError(f"--week must be an ISO week like 2026-W48, or last, got {text!r}") from None
-    return _midnight(monday), _midnight(monday + dt.timedelta(days=7))
+    try:
+        end = _midnight(monday + dt.timedelta(days=7))
+    except OverflowError:  # the last week of 9999
+        end = LAST_TIME + 1
+    return _start(_midnight(monday), f"--week {text}"), _end(end, f"--week {text}")
 
 
 def iso_week(start: int | None, end: int | None) -> tuple[int, int] | None:
@@ -100,8 +102,11 @@ class Selection:
 
     @classmethod
     def from_options(cls, start: str | None, end: str | None, sites=(), gates=()) -> "Selection":
-        return cls(None if start is None else _start(start),
-                   None if end is None else _end(end), sites, gates)
+        if start is not None:
+            start = _start(_bound(start, "--from", False), f"--from {start}")
+        if end is not None:
+            end = _end(_bound(end, "--to", True), f"--to {end}")
+        return cls(start, end, sites, gates)
 
     def where(self, time_column: str, valid_clock_only: bool = False) -> tuple[str, list]:
         """An SQL condition (never empty) and its parameters."""
