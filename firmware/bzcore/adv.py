@@ -63,8 +63,8 @@ V_IOS = const(5)
 V_IOS_BACKGROUND = const(6)
 V_IOS_V1_READ = const(7)  # a v1 iPhone without a name: read it over GATT
 V_IOS_V1_BACKGROUND = const(8)
-_ID_LESS = (NONE, None, None, None, _IBEACON, _IOS_READ, _IOS_BACKGROUND_READ, _IOS_V1_READ,
-            _IOS_V1_BACKGROUND_READ)
+_ID_LESS = (_IBEACON, _IOS_READ, _IOS_BACKGROUND_READ, _IOS_V1_READ,
+            _IOS_V1_BACKGROUND_READ)  # classify()'s answer for V_IBEACON and the codes after it
 
 # Features seen in one packet (bit flags, merged only when the packet is well formed).
 _F_UUID16 = const(0x01)  # 16-bit UUID list holds 0x4E56
@@ -175,22 +175,21 @@ def classify(adv, scan_rsp=None):
     gate's radio reads verdict() itself.
     """
     found = verdict(adv, scan_rsp)
-    if found:
-        return _bluezone(adv, scan_rsp, found)
-    return NONE
-
-
-@micropython.native
-def _bluezone(adv, scan_rsp, found):
-    """classify()'s answer for a verdict other than V_NONE."""
+    if not found:
+        return NONE
     code = found & VERDICT_CODE
     if code >= V_IBEACON:
-        return _ID_LESS[code]
+        return _ID_LESS[code - V_IBEACON]
     at = found >> VERDICT_AT_SHIFT
     buf = _packet(adv, scan_rsp, at)
-    i = at & _OFFSET
     if code == V_ANDROID:
-        return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[i:i + 12]), False)
+        return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[at & _OFFSET:(at & _OFFSET) + 12]),
+                      False)
+    return _v1(buf, at & _OFFSET, code)
+
+
+def _v1(buf, i, code):
+    """classify()'s answer for a v1 verdict: the code or name at buf[i]."""
     if code == V_ANDROID_V1:
         return Advert(KIND_ANDROID_V1, PLATFORM_ANDROID, bytes(buf[i:i + 6]).decode(), False)
     name = decode_v1_name(bytes(buf[i + 2:i + 1 + buf[i]]))  # V_IOS_V1: i is the name's AD

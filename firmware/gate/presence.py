@@ -289,7 +289,6 @@ class Presence:
     def rssi(self, i):
         return self.smooth[i] >> 4
 
-    @micropython.native  # seen() asks it for every strong advert
     def near_now(self, i, now_ms):
         """True while the entry was heard at or above near_rssi within NEAR_NOW_MS and its
         average has not fallen HYSTERESIS_DB below since (a phone that stepped back, or one

@@ -123,7 +123,6 @@ class Ring:
         self.tail = 0  # next slot the consumer reads
         self.drops = 0
 
-    @micropython.native  # its frame on the C stack: a bytecode one this size is a heap block
     def push(self, data, found):
         """Copy in the advert of a _IRQ_SCAN_RESULT (data: addr_type, addr, adv_type, rssi,
         adv_data) whose verdict is `found` (not V_NONE); False (and counted) when full."""
@@ -134,10 +133,9 @@ class Ring:
         if nxt == self.tail:
             self.drops += 1
             return False
-        key = self.keys[head]
-        code = _fill_key(key, data, found)
+        code = _fill_key(self.keys[head], data, found)
         if not code:
-            code = _v1_name_key(key, data)
+            code = _v1_name_key(self.keys[head], data)
         self.rssi[head] = data[3] & 0xFF
         self.kind[head] = code
         self.head = nxt
@@ -187,7 +185,7 @@ class Radio:
 
     # ---- IRQ -----------------------------------------------------------------------------
 
-    @micropython.native  # as push()
+    @micropython.native  # its frame on the C stack: a bytecode one this size is a heap block
     def _irq(self, event, data):
         try:
             if event == _IRQ_SCAN_RESULT:
@@ -301,7 +299,6 @@ class Radio:
 
     # ---- the consumer --------------------------------------------------------------------
 
-    @micropython.native  # as push()
     def drain(self, presence, reader, now_ms, now_s):
         """Hand every advert in the ring to the presence table, and unread iPhones to the
         reader. Allocates nothing for a device already in the table."""
