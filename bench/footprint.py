@@ -98,11 +98,12 @@ def module_names(firmware: Path) -> list[str]:
     sources = {".".join(p.relative_to(firmware).with_suffix("").parts): p
                for p in sorted(firmware.glob("*/*.py")) if p.name != "__init__.py"}
     names = set(sources) | {"mqtt_async"}
-    order = []
+    order, seen = [], set()
 
     def visit(name):
-        if name in order:
+        if name in seen:  # done, or under way: a cycle (a lazy import) is cut here
             return
+        seen.add(name)
         for dependency in _imports(sources[name], names) if name in sources else ():
             visit(dependency)
         order.append(name)
