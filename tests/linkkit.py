@@ -46,9 +46,13 @@ class ScriptedGate:
                 os.write(self.master, self.answer(req_id, command, args, error))
 
     def close(self):
+        # The slave first: the master's read then fails and the thread ends before the master's
+        # descriptor is freed. Freed first, its number could go to the next test's pty while
+        # this thread still reads it, answering that test's requests with this test's script.
         self._stop = True
-        os.close(self.master)
         os.close(self.slave)
+        self._thread.join(timeout=5)
+        os.close(self.master)
 
 
 def ok(req_id, data):

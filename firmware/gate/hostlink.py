@@ -44,13 +44,17 @@ Commands (args after the command; replies are JSON):
     OUTPUTS TEST          {"outputs": {role: true when the pin followed on and off}}, after each
                           output (relay, green, red, buzzer) was on for a moment in turn: the
                           door opens briefly. The reply comes when the cycle ends (about 2 s)
-    EXEMPT <reason>       let in a person without a smartphone now, on the guard's word: the
+    EXEMPT <reason> [<token>]
+                          let in a person without a smartphone now, on the guard's word: the
                           door opens (green, two short beeps) and the journal gets an EXEMPT
                           decision (trigger host) with the reason, one of record.REASON_CODES
                           (no-smartphone, paper-declaration, staff-override);
                           {"verdict": "exempt", "reason", "n": decisions since boot, "seq": the
                           record's journal seq, "board_id"}. ERR "bad-reason" for another
-                          reason, "count-mode" in count mode, "refused" in safe mode
+                          reason, "count-mode" in count mode, "refused" in safe mode. The host
+                          resends a request whose reply was lost: the same token as the last
+                          EXEMPT gets that EXEMPT's reply again, with "repeat": true, and opens
+                          no door (one person, one record)
 
 Ctrl-C is data while the link runs (micropython.kbd_intr(-1)): a stray one gets an error reply.
 mpremote's own break-in ("\\r\\x03" then "\\r\\x01" at once) is taken as MAINT, leaving its
@@ -87,6 +91,7 @@ class HostLink:
         self._poll.register(self._in, select.POLLIN)
         self._lines = wire.LineReader()
         self._staged = {}
+        self._last_exempt = (None, None)  # (token, reply) of the last EXEMPT done
         self._events = None
         self._stream = None  # (request id, task) of a running EVENTS
         self._running = False
@@ -290,9 +295,13 @@ class HostLink:
         self._reply(req_id, {"outputs": await self.app.outputs.self_test()})
 
     def _exempt(self, req_id, args):
-        reason = record.REASON_CODES.get(args)
+        name, _, token = args.partition(" ")
+        reason = record.REASON_CODES.get(name)
         policy = self.app.policy
-        if reason is None:
+        last_token, last_reply = self._last_exempt
+        if token and token == last_token:
+            self._reply(req_id, dict(last_reply, repeat=True))
+        elif reason is None:
             self._error(req_id, wire.ERR_BAD_REASON,
                         "EXEMPT: a reason of " + ", ".join(record.REASON_CODES))
         elif policy.mode == record.COUNTING:
@@ -301,9 +310,10 @@ class HostLink:
             self._error(req_id, wire.ERR_REFUSED, "EXEMPT: the gate is in safe mode, its door stays shut")
         else:
             seq = policy.exempt(reason)
-            self._reply(req_id, {"verdict": record.VERDICT_NAMES[record.EXEMPT], "reason": args,
-                                 "n": policy.decisions, "seq": seq,
-                                 "board_id": machine.unique_id().hex()})
+            reply = {"verdict": record.VERDICT_NAMES[record.EXEMPT], "reason": name,
+                     "n": policy.decisions, "seq": seq, "board_id": machine.unique_id().hex()}
+            self._last_exempt = (token, reply)
+            self._reply(req_id, reply)
 
     def _maintenance(self):
         self._running = False

@@ -63,6 +63,19 @@ def test_exempt_over_the_host_link_answers_at_once_with_its_journal_seq(gate):
         (record.EXEMPT, record.HOST, record.PAPER_DECLARATION)
 
 
+def test_an_exempt_resent_with_its_token_is_answered_again_without_a_second_opening(gate):
+    # The host resends a request whose reply it lost: one person, one record, one pulse.
+    board = ready(gate(config=FAST))
+    since = time.time()
+    with board.link() as link:
+        first = link.request("EXEMPT", "no-smartphone 5eed0001")
+        assert wait_until(lambda: pulsed(board, since))
+        again = link.request("EXEMPT", "no-smartphone 5eed0001")
+        status = link.status()
+    assert again == {**first, "repeat": True}
+    assert status["decisions"] == 1 and board.levels(RELAY, since) == [1, 0]
+
+
 def test_a_guard_press_while_the_gate_checks_answers_that_press(gate):
     # The visitor pressed and the gate looks for a phone she has not got: the guard's word is
     # the answer to her press, not a second person, and no DENY follows.

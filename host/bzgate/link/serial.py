@@ -21,6 +21,7 @@ import errno
 import glob
 import json
 import os
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -31,6 +32,7 @@ from bzcore import wire
 DEFAULT_BAUD = 115200
 DEFAULT_TIMEOUT = 3.0
 RETRIES = 3
+EXEMPT_TOKEN_BYTES = 4  # tells the gate a resent EXEMPT from a new one
 _RETRY_CODES = (wire.ERR_CRC, wire.ERR_FORMAT, wire.ERR_TOO_LONG)  # the request arrived damaged
 
 
@@ -195,8 +197,10 @@ class GateLink:
     def exempt(self, reason: str) -> dict:
         """Let a person without a smartphone in now, on the guard's word (reason: one of
         bzcore.record.REASON_CODES): {"verdict": "exempt", "reason", "n", "seq", "board_id"}.
-        LinkError code "bad-reason" for an unknown reason, "count-mode" on a counting gate."""
-        return self._object(self.request("EXEMPT", reason))
+        LinkError code "bad-reason" for an unknown reason, "count-mode" on a counting gate.
+        A retry after a lost reply carries the same token: the gate answers it without opening
+        the door a second time."""
+        return self._object(self.request("EXEMPT", f"{reason} {secrets.token_hex(EXEMPT_TOKEN_BYTES)}"))
 
     def pull(self, seq: int) -> Iterator[bytes]:
         """Journal records from seq on, chunk by chunk, until the gate has no more."""
