@@ -394,7 +394,7 @@ def test_a_wifi_gates_tile_says_it_takes_no_door_command(fed):
     board, page, url = fed
     board.add_gate("bzgate/wifi-a", "wifi-a", "Cổng phụ", source="mqtt")
     board.replied("bzgate/wifi-a")
-    page.click("#nav-login")
+    page.goto(url + "#login")
     assert log_in(page, "lan", PASSWORDS["lan"]) == ""
     wifi = tile(page, "wifi-a")
     wifi.locator(".no-door").wait_for(timeout=5000)
