@@ -164,7 +164,7 @@ def _v1_code_at(buf, off):
     return True
 
 
-@micropython.native  # on MicroPython: machine code, its frame on the C stack, not the heap
+@micropython.native  # on MicroPython: its frame on the C stack (docs/esp32-notes.md, note 39)
 def classify(adv, scan_rsp=None):
     """Classify one advert (ADV bytes plus optional SCAN_RSP bytes) by the rules A-F of
     docs/protocol.md §7.2.
@@ -189,7 +189,8 @@ def classify(adv, scan_rsp=None):
 
 
 def _v1(buf, i, code):
-    """classify()'s answer for a v1 verdict: the code or name at buf[i]."""
+    """classify()'s answer for a v1 verdict: the code or name at buf[i]. (A frame small enough
+    for the C stack, docs/esp32-notes.md, note 39: bytecode on MicroPython too.)"""
     if code == V_ANDROID_V1:
         return Advert(KIND_ANDROID_V1, PLATFORM_ANDROID, bytes(buf[i:i + 6]).decode(), False)
     name = decode_v1_name(bytes(buf[i + 2:i + 1 + buf[i]]))  # V_IOS_V1: i is the name's AD

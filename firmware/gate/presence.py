@@ -146,7 +146,7 @@ class Presence:
 
     # ---- updates -------------------------------------------------------------------------
 
-    @micropython.native  # its frame on the C stack: a bytecode one this size is a heap block
+    @micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
     def seen(self, key, rssi, platform, now_ms, now_s):
         """One advert of the device with this 13-byte key; returns its entry. Allocates
         nothing."""

@@ -185,7 +185,7 @@ class Radio:
 
     # ---- IRQ -----------------------------------------------------------------------------
 
-    @micropython.native  # its frame on the C stack: a bytecode one this size is a heap block
+    @micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
     def _irq(self, event, data):
         try:
             if event == _IRQ_SCAN_RESULT:
