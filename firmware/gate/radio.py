@@ -21,6 +21,7 @@ scan-time share in STATUS counts that time as not scanned.
 """
 
 import time
+from array import array
 
 import asyncio
 import micropython
@@ -50,6 +51,7 @@ _ZEROS_AFTER_V1_CODE = bytes(6)
 _PLATFORM = bytes((0, ANDROID, ANDROID, IOS, ANDROID, IOS, IOS, IOS))
 
 RING_SIZE = const(32)
+WAKE = const(2)  # Ring.push: the advert went into an empty ring
 SILENT_MS = const(60000)
 RESTART_MS = const(600000)
 MAX_RESTARTS = const(2)
@@ -117,7 +119,7 @@ class Ring:
     def __init__(self, size=RING_SIZE):
         self.size = size
         self.keys = [bytearray(KEY_BYTES) for _ in range(size)]
-        self.rssi = bytearray(size)  # two's complement
+        self.rssi = array("b", bytes(size))
         self.kind = bytearray(size)
         self.head = 0  # next slot the IRQ writes
         self.tail = 0  # next slot the consumer reads
@@ -125,33 +127,31 @@ class Ring:
 
     def push(self, data, found):
         """Copy in the advert of a _IRQ_SCAN_RESULT (data: addr_type, addr, adv_type, rssi,
-        adv_data) whose verdict is `found` (not V_NONE); False (and counted) when full."""
+        adv_data) whose verdict is `found` (not V_NONE). Returns 0 (and counts it) when full,
+        else WAKE when the ring was empty (the consumer is waiting for it), else 1."""
         head = self.head
         nxt = head + 1
         if nxt == self.size:
             nxt = 0
-        if nxt == self.tail:
+        tail = self.tail
+        if nxt == tail:
             self.drops += 1
-            return False
+            return 0
         code = _fill_key(self.keys[head], data, found)
         if not code:
             code = _v1_name_key(self.keys[head], data)
-        self.rssi[head] = data[3] & 0xFF
+        self.rssi[head] = data[3]
         self.kind[head] = code
         self.head = nxt
-        return True
+        return WAKE if head == tail else 1
 
     def pending(self):
         return self.head != self.tail
 
-    def rssi_at(self, i):
-        r = self.rssi[i]
-        return r - 256 if r > 127 else r
-
-    def release(self):
-        """The consumer is done with slot `tail`."""
-        t = self.tail + 1
-        self.tail = 0 if t == self.size else t
+    def release(self, i):
+        """The consumer is done with slot i, the ring's tail."""
+        i += 1
+        self.tail = 0 if i == self.size else i
 
 
 class Radio:
@@ -191,9 +191,12 @@ class Radio:
             if event == _IRQ_SCAN_RESULT:
                 self.adverts += 1
                 found = verdict(data[4], None)
-                if found and self.ring.push(data, found):
-                    self.bluezone += 1
-                    self.flag.set()
+                if found:
+                    kept = self.ring.push(data, found)
+                    if kept:
+                        self.bluezone += 1
+                        if kept == WAKE:  # the consumer drains all there is once woken
+                            self.flag.set()
             elif event == _IRQ_SCAN_DONE:
                 self._stopped()
             else:
@@ -304,13 +307,14 @@ class Radio:
         reader. Allocates nothing for a device already in the table."""
         ring = self.ring
         keys = ring.keys
+        rssi = ring.rssi
         while ring.head != ring.tail:
             i = ring.tail
             code = ring.kind[i]
-            e = presence.seen(keys[i], ring.rssi_at(i), _PLATFORM[code], now_ms, now_s)
+            e = presence.seen(keys[i], rssi[i], _PLATFORM[code], now_ms, now_s)
             if code >= FIRST_NEEDS_READ and reader is not None and presence.needs_read(e, now_ms):
                 reader.want(keys[i][1:8], code == K_IOS_V1_READ)  # address type + address
-            ring.release()
+            ring.release(i)
 
     async def consume(self, presence, reader, clock_now, healthy):
         """The consumer task: woken by the IRQ's flag, at least every second."""
