@@ -1,8 +1,11 @@
 """Bluezone advert classification: the rules A-F of docs/protocol.md §7.2.
 
-classify() walks the AD structures of an ADV packet and an optional SCAN_RSP once, by index,
-comparing bytes in place. It never raises on any bytes, and a non-Bluezone advert is rejected
-without building an object, so it is safe for memoryviews straight from a BLE IRQ.
+verdict() walks the AD structures of an ADV packet and an optional SCAN_RSP once, by index,
+comparing bytes in place, and answers with one small int: the kind, and where its ID or name
+is. classify() turns that into an Advert. Neither raises on any bytes, and a non-Bluezone
+advert is rejected without building an object, so both are safe for memoryviews straight from
+a BLE IRQ. On MicroPython verdict() is viper code (bzcore/advviper.py) and classify() native
+code; CPython runs verdict_portable(), which gives the same answers.
 
 A packet (ADV or SCAN_RSP) whose structure runs past its end is malformed and contributes
 nothing, as Android's ScanRecord parser does; a zero-length structure ends a packet early
