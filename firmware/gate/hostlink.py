@@ -91,7 +91,7 @@ class HostLink:
         self._poll.register(self._in, select.POLLIN)
         self._lines = wire.LineReader()
         self._staged = {}
-        self._last_exempt = (None, None)  # (token, reply) of the last EXEMPT done
+        self._last_exempt = ("", {})  # (token, reply) of the last EXEMPT done
         self._events = None
         self._stream = None  # (request id, task) of a running EVENTS
         self._running = False
@@ -300,7 +300,9 @@ class HostLink:
         policy = self.app.policy
         last_token, last_reply = self._last_exempt
         if token and token == last_token:
-            self._reply(req_id, dict(last_reply, repeat=True))
+            repeat = dict(last_reply)
+            repeat["repeat"] = True
+            self._reply(req_id, repeat)
         elif reason is None:
             self._error(req_id, wire.ERR_BAD_REASON,
                         "EXEMPT: a reason of " + ", ".join(record.REASON_CODES))
