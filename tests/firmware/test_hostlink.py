@@ -1,4 +1,4 @@
-"""The host link on a virtual board (a WROOM-32), through its real pty with pyserial and the
+"""The host link on a virtual board (96K heap), through its real pty with pyserial and the
 host's GateLink: every command, bad input, Ctrl-C, mpremote's break-in.
 
 The board runs the real gate.hostlink, gate.journal and gate.clock under a stand-in app
@@ -84,7 +84,7 @@ def board(tmp_path_factory):
     flash = tmp_path_factory.mktemp("hostlink") / "flash"
     deploy(flash, config.checked(BASE_CONFIG)[0])
     (flash / "main.py").write_text(STANDIN_MAIN)
-    b = VirtualBoard(flash, "--module", "wroom-32")
+    b = VirtualBoard(flash, "--heap", "96K")
     b.control.wait_console("STANDIN READY", timeout=15)
     yield b
     b.stop()
