@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bzsim.board.process import heap_bytes
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MICROPYTHON = BIN / "micropython"
@@ -21,7 +23,9 @@ BOARD_HEAP_WORDS = BOARD_HEAP[:-1] + "wK"
 
 def micropython(*args, timeout=120, path=(FIRMWARE,)):
     """stdout of a MicroPython run with a board's heap; modules from `path` (and asyncio)."""
-    env = dict(os.environ, MICROPYPATH=":".join(map(str, path)) + ":.frozen")
+    # The board's heap as the shims read it (esp32.idf_heap_info) when they stand in here.
+    env = dict(os.environ, MICROPYPATH=":".join(map(str, path)) + ":.frozen",
+               BZSIM_HEAP_BYTES=str(heap_bytes(BOARD_HEAP)))
     run = subprocess.run([str(MICROPYTHON), "-X", f"heapsize={BOARD_HEAP_WORDS}", *map(str, args)],
                          env=env, capture_output=True, text=True, timeout=timeout)
     assert run.returncode == 0, run.stdout + run.stderr

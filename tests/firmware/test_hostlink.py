@@ -23,7 +23,10 @@ from bzgate import cli
 from bzgate.link.serial import GateLink, LinkError
 
 STANDIN_MAIN = """
-import asyncio, machine
+import asyncio, gc, machine
+for name in ("bzcore.record", "gate.journal", "bzcore.wire", "gate.hostlink", "gate.presence", "gate.app"):
+    gc.collect()  # one module at a time, as main.py loads them: the heap stays in large pieces
+    __import__(name)
 from bzcore import config, record
 from gate import clock
 from gate.app import EventQueue
