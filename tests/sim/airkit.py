@@ -70,7 +70,8 @@ def shim_path(directory):
     `bluetooth` module and the air alone."""
     shims = Path(directory) / "radio-shims"
     shims.mkdir(exist_ok=True)
-    for name in ("bluetooth.py", "airmsg.py", "_simlink.py"):
+    for name in ("bluetooth.py", "airmsg.py", "_simlink.py", "_idfheap.py", "_heaphold.py",
+                 "boardmemory.py"):
         target = shims / name
         if not target.exists():
             target.symlink_to(REPO / "sim" / "shims" / name)
@@ -81,8 +82,10 @@ def start_board(directory, air, body, name="front", timeout=20):
     """Start a board script (PRELUDE + body) as a MicroPython process; see board_result."""
     script = Path(directory) / f"board-{name}.py"
     script.write_text(PRELUDE + body)
+    # A WROVER: BLE's RAM comes from PSRAM, not this small heap; the radio is the subject here
+    # (the WROOM-32's memory: tests/sim/test_board_memory.py).
     env = dict(os.environ, MICROPYPATH=shim_path(directory), BZSIM_AIR=air.address,
-               BZSIM_NAME=name)
+               BZSIM_NAME=name, BZSIM_MODULE="wrover")
     process = subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=96K", str(script)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     process.deadline = timeout
