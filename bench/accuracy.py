@@ -98,6 +98,8 @@ class Morning:
              "--name", GATE], stdout=subprocess.PIPE, text=True)
         self.serial = self.board.stdout.readline().strip()
         self.decisions = []  # (air seconds of the verdict, event)
+        self.alarms = []  # the gate's live alarms (heap-low, task-restart, ...): why a press went
+        self.end_status = {}  # STATUS once the crowd is gone
         self.listened_until = None  # air seconds when the host stopped listening
         self.crowd_s = args.minutes * 60
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -114,7 +116,10 @@ class Morning:
                     for event in link.events(min(10.0, until - time.monotonic())):
                         if "verdict" in event:
                             self.decisions.append((self.air.elapsed(), event))
+                        elif "alarm" in event:
+                            self.alarms.append(event["alarm"])
                 self.listened_until = self.air.elapsed()
+                self.end_status = link.status()
         except Exception as e:  # noqa: BLE001 - reported with the figures, not a crash
             self.error = f"{type(e).__name__}: {e}"
 
@@ -172,8 +177,11 @@ def morning_data(morning: Morning) -> dict:
                 "app": e["app"], "attempt": e["attempt"]}
                for e in morning.events() if e["event"] == "press"]
     decisions = [decision_data(air, t, e) for t, e in morning.decisions]
+    status = morning.end_status
     return {"rule": morning.rule, "seed": morning.seed, "presses": presses, "decisions": decisions,
-            "listened_until": morning.listened_until}
+            "listened_until": morning.listened_until, "alarms": morning.alarms,
+            "presses_merged": status.get("presses_merged"), "ring_drops": status.get("drops"),
+            "task_restarts": status.get("task_restarts")}
 
 
 MATCH_S = 20.0  # a decision answers a press at most this long after it (wait_s is at most 15)
@@ -331,6 +339,13 @@ def main() -> None:
                for rule in RULES}
     table("today's rule (a phone at the scanner now, else checking up to wait_s)", results["today"])
     table(f"the rule before ({BASELINE_COMMIT}: at once, any phone near within 8 s)", results["before"])
+    for rule in RULES:  # what the gates said of themselves: why a press went unanswered
+        ours = [m for m in mornings if m["rule"] == rule]
+        said = [alarm for m in ours for alarm in m.get("alarms", [])]
+        alarms = ", ".join(f"{name} x{said.count(name)}" for name in sorted(set(said))) or "none"
+        print(f"\n{rule}: gate alarms {alarms}; per seed, presses merged into a decision under way "
+              f"{[m.get('presses_merged') for m in ours]}, ring drops {[m.get('ring_drops') for m in ours]}, "
+              f"task restarts {[m.get('task_restarts') for m in ours]}")
     targets(results["today"], config.defaults()["wait_s"])
 
 
