@@ -197,10 +197,7 @@ class Policy:
                 left = self.wait_ms - time.ticks_diff(now, self._at_ms)
                 if left <= 0:
                     return -1
-                try:
-                    await asyncio.wait_for_ms(self.flag.wait(), min(left, _HEALTH_MS))
-                except asyncio.TimeoutError:
-                    pass
+                await _woken(self.flag, min(left, _HEALTH_MS))
                 healthy()
                 if self._answered:
                     return -1
@@ -300,10 +297,7 @@ class Policy:
     async def run_at_once(self, healthy):
         """The task that answers the guard's and the exit's presses."""
         while True:
-            try:
-                await asyncio.wait_for_ms(self.at_once.wait(), _HEALTH_MS)
-            except asyncio.TimeoutError:
-                pass
+            await _woken(self.at_once, _HEALTH_MS)
             healthy()
             if self._guard.trigger:
                 await self._answer(self._guard, record.EXEMPT)
@@ -312,10 +306,7 @@ class Policy:
 
     async def run(self, healthy):
         while True:
-            try:
-                await asyncio.wait_for_ms(self.flag.wait(), _HEALTH_MS)
-            except asyncio.TimeoutError:
-                pass
+            await _woken(self.flag, _HEALTH_MS)
             healthy()
             trigger = self._pending
             if trigger:
@@ -341,6 +332,15 @@ class Policy:
             self.log(record.count(near, present, radio.adverts - adverts, radio.ring.drops - drops))
             adverts = radio.adverts
             drops = radio.ring.drops
+
+
+async def _woken(flag, ms):
+    """Until the flag is set or ms have passed, whichever comes first (a task that waits for
+    work still reports healthy in between)."""
+    try:
+        await asyncio.wait_for_ms(flag.wait(), ms)
+    except asyncio.TimeoutError:
+        pass
 
 
 async def _merge_wait(at_ms):
