@@ -1,51 +1,63 @@
 """Ingesting gates' journals from MQTT (the contract is bzcore.uplink): verify, store, then ack.
 
     Ingester(Broker.from_url("mqtt://127.0.0.1:1883"), "bzgate", db, KeyStore(path)).run()
+    Ingester(..., group="central")   # ingesters of one group share the gates' batches
 
-Each batch on P/+/journal is checked as `bzgate collect` checks a pull (collect.verify_span,
-from the board's stored position, with its key from the host key store) and stored the same
-way (collect.store_span: idempotent by (board, seq)), in one transaction; only after the commit
-goes the retained ack P/G/ack {"board", "seq": the last stored seq}, where the gate resumes.
+The messages on P/+/journal are stored many at a time, one database transaction per window
+(collect.window: up to batch_records records, or batch_s after the first message came), each
+batch checked and stored as collect.uplink_batch says. Only after the commit go the retained
+acks P/G/ack {"board", "seq": the last stored seq}, where each gate resumes, and only then is
+each message acknowledged to the broker (MQTT 5, the PUBACK sent by the ingester itself): a
+message taken but not committed when the ingester dies, or loses the broker, comes again.
 
-    duplicate   records already stored: nothing written, the ack repeats the position (a
-                replayed record that differs from the stored one is kept as evidence)
-    gap         the batch starts after the next seq to store: nothing stored, the ack says
-                where to resume. For a gate named in accept_gaps (its records before are lost
-                for good, or were stored in another database) the batch is stored as collect
-                --accept-gap stores it, the gap goes into the audit, and the next gap of that
-                gate is refused again
-    broken      a record does not verify: the records before it are stored, it and the rest
-                of the batch are kept as evidence, nothing of them trusted
-    malformed   not a batch at all (bzcore.uplink.decode_batch): kept as evidence
-    no-key      the board has no key on this host: nothing stored, no ack (import its key)
+The subscription is QoS 1 in a persistent session (a fixed client id, a session that does not
+expire): the broker keeps what arrives while the ingester is away. Without a group each
+ingester takes every gate's batches. With one, the subscription is shared
+($share/GROUP/P/+/journal): the broker hands each message to one ingester of the group, so one
+gate's consecutive batches may go to different ingesters and be stored in either order of
+their transactions. Each board's batches are stored in seq order whoever takes them: a batch
+that finds its board's journal row locked waits for the other transaction (begin_journal); one
+whose predecessor is not stored yet is held back and offered again in the next transactions
+for up to GAP_PATIENCE_S (its predecessor is probably in another ingester's transaction), and
+after that refused as a gap: the ack names the last seq stored, from which the gate resends.
 
-The subscription is QoS 1 in a persistent session (a fixed client id, clean_session off): the
-broker keeps what arrives while the ingester is away. paho acknowledges a message to the
-broker once on_message returns, so a message being stored when the ingester dies comes again.
-Several ingesters may share one PostgreSQL database: a batch's transaction starts by taking its
-board's journal row (begin_journal), so one board's batches are stored one at a time.
+An ack only ever names a committed seq. Acks of two ingesters for one gate may reach the broker
+in the other order, so the retained one can be older than the store: the gate then sends again
+what was stored already, which is stored once (a duplicate).
 
-A broker that refuses the login or whose certificate is refused ends run() with a UserError
-(retrying cannot mend that); a broker that is away or refuses for another reason is tried
-again until it answers.
+A database that goes away is waited for: the window is kept, nothing of it acknowledged, and
+stored again once the database answers. A broker that refuses the login or whose certificate
+is refused ends run() with a UserError (retrying cannot mend that); a broker that is away or
+refuses for another reason is tried again until it answers.
+
+Each transaction also writes the ingester's heartbeat (store.ingesters: its last commit, lag and
+messages waiting), and an idle ingester writes one every HEARTBEAT_S, for `bzgate status`.
 """
 
 import logging
+import queue
 import socket
 import threading
 import time
 
-from bzcore import record, uplink
+from bzcore import uplink
 from bzgate import store
-from bzgate.collect.board import GAP_UNCHECKED, chain_after_gap, store_span, verify_span
+from bzgate.collect.uplink_batch import RESULTS, Batch, store_batches
+from bzgate.collect.window import Message, gather
 from bzgate.errors import UserError
 from bzgate.keys import KeyStore
 from bzgate.link.broker import EXIT_BROKER, Broker, login_refused
-from bzgate.store import audit
+from bzgate.store import audit, ingesters
+from bzgate.store.dialect import DATABASE_ERRORS
 
 log = logging.getLogger("bzgate.collect.uplink")
-EVIDENCE_MAX = 64 * 1024  # of a malformed payload, the bytes kept
-UNKNOWN_BOARD = "?"  # evidence of a payload that names no board
+BATCH_RECORDS = 2000  # records in one transaction, at most
+BATCH_S = 0.2  # a transaction is committed at most this long after its first message came
+GAP_PATIENCE_S = 2.0  # how long a batch may wait for its predecessor before it is refused
+RECEIVE_MAX = 4000  # messages the broker may send before the ingester acknowledges them
+HEARTBEAT_S = 5.0  # an idle ingester's heartbeat
+DB_RETRY_S = (0.5, 5.0)  # the wait before opening the database again, doubling up to the second
+SESSION_TAKEN_OVER = 142  # DISCONNECT reason: another client connected with this client id
 
 
 def check_prefix(prefix: str) -> None:
@@ -57,53 +69,83 @@ def check_prefix(prefix: str) -> None:
                         "no leading or trailing /") from None
 
 
+def check_group(group: str | None) -> None:
+    """UserError unless a shared subscription can be named so."""
+    if group is not None and (not group or any(c in group for c in "/+#")):
+        raise UserError(f"--group {group!r}: a name without /, + or #")
+
+
 def default_client_id() -> str:
     """One persistent session per host: the broker keeps its messages while it is away."""
     return "bzgate-ingest-" + socket.gethostname()
 
 
 class Ingester:
-    """One connection to the broker and one to the database; run() until stop()."""
+    """One connection to the broker (paho's thread) and one to the database (run()'s thread,
+    which stores the windows); run() until stop()."""
 
     def __init__(self, broker: Broker, prefix: str, db, keys: KeyStore,
-                 client_id: str | None = None, accept_gaps: tuple[str, ...] = ()):
+                 client_id: str | None = None, accept_gaps: tuple[str, ...] = (),
+                 group: str | None = None, batch_records: int = BATCH_RECORDS,
+                 batch_s: float = BATCH_S):
         check_prefix(prefix)
+        check_group(group)
         self.broker, self.prefix, self.keys, self.db = broker, prefix, keys, db
+        self.client_id, self.group = client_id or default_client_id(), group
+        self.batch_records, self.batch_s = batch_records, batch_s
         self.accept_gaps = set(accept_gaps)  # gate ids; each gap accepted once
-        self.subscription = f"{prefix}/+/{uplink.JOURNAL}"
+        journals = f"{prefix}/+/{uplink.JOURNAL}"
+        self.subscription = journals if group is None else f"$share/{group}/{journals}"
         store.open_store(db).close()  # created or migrated now: errors before any message
         self.conn = None  # run() opens its own: an SQLite connection stays in its thread
-        self.counts = {"batches": 0, "stored": 0, "duplicate": 0, "gap": 0, "gap-accepted": 0,
-                       "broken": 0, "malformed": 0, "no-key": 0}
+        self.counts = dict.fromkeys(("batches", *RESULTS, "transactions"), 0)
+        self.records = 0
         self.connected = threading.Event()
+        self.stopping = threading.Event()
         self.failure: str | None = None  # why run() gave up: a login or certificate refused
-        self.client = broker.client(client_id or default_client_id(), persistent=True,
+        self.inbox: queue.Queue[Message] = queue.Queue()
+        # mid -> the message last delivered with it, not acknowledged yet: a message the broker
+        # sends again (DUP) after a reconnect is acknowledged once, and a mid of a session the
+        # broker has lost is never acknowledged (it could name another message by now).
+        self.outstanding: dict[int, Message] = {}
+        self._acking = threading.Lock()
+        self.started = int(time.time())
+        self.last_commit: int | None = None
+        self.lag_ms: int | None = None
+        self.client = broker.client(self.client_id, persistent=True, acked_by_caller=RECEIVE_MAX,
                                     on_connect=self._on_connect,
                                     on_connect_fail=self._on_connect_fail,
                                     on_disconnect=self._on_disconnect, on_message=self._on_message)
 
     def run(self) -> None:
-        """Take batches until stop() (or Ctrl-C); the broker may come and go meanwhile. A
-        refused login or certificate ends it with a UserError."""
+        """Take batches until stop() (or Ctrl-C); the broker and the database may come and go
+        meanwhile. A refused login or certificate ends it with a UserError."""
         self.conn = store.open_store(self.db)
+        self.client.loop_start()
         try:
-            self.client.loop_forever(retry_first_connection=True)
+            self._store_windows()
         except KeyboardInterrupt:
-            self.client.disconnect()
-            self.client.loop(timeout=1)  # sends the DISCONNECT: a clean end, not a lost link
+            pass  # the window being stored is not acknowledged: the broker sends it again
         finally:
-            self.conn.close()
+            self.client.disconnect()  # a clean end, not a lost link
+            self.client.loop_stop()
+            if self.conn is not None:
+                self.conn.close()
         if self.failure is not None:
             raise UserError(self.failure, exit_code=EXIT_BROKER)
 
     def stop(self) -> None:
-        self.client.disconnect()
+        self.stopping.set()
 
+    # --- paho's thread ---------------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         if login_refused(reason):
             return self._give_up(self.broker.refusal(reason))
         if reason.is_failure:  # paho tries again
             return log.warning("%s", self.broker.refusal(reason))
+        if not flags.session_present:
+            with self._acking:  # before the subscription: no new message can take a mid yet
+                self.outstanding.clear()
         client.subscribe(self.subscription, qos=1)
         log.info("connected to %s, taking %s", self.broker.url, self.subscription)
         self.connected.set()
@@ -115,129 +157,116 @@ class Ingester:
 
     def _give_up(self, why: str) -> None:
         self.failure = why
-        self.client.disconnect()  # loop_forever returns instead of reconnecting
+        self.stopping.set()
+        self.client.disconnect()  # paho's loop ends instead of reconnecting
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         self.connected.clear()
-        if reason.is_failure and self.failure is None:
+        if reason.value == SESSION_TAKEN_OVER:
+            log.warning("another client connected as %s and took this session: give each "
+                        "ingester its own --client-id", self.client_id)
+        elif reason.is_failure and self.failure is None:
             log.warning("lost the broker (%s); reconnecting", reason)
 
     def _on_message(self, client, userdata, message) -> None:
         parsed = uplink.parse_topic(message.topic)
         if parsed is None or parsed[2] != uplink.JOURNAL:
+            client.ack(message.mid, message.qos)  # not ours to store: the broker may drop it
             return
-        ack = self.take(parsed[1], message.payload)
-        if ack is not None:
-            client.publish(uplink.topic(self.prefix, parsed[1], uplink.ACK),
-                           uplink.ack_payload(*ack), qos=1, retain=True)
+        taken = Message(parsed[1], message.payload, message.mid, message.qos, time.monotonic())
+        with self._acking:
+            self.outstanding[message.mid] = taken
+        self.inbox.put(taken)
 
-    def take(self, gate_id: str, payload: bytes) -> tuple[str, int] | None:
-        """Store one journal payload of `gate_id`: the (board, last stored seq) to ack, or None
-        when there is nothing to ack (not a batch, or a board without a key)."""
-        self.counts["batches"] += 1
-        now = int(time.time())
-        try:
-            board_id, raws = uplink.decode_batch(payload)
-        except ValueError as e:
-            return self._malformed(gate_id, payload, str(e), now)
-        try:
-            key = self.keys.get(board_id)
-        except UserError as e:  # a damaged key store: say so, and keep running
-            key, why = None, e.message
-        else:
-            why = f"no key for board {board_id} in {self.keys.path}: import it"
-        with store.transaction(self.conn):
-            # Taking the journal row first makes another ingester's batch of this board wait.
-            site, firmware = store.known_gate(self.conn, board_id)
-            store.begin_journal(self.conn, board_id, gate_id, site, firmware, now)
-            next_seq, prev_mac = store.journal_position(self.conn, board_id)
-            seen = _seq(raws[-1])
-            if key is None:
-                return self._refused(board_id, gate_id, seen, next_seq, "no-key", why, now)
-            result, problem = self._store(board_id, gate_id, site, raws, key, next_seq, prev_mac, now)
-            gap = [next_seq, _seq(raws[0]) - 1]  # for an accepted gap: the seqs given up
-            stored_seq = store.journal_position(self.conn, board_id)[0] - 1
-            store.note_uplink(self.conn, board_id, gate_id, seen, stored_seq, now, problem)
-        self.counts[result] += 1
-        if problem:
-            log.warning("gate %s (board %s): %s", gate_id, board_id, problem)
-        if result == "broken":
-            audit.record(self.conn, "ingest-refused", {"gate_id": gate_id, "board_id": board_id,
-                                                       "why": problem})
-        if result == "gap-accepted":
-            audit.record(self.conn, "ingest-gap-accepted", {"gate_id": gate_id, "board_id": board_id,
-                                                            "gap": gap})
-        return board_id, stored_seq
+    # --- run()'s thread --------------------------------------------------------------------
+    def _store_windows(self) -> None:
+        held: list[Message] = []  # batches waiting for their predecessors
+        beaten = time.monotonic()
+        while not self.stopping.is_set():
+            window = gather(self.inbox, held, self.batch_records, self.batch_s, idle_s=0.5)
+            if window:
+                held = self._commit(window)
+                beaten = time.monotonic()
+            elif time.monotonic() - beaten > HEARTBEAT_S:
+                self._in_database(lambda conn: ingesters.beat(conn, self._beat(0)))
+                beaten = time.monotonic()
 
-    def _store(self, board_id, gate_id, site, raws, key, next_seq, prev_mac, now) -> tuple[str, str | None]:
-        """Inside the batch's transaction: ("stored" | "duplicate" | "gap" | "gap-accepted" |
-        "broken", problem)."""
-        first = _seq(raws[0])
-        if first > next_seq and gate_id in self.accept_gaps:
-            return self._cross_gap(board_id, gate_id, site, raws, key, next_seq, now)
-        if first > next_seq:
-            return "gap", (f"batch from seq {first}, but seq {next_seq} is the next to store: resume "
-                           f"there (if seqs {next_seq} to {first - 1} are lost for good, run ingest "
-                           f"with --accept-gap {gate_id})")
-        self._check_replayed(board_id, raws[:max(0, next_seq - first)], now)
-        new = raws[max(0, next_seq - first):]
-        if not new:
-            return "duplicate", None
-        span = verify_span(key, new, prev_mac, next_seq - 1)
-        store_span(self.conn, board_id, gate_id, site, span, now)
-        return _outcome(span)
+    def _commit(self, window: list[Message]) -> list[Message]:
+        """One transaction for the window, then its acks; the messages held back."""
+        batches = [Batch(m.gate_id, m.payload, m) for m in window]
+        oldest = min(m.arrived for m in window)
 
-    def _cross_gap(self, board_id, gate_id, site, raws, key, next_seq, now) -> tuple[str, str | None]:
-        """A gap accepted for this gate: the batch checked from where the chain can be."""
-        first = _seq(raws[0])
-        prev_mac, prev_seq = chain_after_gap(key, raws[0])
-        if prev_seq == first:
-            store.keep_evidence(self.conn, board_id, first, GAP_UNCHECKED, raws[:1], now)
-        span = verify_span(key, raws[prev_seq + 1 - first:], prev_mac, prev_seq)
-        store_span(self.conn, board_id, gate_id, site, span, now)
-        if not span.trusted:
-            return _outcome(span)
-        self.accept_gaps.discard(gate_id)  # stored past the gap: the next one is asked again
-        log.warning("gate %s (board %s): gap of seqs %d to %d accepted, stored from seq %d on",
-                    gate_id, board_id, next_seq, first - 1, _seq(span.trusted[0]))
-        return _outcome(span) if span.refused else ("gap-accepted", None)
+        def may_wait(batch: Batch) -> bool:
+            return time.monotonic() - batch.tag.arrived < GAP_PATIENCE_S
 
-    def _check_replayed(self, board_id: str, old: list, now: int) -> None:
-        """Records the store has already: one that differs from the stored copy is evidence."""
-        if not old:
-            return
-        stored = dict(self.conn.execute(
-            "SELECT seq, raw FROM records WHERE board_id = ? AND seq >= ? AND seq <= ?",
-            (board_id, _seq(old[0]), _seq(old[-1]))).fetchall())
-        for raw in old:
-            kept = stored.get(_seq(raw))
-            if kept is not None and bytes(kept) != raw:
-                store.keep_evidence(self.conn, board_id, _seq(raw),
-                                    "differs from the stored record of this seq", [raw], now)
+        def write(conn):
+            outcome = store_batches(conn, batches, self.keys, self.accept_gaps,
+                                    int(time.time()), may_wait)
+            self.lag_ms = int((time.monotonic() - oldest) * 1000)
+            self.last_commit = int(time.time())
+            ingesters.beat(conn, self._beat(len(outcome.waiting), outcome))
+            return outcome
 
-    def _refused(self, board_id, gate_id, seen, next_seq, result, why, now) -> None:
-        store.note_uplink(self.conn, board_id, gate_id, seen, next_seq - 1, now, why)
-        self.counts[result] += 1
-        log.warning("gate %s (board %s): %s", gate_id, board_id, why)
+        outcome = self._in_database(write)
+        if outcome is None:  # stopping before it could be stored: nothing acknowledged
+            return []
+        for gate_id, ack in outcome.acks.items():
+            self.client.publish(uplink.topic(self.prefix, gate_id, uplink.ACK),
+                                uplink.ack_payload(*ack), qos=1, retain=True)
+        with self._acking:
+            for message in (batch.tag for batch in outcome.done):
+                if self.outstanding.get(message.mid) is message:
+                    del self.outstanding[message.mid]
+                    self.client.ack(message.mid, message.qos)
+        self._count(outcome)
+        return [batch.tag for batch in outcome.waiting]
 
-    def _malformed(self, gate_id: str, payload: bytes, why: str, now: int) -> None:
-        raw = bytes(payload[:EVIDENCE_MAX])
-        with store.transaction(self.conn):
-            store.keep_evidence(self.conn, UNKNOWN_BOARD, -1,
-                                f"not a journal batch from gate {gate_id}: {why}", [raw], now)
-        audit.record(self.conn, "ingest-refused", {"gate_id": gate_id, "why": why})
-        self.counts["malformed"] += 1
-        log.warning("gate %s: not a journal batch (%s); kept as evidence", gate_id, why)
+    def _beat(self, waiting: int, outcome=None) -> ingesters.Beat:
+        pending = {"transactions": 1, "batches": len(outcome.done), "records": outcome.records} \
+            if outcome else {"transactions": 0, "batches": 0, "records": 0}
+        return ingesters.Beat(
+            self.client_id, self.group, socket.gethostname(), self.started, int(time.time()),
+            self.last_commit, self.counts["transactions"] + pending["transactions"],
+            self.counts["batches"] + pending["batches"], self.records + pending["records"],
+            self.lag_ms, self.inbox.qsize() + waiting)
 
+    def _count(self, outcome) -> None:
+        self.counts["transactions"] += 1
+        self.counts["batches"] += len(outcome.done)
+        for result, n in outcome.counts.items():
+            self.counts[result] += n
+        self.records += outcome.records
+        self.accept_gaps -= outcome.gaps_crossed
+        for action, detail in outcome.audits:
+            try:
+                audit.record(self.conn, action, detail)
+            except DATABASE_ERRORS as e:  # the evidence is in; the next window reconnects
+                log.warning("the audit of %s was not written (%s): %s", action, e, detail)
+                self._drop_connection()
+                return
 
-def _outcome(span) -> tuple[str, str | None]:
-    """A stored span's result and problem: "broken" when the chain broke inside it."""
-    if span.refused:
-        return "broken", (f"refused from seq {span.broken_at} ({span.why}): forged or changed; "
-                          "kept as evidence")
-    return "stored", None
+    def _in_database(self, write):
+        """write(conn) in one transaction, tried again on a fresh connection while the database
+        is away; its result, or None when stop() came first."""
+        wait = DB_RETRY_S[0]
+        while not self.stopping.is_set():
+            try:
+                if self.conn is None:
+                    self.conn = store.open_store(self.db)
+                with store.transaction(self.conn):
+                    return write(self.conn)
+            except (*DATABASE_ERRORS, UserError) as e:
+                log.warning("the database failed (%s); trying again in %.1f s",
+                            getattr(e, "message", None) or str(e).strip(), wait)
+                self._drop_connection()
+                self.stopping.wait(wait)
+                wait = min(wait * 2, DB_RETRY_S[1])
+        return None
 
-
-def _seq(raw: bytes) -> int:
-    return record.decode(raw).seq
-
+    def _drop_connection(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except DATABASE_ERRORS:
+                pass
+            self.conn = None

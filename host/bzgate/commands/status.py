@@ -9,6 +9,7 @@ import time
 import click
 
 from bzgate import store
+from bzgate.store import ingesters
 from bzgate.commands.options import db_option, json_option, listed_ports, open_existing, port_options
 from bzgate.errors import UserError
 from bzgate.monitor.gate import gate_tile
@@ -56,19 +57,35 @@ UPLINK_HEADER = ["GATE", "BOARD", "SEEN", "STORED", "LAG", "LAST BATCH", "BATCHE
                  "PROBLEM"]
 
 
-def uplink_lags(db: str | None, now: int) -> list[dict]:
-    """Each board's uplink row from the store, with its lag in records and the last batch's age."""
+def uplink_lags(db: str | None, now: int) -> tuple[list[dict], list[dict]]:
+    """Each board's uplink row from the store, with its lag in records and the last batch's age;
+    each ingester's heartbeat, with its age and its last commit's."""
     with open_existing(db) as conn:
-        rows = store.uplinks(conn)
+        rows, beats = store.uplinks(conn), ingesters.ingesters(conn)
     for row in rows:
         row.update(lag=max(0, row["seen_seq"] - row["stored_seq"]), age_s=now - row["last_batch"])
-    return rows
+    for beat in beats:
+        beat.update(age_s=now - beat["seen"], commit_age_s=None if beat["last_commit"] is None
+                    else now - beat["last_commit"])
+    return rows, beats
 
 
 def _uplink_row(row: dict) -> list[str]:
     return [row["gate_id"], row["board_id"], str(row["seen_seq"]), str(row["stored_seq"]),
             str(row["lag"]), f"{row['age_s']} s ago", str(row["batches"]), str(row["refused"]),
             row["problem"] or ""]
+
+
+INGESTER_HEADER = ["INGESTER", "GROUP", "HOST", "BEAT", "LAST COMMIT", "LAG", "WAITING",
+                   "TRANSACTIONS", "BATCHES", "RECORDS"]
+
+
+def _ingester_row(beat: dict) -> list[str]:
+    committed = "never" if beat["commit_age_s"] is None else f"{beat['commit_age_s']} s ago"
+    lag = "" if beat["lag_ms"] is None else f"{beat['lag_ms']} ms"
+    return [beat["client_id"], beat["group_name"] or "(all)", beat["host"], f"{beat['age_s']} s ago",
+            committed, lag, str(beat["waiting"]), str(beat["transactions"]), str(beat["batches"]),
+            str(beat["records"])]
 
 
 @click.command("status")
@@ -82,9 +99,12 @@ def status_command(ports: tuple, all_ports: bool, db: str | None, as_json: bool)
 
     With --db, the gates whose journals come over MQTT (bzgate ingest): the last seq seen on
     the broker and the last stored, the lag between them, when the last batch came, and the
-    last problem (a gap, a refused batch, a missing key).
+    last problem (a gap, a refused batch, a missing key). Then the ingesters that store into
+    that database: their group, last heartbeat and commit, the lag of their last transaction
+    (from a batch's arrival to its commit), the batches they hold not stored yet, and what
+    they have stored since they started.
 
-    With --json: {"gates": [...], "uplinks": [...]}, each gate's full state.
+    With --json: {"gates": [...], "uplinks": [...], "ingesters": [...]}, each gate's full state.
 
     \b
     Examples:
@@ -102,14 +122,17 @@ def status_command(ports: tuple, all_ports: bool, db: str | None, as_json: bool)
     if targets and not tiles:
         raise UserError("no gate answered on any serial port: is one plugged in and running?",
                         exit_code=EXIT_GATE)
-    uplinks = uplink_lags(db, int(time.time())) if db is not None else []
+    uplinks, beats = uplink_lags(db, int(time.time())) if db is not None else ([], [])
     if as_json:
-        click.echo(json.dumps({"gates": tiles, "uplinks": uplinks}, ensure_ascii=False))
+        click.echo(json.dumps({"gates": tiles, "uplinks": uplinks, "ingesters": beats},
+                              ensure_ascii=False))
     else:
         parts = [gate_table(tiles)] if tiles else []
         if db is not None:
             parts.append(table([_uplink_row(row) for row in uplinks], UPLINK_HEADER) if uplinks
                          else f"no gate has sent its journal over MQTT to {store.shown(store.db_path(db))} yet")
+        if beats:
+            parts.append(table([_ingester_row(beat) for beat in beats], INGESTER_HEADER))
         click.echo("\n\n".join(parts))
     offline = [tile for tile in tiles if not tile["online"] and "busy" not in tile["alarms"]]
     sys.exit(EXIT_GATE if offline else 0)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from bzgate.errors import UserError
 
@@ -31,6 +33,7 @@ EXIT_BROKER = 1  # the broker refused the login, or its certificate was refused
 LOGIN_REFUSED = (134, 135)  # CONNACK "Bad user name or password", "Not authorized" (MQTT 3.1.1: 4, 5)
 KEEPALIVE_S = 30
 RECONNECT_S = (1, 5)  # paho's wait before trying again, growing from the first to the second
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5 Session Expiry Interval: as MQTT 3's clean_session off
 
 
 @dataclass
@@ -76,18 +79,32 @@ class Broker:
         user = f"{quote(self.user, safe='')}@" if self.user is not None else ""
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{host}:{self.port}"
 
-    def client(self, client_id: str, *, persistent: bool = False, on_connect, on_connect_fail,
-               on_disconnect, on_message) -> mqtt.Client:
+    def client(self, client_id: str, *, persistent: bool = False, acked_by_caller: int | None = None,
+               on_connect, on_connect_fail, on_disconnect, on_message) -> mqtt.Client:
         """A paho client (callback API 2) for this broker, with its login and TLS, that connects
         when its loop starts and tries again while the broker is away. `persistent`: a session
-        the broker keeps for `client_id` while the client is away (clean_session off)."""
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                             clean_session=not persistent)
+        the broker keeps for `client_id` while the client is away (clean_session off).
+
+        `acked_by_caller`: an MQTT 5 session in which the caller acknowledges each QoS 1 message
+        itself (client.ack(mid, 1)) once it is done with it, and the broker sends up to that
+        many messages not acknowledged yet (Receive Maximum); a persistent one never expires."""
+        if acked_by_caller is None:
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 clean_session=not persistent)
+            session = {}
+        else:
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 protocol=mqtt.MQTTv5, manual_ack=True)
+            properties = Properties(PacketTypes.CONNECT)
+            properties.ReceiveMaximum = acked_by_caller
+            if persistent:
+                properties.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+            session = {"clean_start": not persistent, "properties": properties}
         self.configure(client)
         client.reconnect_delay_set(*RECONNECT_S)
         client.on_connect, client.on_connect_fail = on_connect, on_connect_fail
         client.on_disconnect, client.on_message = on_disconnect, on_message
-        client.connect_async(self.host, self.port, keepalive=KEEPALIVE_S)
+        client.connect_async(self.host, self.port, keepalive=KEEPALIVE_S, **session)
         return client
 
     def configure(self, client) -> None:

@@ -110,11 +110,18 @@ MIGRATIONS = [
     """
     ALTER TABLE decisions ADD COLUMN reason TEXT;
     """,
+    # The ingesters' heartbeats (bzgate ingest), for `bzgate status`: store/ingesters.py.
+    """
+    CREATE TABLE ingesters (
+        client_id TEXT PRIMARY KEY, group_name TEXT, host TEXT NOT NULL, started INTEGER NOT NULL,
+        seen INTEGER NOT NULL, last_commit INTEGER, transactions INTEGER NOT NULL,
+        batches INTEGER NOT NULL, records INTEGER NOT NULL, lag_ms INTEGER, waiting INTEGER NOT NULL);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The tables a database at SCHEMA_VERSION has: one missing is damage (or another program's file).
 TABLES = ("journals", "records", "sightings", "decisions", "counts", "events", "evidence",
-          "audit", "uplink")
+          "audit", "uplink", "ingesters")
 
 
 def db_path(given: str | Path | None = None) -> Path | str:

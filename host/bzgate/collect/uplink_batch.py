@@ -1,0 +1,207 @@
+"""Many journal batches from the broker stored in one database transaction (bzgate ingest).
+
+    outcome = store_batches(conn, batches, keys, accept_gaps, now, may_wait)
+    # after the commit: outcome.acks, outcome.done (to acknowledge to the broker), outcome.waiting
+
+Each batch is checked as `bzgate collect` checks a pull (verify_span, from the board's stored
+position, with its key from the host key store) and stored the same way (store_span:
+idempotent by (board, seq)). The batches of one board are taken in seq order, so batches that
+came out of order within one transaction are stored in order.
+
+    duplicate   records already stored: nothing written, the ack repeats the position (a
+                replayed record that differs from the stored one is kept as evidence)
+    gap         the batch starts after the next seq to store: nothing stored, the ack says
+                where to resume. While `may_wait(batch)` says so, the batch is not refused
+                but handed back (`waiting`): with several ingesters its predecessor may be in
+                another one's transaction, and the caller offers it again in the next one.
+                For a gate named in accept_gaps (its records before are lost for good, or
+                were stored in another database) the batch is stored as collect --accept-gap
+                stores it, the gap goes into the audit, and the next gap of that gate is
+                refused again
+    broken      a record does not verify: the records before it are stored, it and the rest
+                of the batch are kept as evidence, nothing of them trusted; the other boards'
+                batches in the transaction are stored as usual
+    malformed   not a batch at all (bzcore.uplink.decode_batch): kept as evidence
+    no-key      the board has no key on this host: nothing stored, no ack (import its key)
+
+Boards are taken in board-id order: the journal row each takes first (begin_journal) is a lock,
+and two ingesters that lock their boards in the same order cannot deadlock.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from bzcore import uplink
+from bzgate import store
+from bzgate.collect.board import GAP_UNCHECKED, chain_after_gap, store_span, verify_span
+from bzgate.errors import UserError
+from bzgate.keys import KeyStore
+
+log = logging.getLogger("bzgate.collect.uplink")
+EVIDENCE_MAX = 64 * 1024  # of a malformed payload, the bytes kept
+UNKNOWN_BOARD = "?"  # evidence of a payload that names no board
+RESULTS = ("stored", "duplicate", "gap", "gap-accepted", "broken", "malformed", "no-key")
+
+
+@dataclass
+class Batch:
+    """One journal message: its gate (from the topic), payload, and the caller's own `tag`
+    (what it acknowledges the message to the broker with)."""
+    gate_id: str
+    payload: bytes
+    tag: object = None
+    board_id: str = ""
+    raws: list = field(default_factory=list)
+
+    @property
+    def first(self) -> int:
+        return _seq(self.raws[0])
+
+    def decode(self) -> str | None:
+        """None when the payload is a batch (board_id and raws set), else why not."""
+        try:
+            self.board_id, self.raws = uplink.decode_batch(self.payload)
+        except ValueError as e:
+            return str(e)
+        return None
+
+
+@dataclass
+class Outcome:
+    """What one transaction did, for the caller to act on once it has committed."""
+    acks: dict = field(default_factory=dict)  # gate id -> (board, last stored seq)
+    done: list = field(default_factory=list)  # batches finished with: acknowledge them
+    waiting: list = field(default_factory=list)  # gaps handed back, to offer again
+    counts: dict = field(default_factory=lambda: dict.fromkeys(RESULTS, 0))
+    records: int = 0  # records newly stored
+    audits: list = field(default_factory=list)  # (action, detail), written after the commit
+    gaps_crossed: set = field(default_factory=set)  # gates whose accepted gap is used up
+
+
+def store_batches(conn, batches: list[Batch], keys: KeyStore, accept_gaps: set, now: int,
+                  may_wait=lambda batch: False) -> Outcome:
+    """Inside the caller's transaction: every batch stored, refused or handed back."""
+    out = Outcome()
+    by_board: dict[str, list[Batch]] = {}
+    for batch in batches:
+        why = batch.decode()
+        if why is None:
+            by_board.setdefault(batch.board_id, []).append(batch)
+        else:
+            _malformed(conn, batch, why, now, out)
+    for board_id in sorted(by_board):
+        _Board(conn, board_id, keys, accept_gaps - out.gaps_crossed, now, out).take(
+            sorted(by_board[board_id], key=lambda b: b.first), may_wait)
+    return out
+
+
+class _Board:
+    """One board's batches in the transaction, in seq order."""
+
+    def __init__(self, conn, board_id: str, keys: KeyStore, accept_gaps: set, now: int, out: Outcome):
+        self.conn, self.board_id, self.accept_gaps, self.now, self.out = conn, board_id, accept_gaps, now, out
+        try:
+            self.key = keys.get(board_id)
+        except UserError as e:  # a damaged key store: say so, and keep running
+            self.key, self.why_no_key = None, e.message
+        else:
+            self.why_no_key = f"no key for board {board_id} in {keys.path}: import it"
+
+    def take(self, batches: list[Batch], may_wait) -> None:
+        conn, board_id = self.conn, self.board_id
+        # Taking the journal row first makes another ingester's batch of this board wait.
+        self.site, firmware = store.known_gate(conn, board_id)
+        store.begin_journal(conn, board_id, batches[-1].gate_id, self.site, firmware, self.now)
+        for batch in batches:
+            next_seq, prev_mac = store.journal_position(conn, board_id)
+            seen = _seq(batch.raws[-1])
+            if self.key is None:
+                store.note_uplink(conn, board_id, batch.gate_id, seen, next_seq - 1, self.now, self.why_no_key)
+                self._finish(batch, "no-key", self.why_no_key, None)
+                continue
+            if batch.first > next_seq and batch.gate_id not in self.accept_gaps and may_wait(batch):
+                self.out.waiting.append(batch)
+                continue
+            result, problem = self._store(batch, next_seq, prev_mac)
+            stored_seq = store.journal_position(conn, board_id)[0] - 1
+            store.note_uplink(conn, board_id, batch.gate_id, seen, stored_seq, self.now, problem)
+            if result == "broken":
+                self.out.audits.append(("ingest-refused", {"gate_id": batch.gate_id,
+                                                           "board_id": board_id, "why": problem}))
+            if result == "gap-accepted":
+                self.out.audits.append(("ingest-gap-accepted", {
+                    "gate_id": batch.gate_id, "board_id": board_id, "gap": [next_seq, batch.first - 1]}))
+            self._finish(batch, result, problem, (board_id, stored_seq))
+
+    def _finish(self, batch: Batch, result: str, problem: str | None, ack) -> None:
+        self.out.counts[result] += 1
+        self.out.done.append(batch)
+        if ack is not None:
+            self.out.acks[batch.gate_id] = ack
+        if problem:
+            log.warning("gate %s (board %s): %s", batch.gate_id, self.board_id, problem)
+
+    def _store(self, batch: Batch, next_seq: int, prev_mac: bytes) -> tuple[str, str | None]:
+        """("stored" | "duplicate" | "gap" | "gap-accepted" | "broken", problem)."""
+        raws, first, gate_id = batch.raws, batch.first, batch.gate_id
+        if first > next_seq and gate_id in self.accept_gaps:
+            return self._cross_gap(batch, next_seq)
+        if first > next_seq:
+            return "gap", (f"batch from seq {first}, but seq {next_seq} is the next to store: resume "
+                           f"there (if seqs {next_seq} to {first - 1} are lost for good, run ingest "
+                           f"with --accept-gap {gate_id})")
+        self._check_replayed(raws[:max(0, next_seq - first)])
+        new = raws[max(0, next_seq - first):]
+        if not new:
+            return "duplicate", None
+        return self._store_span(gate_id, verify_span(self.key, new, prev_mac, next_seq - 1))
+
+    def _store_span(self, gate_id: str, span) -> tuple[str, str | None]:
+        store_span(self.conn, self.board_id, gate_id, self.site, span, self.now)
+        self.out.records += len(span.trusted)
+        if span.refused:
+            return "broken", (f"refused from seq {span.broken_at} ({span.why}): forged or changed; "
+                              "kept as evidence")
+        return "stored", None
+
+    def _cross_gap(self, batch: Batch, next_seq: int) -> tuple[str, str | None]:
+        """A gap accepted for this gate: the batch checked from where the chain can be."""
+        raws, first, gate_id = batch.raws, batch.first, batch.gate_id
+        prev_mac, prev_seq = chain_after_gap(self.key, raws[0])
+        if prev_seq == first:
+            store.keep_evidence(self.conn, self.board_id, first, GAP_UNCHECKED, raws[:1], self.now)
+        span = verify_span(self.key, raws[prev_seq + 1 - first:], prev_mac, prev_seq)
+        result = self._store_span(gate_id, span)
+        if not span.trusted:
+            return result
+        self.accept_gaps.discard(gate_id)  # stored past the gap: the next one is asked again
+        self.out.gaps_crossed.add(gate_id)
+        log.warning("gate %s (board %s): gap of seqs %d to %d accepted, stored from seq %d on",
+                    gate_id, self.board_id, next_seq, first - 1, _seq(span.trusted[0]))
+        return result if span.refused else ("gap-accepted", None)
+
+    def _check_replayed(self, old: list) -> None:
+        """Records the store has already: one that differs from the stored copy is evidence."""
+        if not old:
+            return
+        stored = dict(self.conn.execute(
+            "SELECT seq, raw FROM records WHERE board_id = ? AND seq >= ? AND seq <= ?",
+            (self.board_id, _seq(old[0]), _seq(old[-1]))).fetchall())
+        for raw in old:
+            kept = stored.get(_seq(raw))
+            if kept is not None and bytes(kept) != raw:
+                store.keep_evidence(self.conn, self.board_id, _seq(raw),
+                                    "differs from the stored record of this seq", [raw], self.now)
+
+
+def _malformed(conn, batch: Batch, why: str, now: int, out: Outcome) -> None:
+    store.keep_evidence(conn, UNKNOWN_BOARD, -1, f"not a journal batch from gate {batch.gate_id}: {why}",
+                        [bytes(batch.payload[:EVIDENCE_MAX])], now)
+    out.audits.append(("ingest-refused", {"gate_id": batch.gate_id, "why": why}))
+    out.counts["malformed"] += 1
+    out.done.append(batch)
+    log.warning("gate %s: not a journal batch (%s); kept as evidence", batch.gate_id, why)
+
+
+def _seq(raw: bytes) -> int:
+    return int.from_bytes(raw[:4], "big")  # a record's seq: bytes 0..3
