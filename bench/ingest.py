@@ -1,23 +1,38 @@
-"""Records per second into SQLite: what `bzgate collect` does with a pulled journal (verify the
-MAC chain, decode, store into records and the payload tables, in transactions of COMMIT_EVERY)
-against a plain executemany of the same 48-byte records into one table, same batches, same
-pragmas, in one run.
+"""Records per second stored as `bzgate collect` stores a pulled journal (verify the MAC chain,
+decode, store into records and the payload tables, in transactions of COMMIT_EVERY): this
+tree's code against the code of an earlier commit (--before, run from `git archive` of it in a
+process of its own) and against a plain executemany of the same 48-byte records into one
+table, same batches, same pragmas, in one run. Then the same into PostgreSQL, as an ingester
+takes it: 50 boards' batches of 20 records, one transaction per batch (both trees) and, this
+tree only, one transaction for each round of 50 batches (store_many).
 
-    .venv/bin/python bench/ingest.py [--records N]
+    .venv/bin/python bench/ingest.py [--records N] [--before REV]
+
+PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres); when it is missing its part is left out.
 """
 
 import argparse
-import sqlite3
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+
+import psycopg
 
 from bzcore import record
 from bzgate import store
-from bzgate.collect.board import COMMIT_EVERY
+from bzgate.collect.board import COMMIT_EVERY, store_span, verify_span
 
 KEY = bytes(range(32))
 T0 = 1_790_000_000
+BEFORE = "4ed5d58"  # the commit before bulk writes
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BOARDS, UPLINK_BATCH = 50, 20  # the PostgreSQL part: gates at once, records per MQTT batch
 
 
 def journal(n: int, key: bytes = KEY) -> list[bytes]:
@@ -35,23 +50,46 @@ def journal(n: int, key: bytes = KEY) -> list[bytes]:
     return raws
 
 
-def batches(raws: list[bytes]):
-    for start in range(0, len(raws), COMMIT_EVERY):
-        yield raws[start:start + COMMIT_EVERY]
+def batches(raws: list[bytes], size: int = COMMIT_EVERY):
+    return [raws[start:start + size] for start in range(0, len(raws), size)]
 
 
-def ingest(db: Path, raws: list[bytes]) -> float:
+def ingest(db, journals: dict[str, list[bytes]], size: int) -> float:
+    """Seconds to verify and store each board's journal in batches of `size`, one transaction
+    each, as collect does (verify_span, store_span): this tree's code or --before's."""
     conn = store.open_store(db)
     start = time.perf_counter()
-    prev_mac, prev_seq = record.GENESIS, -1
-    with store.transaction(conn):
-        store.begin_journal(conn, "board", "front", "A", "0.1.0", T0)
-    for batch in batches(raws):
-        good, why = record.verify_chain(KEY, batch, prev_mac, prev_seq)
-        assert why is None, why
+    for board_id, raws in journals.items():
+        prev_mac, prev_seq = record.GENESIS, -1
         with store.transaction(conn):
-            store.store_records(conn, "board", "front", "A", batch, T0)
-        prev_mac, prev_seq = record.mac_of(batch[-1]), prev_seq + good
+            store.begin_journal(conn, board_id, "front", "A", "0.1.0", T0)
+        for batch in batches(raws, size):
+            span = verify_span(KEY, batch, prev_mac, prev_seq)
+            assert not span.refused, span.why
+            with store.transaction(conn):
+                store_span(conn, board_id, "front", "A", span, T0)
+            prev_mac, prev_seq = record.mac_of(batch[-1]), prev_seq + len(batch)
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds
+
+
+def ingest_together(db, journals: dict[str, list[bytes]], size: int) -> float:
+    """Seconds to verify and store one batch of every board per transaction (store_many)."""
+    conn = store.open_store(db)
+    start = time.perf_counter()
+    positions = {board_id: (record.GENESIS, -1) for board_id in journals}
+    rounds = zip(*(batches(raws, size) for raws in journals.values()))
+    for round_batches in rounds:
+        with store.transaction(conn):
+            spans = []
+            for board_id, batch in zip(journals, round_batches):
+                store.begin_journal(conn, board_id, "front", "A", "0.1.0", T0)
+                span = verify_span(KEY, batch, *positions[board_id])
+                assert not span.refused, span.why
+                spans.append(store.BoardRecords(board_id, "front", "A", span.trusted))
+                positions[board_id] = (record.mac_of(batch[-1]), positions[board_id][1] + len(batch))
+            store.store_many(conn, spans, T0)
     seconds = time.perf_counter() - start
     conn.close()
     return seconds
@@ -72,18 +110,90 @@ def baseline(db: Path, raws: list[bytes]) -> float:
     return seconds
 
 
+def boards(count: int, records: int) -> dict[str, list[bytes]]:
+    raws = journal(records)  # the same key and records for each board: the store's work is the same
+    return {f"board{n:03}": raws for n in range(count)}
+
+
+def measure(what: str, db: str, records: int) -> float:
+    """One figure, in this process (the tree on sys.path): seconds."""
+    if what == "sqlite":
+        return ingest(db, {"board": journal(records)}, COMMIT_EVERY)
+    together = boards(BOARDS, records // BOARDS)
+    return ingest(db, together, UPLINK_BATCH) if what == "postgresql" else \
+        ingest_together(db, together, UPLINK_BATCH)
+
+
+def measure_before(rev: str, what: str, db: str, records: int) -> float:
+    """measure() run with the code of commit `rev` (its host and firmware packages first on the
+    path, ahead of this tree's editable install)."""
+    with tempfile.TemporaryDirectory(prefix="bzbench-before-") as folder:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "host", "firmware"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import ingest, "
+                f"bzgate; assert bzgate.__file__.startswith({folder!r}), bzgate.__file__; "
+                f"print(ingest.measure({what!r}, {db!r}, {records}))")
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                             env={"PYTHONPATH": f"{folder}/host:{folder}/firmware"}).stdout
+    return float(out.split()[-1])
+
+
+def reachable(address: tuple[str, int]) -> bool:
+    try:
+        socket.create_connection(address, timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def pg_database():
+    name = "bzbench_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def line(name: str, records: int, seconds: float, before: float | None = None) -> None:
+    ratio = f"{before / seconds:6.2f}x the earlier code" if before else ""
+    print(f"  {name:52} {records / seconds:10,.0f} records/s  {ratio}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
-    n = parser.parse_args().records
-    raws = journal(n)
+    parser.add_argument("--pg-records", type=int, default=20_000)
+    parser.add_argument("--before", default=BEFORE, help="the commit to compare against")
+    args = parser.parse_args()
+    n = args.records
     with tempfile.TemporaryDirectory() as folder:
-        plain = baseline(Path(folder) / "plain.db", raws)
-        ours = ingest(Path(folder) / "ingest.db", raws)
-    print(f"ingest of {n:,} records, {COMMIT_EVERY} per transaction:")
-    print(f"  bzgate collect's ingest (verify + decode + store) {n / ours:12,.0f} records/s")
-    print(f"  plain executemany of the raw records              {n / plain:12,.0f} records/s")
-    print(f"  ratio (plain / ingest)                            {ours / plain:12.1f}x")
+        plain = baseline(Path(folder) / "plain.db", journal(n))
+        before = measure_before(args.before, "sqlite", str(Path(folder) / "before.db"), n)
+        now = measure("sqlite", str(Path(folder) / "now.db"), n)
+    print(f"ingest of {n:,} records into SQLite, {COMMIT_EVERY} per transaction:")
+    line(f"collect's ingest, {args.before} (verify + decode + store)", n, before)
+    line("collect's ingest, this tree", n, now, before)
+    line("plain executemany of the raw records", n, plain)
+    print(f"  plain / this tree: {now / plain:.1f}x the time")
+    if not reachable(("127.0.0.1", 5432)):
+        print("PostgreSQL: nothing on 127.0.0.1:5432, not measured")
+        return
+    m = args.pg_records // BOARDS * BOARDS
+    print(f"store of {m:,} records into PostgreSQL, {BOARDS} boards, batches of {UPLINK_BATCH}:")
+    with pg_database() as db:
+        pg_before = measure_before(args.before, "postgresql", db, m)
+    with pg_database() as db:
+        pg_now = measure("postgresql", db, m)
+    with pg_database() as db:
+        pg_together = measure("postgresql-together", db, m)
+    line(f"one transaction per batch, {args.before}", m, pg_before)
+    line("one transaction per batch, this tree", m, pg_now, pg_before)
+    line(f"one transaction per {BOARDS} batches (store_many)", m, pg_together, pg_before)
 
 
 if __name__ == "__main__":

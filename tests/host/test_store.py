@@ -130,6 +130,7 @@ def _at_schema(version: int, target, monkeypatch) -> None:
     with monkeypatch.context() as m:
         m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:version])
         m.setattr(store, "SCHEMA_VERSION", version)
+        m.setattr(store, "TABLES", ())  # the tables of later schemas are not there yet
         with store.open_store(target) as conn, store.transaction(conn):
             for seq, verdict, ident, rssi in _OLD_ROWS:
                 conn.execute("INSERT INTO decisions (board_id, seq, gate_id, site, time, clock_valid, "

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from bzcore import record
-from bzgate import store
+from bzgate import hostrecord, store
 from bzgate.keys import KeyStore
 from bzgate.link.serial import GateLink, LinkError
 from bzgate.store import audit, transaction
@@ -59,7 +59,7 @@ class Span(NamedTuple):
 
 def verify_span(key: bytes, raws: list, prev_mac: bytes, prev_seq: int) -> Span:
     """Check `raws` as the records following (prev_mac, prev_seq) in the board's chain."""
-    good, why = record.verify_chain(key, raws, prev_mac, prev_seq)
+    good, why = hostrecord.verify_chain(key, raws, prev_mac, prev_seq)
     return Span(raws[:good], raws[good:], prev_seq + 1 + good, why)
 
 
@@ -72,7 +72,7 @@ def chain_after_gap(key: bytes, raw: bytes) -> tuple[bytes, int]:
     checked from there; otherwise the record's own link cannot be checked: the chain is checked
     from it on, and the caller keeps it as evidence (GAP_UNCHECKED)."""
     first = _seq(raw)
-    if record.verify_chain(key, [raw], record.GENESIS, first - 1)[1] is None:
+    if hostrecord.verify_chain(key, [raw], record.GENESIS, first - 1)[1] is None:
         return record.GENESIS, first - 1
     return record.mac_of(raw), first
 

@@ -11,6 +11,9 @@ Tables (times are integer Unix seconds, UTC; IDs are 12-byte BLOBs, NULL when no
              MAC of the last stored record) and how the board was last known (gate_id, site)
   records    every verified record as the board signed it (48 bytes), by (board_id, seq):
              the evidence an export can be checked against; `collected`: when it was stored
+             `day` (records, sightings, decisions): the day the purge counts a row's age from
+             (bzgate.store.rows); on PostgreSQL these three tables are partitioned by it
+             (bzgate.store.partitions), so a purge drops whole days
   sightings, decisions, counts, events
              the records' payloads as columns, with the gate and site they were made at;
              a decision's rssi is NULL when no phone decided it (DENY, NO_APP, EXEMPT,
@@ -25,6 +28,17 @@ Tables (times are integer Unix seconds, UTC; IDs are 12-byte BLOBs, NULL when no
 Writing (each inside the caller's `transaction`): `begin_journal` before a collection,
 `store_records` for verified records (idempotent by (board_id, seq)), `keep_evidence` for a
 refused span, `purge` for personal data past its retention.
+
+Many boards' records at once, as an ingester taking batches from many gates does:
+
+    with transaction(conn):
+        for board_id, gate_id, site in boards:
+            begin_journal(conn, board_id, gate_id, site, firmware, now)
+        counts = store_many(conn, [BoardRecords(board_id, gate_id, site, raws), ...], now)
+
+stores them all with one bulk insert per table (a COPY on PostgreSQL) and moves each board's
+journal past its last record; counts[i] is what store_records would return for the i-th.
+store_records is store_many of one board.
 """
 
 import os
@@ -32,7 +46,9 @@ from pathlib import Path
 
 from bzcore import record
 from bzgate.errors import UserError
+from bzgate.store import partitions
 from bzgate.store.dialect import DATABASE_ERRORS, Connection, connect, is_postgres
+from bzgate.store.rows import COLUMNS, DAY, KEPT_DAY, PERSONAL, UNKNOWN_DAY, BoardRecords, table_rows
 
 DEFAULT_DB = "bzgate.db"
 
@@ -42,6 +58,23 @@ _COMMON = """board_id TEXT NOT NULL, seq INTEGER NOT NULL, gate_id TEXT NOT NULL
 # A decision the gates made before an absent RSSI was stored as such: a DENY or NO_APP without a
 # phone, its RSSI written as 0.
 _OLD_NO_RSSI = "id IS NULL AND rssi = 0 AND verdict IN ('deny', 'no-app')"
+
+_DAY_COLUMNS = f"""
+    ALTER TABLE records ADD COLUMN day INTEGER NOT NULL DEFAULT {UNKNOWN_DAY};
+    ALTER TABLE sightings ADD COLUMN day INTEGER NOT NULL DEFAULT {UNKNOWN_DAY};
+    ALTER TABLE decisions ADD COLUMN day INTEGER NOT NULL DEFAULT {UNKNOWN_DAY};
+    UPDATE sightings SET day = time / {DAY} WHERE clock_valid <> 0;
+    UPDATE sightings SET day = r.collected / {DAY} FROM records r
+        WHERE sightings.clock_valid = 0 AND r.board_id = sightings.board_id AND r.seq = sightings.seq;
+    UPDATE decisions SET day = time / {DAY} WHERE clock_valid <> 0;
+    UPDATE decisions SET day = r.collected / {DAY} FROM records r
+        WHERE decisions.clock_valid = 0 AND r.board_id = decisions.board_id AND r.seq = decisions.seq;
+    UPDATE records SET day = s.day FROM sightings s
+        WHERE s.board_id = records.board_id AND s.seq = records.seq;
+    UPDATE records SET day = d.day FROM decisions d
+        WHERE d.board_id = records.board_id AND d.seq = records.seq;
+    UPDATE records SET day = {KEPT_DAY} WHERE day = {UNKNOWN_DAY};
+"""
 
 MIGRATIONS = [
     f"""
@@ -117,8 +150,12 @@ MIGRATIONS = [
         seen INTEGER NOT NULL, last_commit INTEGER, transactions INTEGER NOT NULL,
         batches INTEGER NOT NULL, records INTEGER NOT NULL, lag_ms INTEGER, waiting INTEGER NOT NULL);
     """,
+    # The day a row's age counts from (bzgate.store.rows), on the tables the purge deletes
+    # from; PostgreSQL partitions them by it.
+    lambda conn: (_run(conn, _DAY_COLUMNS), partitions.partition_by_day(conn)),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+DAY_SCHEMA = SCHEMA_VERSION  # the schema that brought `day` and the partitions
 # The tables a database at SCHEMA_VERSION has: one missing is damage (or another program's file).
 TABLES = ("journals", "records", "sightings", "decisions", "counts", "events", "evidence",
           "audit", "uplink", "ingesters")
@@ -162,8 +199,8 @@ def open_store(given: str | Path | None = None) -> Connection:
             conn.lock_schema()
             if conn.schema_version() > number:  # another process migrated it meanwhile
                 continue
-            for statement in _statements(MIGRATIONS[number]):
-                conn.execute_ddl(statement)
+            step = MIGRATIONS[number]
+            step(conn) if callable(step) else _run(conn, step)
             conn.set_schema_version(number + 1)
     missing = [table for table in TABLES if table not in conn.table_names()]
     if missing:
@@ -181,30 +218,15 @@ def transaction(conn: Connection):
     return conn.transaction()
 
 
-def _statements(script: str) -> list[str]:
-    """A migration's statements, to run one by one inside its transaction (executescript
-    would commit on its own)."""
-    return [part.strip() for part in script.split(";") if part.strip()]
+def _run(conn: Connection, script: str) -> None:
+    """A migration's statements, one by one inside its transaction (executescript would
+    commit on its own)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute_ddl(statement.strip())
 
 
 # --- writing collected records -----------------------------------------------------------------
-_PAYLOAD_TABLES = {record.SIGHTING: "sightings", record.DECISION: "decisions",
-                   record.COUNT: "counts", record.EVENT: "events"}
-_PAYLOAD_COLUMNS = {
-    "sightings": ("id", "first_seen", "last_seen", "max_rssi", "count", "platform", "source"),
-    "decisions": ("verdict", "trigger", "mode", "id", "rssi", "platform", "latency_ms",
-                  "presses", "reason"),
-    "counts": ("near", "present", "adverts", "drops"),
-    "events": ("code", "name", "detail", "text"),
-}
-_NAMED = {"platform": record.PLATFORM_NAMES, "source": record.SOURCE_NAMES,
-          "verdict": record.VERDICT_NAMES, "trigger": record.TRIGGER_NAMES,
-          "mode": record.MODE_NAMES, "reason": record.REASON_NAMES}
-_INSERTS = {table: "INSERT OR IGNORE INTO %s (board_id, seq, gate_id, site, time, clock_valid, %s) "
-                   "VALUES (%s)" % (table, ", ".join(columns), ", ".join("?" * (6 + len(columns))))
-            for table, columns in _PAYLOAD_COLUMNS.items()}
-
-
 def journal_position(conn: Connection, board_id: str) -> tuple[int, bytes]:
     """(next seq to collect, MAC of the last stored record) of a board: (0, GENESIS) when new."""
     row = conn.execute("SELECT next_seq, last_mac FROM journals WHERE board_id = ?",
@@ -230,47 +252,51 @@ def store_records(conn: Connection, board_id: str, gate_id: str, site: str,
     `records` and their payload tables; the journal resumes after the last. A record already
     stored is left as it is. Returns how many went to each table; "unreadable" counts genuine
     records whose payload does not parse (kept in `records` only)."""
-    rows: dict[str, list] = {table: [] for table in _PAYLOAD_COLUMNS}
-    stored = {table: 0 for table in _PAYLOAD_COLUMNS}
-    stored["unreadable"] = 0
-    last = None
-    for raw in raws:
-        last = record.decode(raw)
-        fields = record.payload_fields(last.kind, last.payload)
-        if fields is None:
-            stored["unreadable"] += 1
-            continue
-        table = _PAYLOAD_TABLES[last.kind]
-        rows[table].append((board_id, last.seq, gate_id, site, last.time, int(last.clock_valid),
-                            *_columns(table, fields)))
-        stored[table] += 1
-    if last is None:
-        return stored
-    conn.executemany("INSERT OR IGNORE INTO records (board_id, seq, raw, collected) VALUES (?, ?, ?, ?)",
-                     [(board_id, int.from_bytes(raw[:4], "big"), bytes(raw), now) for raw in raws])
-    for table, table_rows in rows.items():
-        if table_rows:
-            conn.executemany(_INSERTS[table], table_rows)
-    conn.execute("UPDATE journals SET next_seq = ?, last_mac = ? WHERE board_id = ?",
-                 (last.seq + 1, last.mac, board_id))
-    return stored
+    return store_many(conn, [BoardRecords(board_id, gate_id, site, raws)], now)[0]
 
 
-def _columns(table: str, fields: dict) -> list:
-    """A payload's fields in its table's column order, codes as names (an unknown code as its
-    number, so nothing genuine is dropped)."""
-    if table == "events":
-        return [fields["code"], record.EVENT_NAMES.get(fields["code"], str(fields["code"])),
-                fields["detail"], fields["text"].decode("utf-8", "replace")]
-    if table == "decisions" and fields["rssi"] == 0 and fields["id"] is None \
-            and fields["verdict"] in (record.DENY, record.NO_APP):
-        fields = {**fields, "rssi": None}  # a gate's firmware from before: see _OLD_NO_RSSI
-    out = []
-    for column in _PAYLOAD_COLUMNS[table]:
-        value = fields[column]
-        names = _NAMED.get(column)
-        out.append(names.get(value, str(value)) if names else value)
-    return out
+def store_many(conn: Connection, boards: list[BoardRecords], now: int) -> list[dict]:
+    """store_records for each of `boards` (a board may come more than once, its spans in seq
+    order), in the caller's transaction, with one bulk insert per table for all of them."""
+    rows: dict[str, list] = {table: [] for table in COLUMNS}
+    counts, journals = [], []
+    next_seqs = _next_seqs(conn, [board.board_id for board in boards if board.raws])
+    for board in boards:
+        skip = _stored_before(conn, board, next_seqs.get(board.board_id, 0))
+        stored, last_seq, last_mac = table_rows(board, now, rows, skip)
+        counts.append(stored)
+        if last_seq is not None:
+            journals.append((last_seq + 1, last_mac, board.board_id))
+    partitions.prepare(conn, {row[4] for row in rows["records"]})
+    for table in COLUMNS:  # records first: every writer takes the tables in one order
+        conn.insert_rows(table, COLUMNS[table], rows[table])
+    if journals:
+        conn.executemany("UPDATE journals SET next_seq = ?, last_mac = ? WHERE board_id = ?",
+                         journals)
+    return counts
+
+
+def _next_seqs(conn: Connection, board_ids: list[str]) -> dict[str, int]:
+    """{board: next seq of its journal} of the boards that have a journal row."""
+    if not board_ids:
+        return {}
+    unique = sorted(set(board_ids))
+    return dict(conn.execute("SELECT board_id, next_seq FROM journals WHERE board_id IN "
+                             f"({', '.join('?' * len(unique))})", unique).fetchall())
+
+
+def _stored_before(conn: Connection, board: BoardRecords, next_seq: int) -> set[int]:
+    """The seqs of `board`'s records that are stored already. Only records before its
+    journal's position can be; they are looked up by (board_id, seq), since on PostgreSQL the
+    key holds the day too and would not catch one stored on another day."""
+    if not board.raws:
+        return set()
+    first, last = (int.from_bytes(raw[:4], "big") for raw in (board.raws[0], board.raws[-1]))
+    if first >= next_seq:
+        return set()
+    return {seq for (seq,) in conn.execute(
+        "SELECT seq FROM records WHERE board_id = ? AND seq >= ? AND seq <= ?",
+        (board.board_id, first, last))}
 
 
 def keep_evidence(conn: Connection, board_id: str, first_seq: int, reason: str,
@@ -318,7 +344,6 @@ def uplinks(conn: Connection) -> list[dict]:
 
 
 # --- purging personal data ---------------------------------------------------------------------
-_PERSONAL = ("sightings", "decisions")  # the tables that hold IDs
 # A record's age: its time when the gate's clock was valid, else when it was collected (it was
 # made before then).
 _OLD = "(t.clock_valid <> 0 AND t.time < :cutoff) OR (t.clock_valid = 0 AND r.collected < :cutoff)"
@@ -327,17 +352,29 @@ _OLD = "(t.clock_valid <> 0 AND t.time < :cutoff) OR (t.clock_valid = 0 AND r.co
 def purge(conn: Connection, cutoff: int) -> dict:
     """Delete sightings and decisions older than `cutoff` (Unix seconds) with their signed
     records, and evidence kept before it. Counts and events (no IDs) stay, and so does each
-    journal's position: the next collection still resumes where it was. Returns the counts."""
-    deleted = {}
-    for table in _PERSONAL:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS purged (board_id TEXT, seq BIGINT)")
-        conn.execute("DELETE FROM purged")
-        conn.execute(f"INSERT INTO purged SELECT t.board_id, t.seq FROM {table} t "
-                     f"JOIN records r USING (board_id, seq) WHERE {_OLD}", {"cutoff": cutoff})
-        deleted[table] = conn.execute(
-            f"DELETE FROM {table} WHERE (board_id, seq) IN (SELECT board_id, seq FROM purged)"
-        ).rowcount
-        conn.execute("DELETE FROM records WHERE (board_id, seq) IN "
-                     "(SELECT board_id, seq FROM purged)")
+    journal's position: the next collection still resumes where it was. Returns the counts.
+
+    On PostgreSQL the days before the cutoff's day go as whole partitions (dropped last: that
+    takes the tables' exclusive lock, held until the commit); rows are judged one by one only
+    in the cutoff's own day and the DEFAULT partitions. On SQLite every row is judged."""
+    deleted = dict.fromkeys(PERSONAL, 0)
+    for place in partitions.rows_to_judge(conn, cutoff // DAY):
+        for table in PERSONAL:
+            deleted[table] += _purge_rows(conn, place[table], place["records"], cutoff)
+    for table, count in partitions.drop_days_before(conn, cutoff // DAY, PERSONAL).items():
+        deleted[table] += count
     deleted["evidence"] = conn.execute("DELETE FROM evidence WHERE at < ?", (cutoff,)).rowcount
+    return deleted
+
+
+def _purge_rows(conn: Connection, table: str, records: str, cutoff: int) -> int:
+    """Rows of `table` (sightings or decisions, or one of their partitions) older than the
+    cutoff deleted with their records (in `records`, the same day's); how many."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS purged (board_id TEXT, seq BIGINT)")
+    conn.execute("DELETE FROM purged")
+    conn.execute(f"INSERT INTO purged SELECT t.board_id, t.seq FROM {table} t "
+                 f"JOIN {records} r USING (board_id, seq) WHERE {_OLD}", {"cutoff": cutoff})
+    deleted = conn.execute(f"DELETE FROM {table} WHERE (board_id, seq) IN "
+                           "(SELECT board_id, seq FROM purged)").rowcount
+    conn.execute(f"DELETE FROM {records} WHERE (board_id, seq) IN (SELECT board_id, seq FROM purged)")
     return deleted

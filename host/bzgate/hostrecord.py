@@ -1,0 +1,85 @@
+"""Journal records read and checked at the host's speed: bzcore.record's layout with one
+precompiled struct per kind over all 48 bytes, and hmac.digest for the MAC chain.
+
+bzcore.record is the firmware's own module and stays portable (MicroPython has no hmac and no
+struct.Struct); what this module answers equals what bzcore.record answers (decode,
+payload_fields, verify_chain), which tests/host/test_hostrecord.py checks record by record.
+
+    unpacked(raw) -> (seq, kind, clock_valid, time, values, mac), or None for what
+                     record.decode refuses; `values` are the payload's fields in
+                     FIELDS[kind]'s order (payload_fields' values), None when it does not parse
+"""
+
+import hmac
+import struct
+
+from bzcore import record
+
+FIELDS = {
+    record.SIGHTING: ("id", "first_seen", "last_seen", "max_rssi", "count", "platform", "source"),
+    record.DECISION: ("verdict", "trigger", "mode", "id", "rssi", "platform", "latency_ms",
+                      "presses", "reason"),
+    record.COUNT: ("near", "present", "adverts", "drops"),
+    record.EVENT: ("code", "detail", "text"),
+}
+# Header (seq, kind, flags, time, boot id), the kind's payload in its 26 bytes, the MAC.
+_LAYOUTS = {
+    record.SIGHTING: struct.Struct(">IBBII 12sIIbHBB 1x 8s"),
+    record.DECISION: struct.Struct(">IBBII BBB12sbBHBB 5x 8s"),
+    record.COUNT: struct.Struct(">IBBII HHII 14x 8s"),
+    record.EVENT: struct.Struct(">IBBII BiB20s 8s"),
+}
+_NO_ID = bytes(12)
+_NO_RSSI = 127  # bzcore.record: a decision no phone decided
+_SIGNED = 40  # the bytes the MAC covers after the previous MAC
+
+
+def _sighting(v):
+    return (v[5] if v[5] != _NO_ID else None,) + v[6:12]
+
+
+def _decision(v):
+    return (v[5], v[6], v[7], v[8] if v[8] != _NO_ID else None,
+            v[9] if v[9] != _NO_RSSI else None, v[10], v[11], v[12] or 1, v[13])
+
+
+def _count(v):
+    return v[5:9]
+
+
+def _event(v):
+    size = v[7]
+    return None if size > record.EVENT_TEXT_MAX else (v[5], v[6], v[8][:size])
+
+
+_VALUES = {record.SIGHTING: _sighting, record.DECISION: _decision, record.COUNT: _count,
+           record.EVENT: _event}
+
+
+def unpacked(raw):
+    """One record's header and payload values, as the module docstring says."""
+    if len(raw) != record.RECORD_SIZE:
+        return None
+    layout = _LAYOUTS.get(raw[4])
+    if layout is None or raw[5] & ~record.FLAG_CLOCK_VALID:
+        return None
+    v = layout.unpack(raw)
+    return v[0], v[1], v[2] != 0, v[3], _VALUES[v[1]](v), v[-1]
+
+
+def verify_chain(key: bytes, raws, prev_mac: bytes = record.GENESIS, prev_seq=None):
+    """record.verify_chain's answer (good leading records, None or why it broke), one
+    hmac.digest per record."""
+    digest = hmac.digest
+    for index, raw in enumerate(raws):
+        if len(raw) != record.RECORD_SIZE or raw[4] not in _LAYOUTS \
+                or raw[5] & ~record.FLAG_CLOCK_VALID:
+            return index, "record %d is not a record" % index
+        seq = int.from_bytes(raw[:4], "big")
+        if prev_seq is not None and seq != prev_seq + 1:
+            return index, "seq %d follows seq %d" % (seq, prev_seq)
+        mac = bytes(raw[_SIGNED:])
+        if digest(key, prev_mac + bytes(raw[:_SIGNED]), "sha256")[:record.MAC_SIZE] != mac:
+            return index, "MAC of seq %d does not match" % seq
+        prev_mac, prev_seq = mac, seq
+    return len(raws), None
