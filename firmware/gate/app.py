@@ -76,6 +76,7 @@ RESTART_FIELDS = ("mode", "trigger", "direction", "ios_read", "scan", "board", "
 # note 38), which gc.mem_free() still counts before they start.
 UPLINK_HEAP_BYTES = const(40000 + 32768 + 4096)
 WORD_BYTES = struct.calcsize("P")  # the heap counts in this board's words; the ESP32's are 4 bytes
+FROM_ROMFS = __file__.startswith("/rom/")  # bzgate's image: the modules run in place (note 40)
 _NVS_BOOT = "boot"
 
 
@@ -259,7 +260,7 @@ class App:
         """The gate's side of STATUS (the host link adds uptime, time, heap_free, storage)."""
         out = {"boot_id": self.boot_id, "mode": self.config["mode"], "safe_mode": self.safe_mode,
                "heap_largest": self.heap_largest, "heap_free_gc": self.heap_live_free,
-               "idf_largest": self.idf_largest,
+               "idf_largest": self.idf_largest, "romfs": FROM_ROMFS,
                "alarms": self.alarms,
                "decisions": self.policy.decisions, "latency_max_ms": self.policy.latency_max_ms,
                "checking": self.policy.checking, "presses_merged": self.policy.presses_merged,

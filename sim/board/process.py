@@ -6,6 +6,7 @@ Files in the board's private directory DIR/.bzsim (hidden from code on the board
   board.json   {"serial": pty path, "control": "127.0.0.1:port", "pid": bridge pid}
   uid          the board's 6-byte unique id (its MAC), made once
   nvs-*.json   esp32.NVS namespaces; pending/ holds uncommitted file writes
+  romfs.img    the ROMFS partition of bzgate's image (bzsim.shims._romfs), unless --no-romfs
 """
 
 import json
@@ -84,7 +85,8 @@ class Board:
     def __init__(self, flash: Path, *, module: str = boardmemory.DEFAULT_MODULE, heap: str | None = None,
                  name: str = "gate", air: str | None = None,
                  flash_bytes: int = DEFAULT_FLASH_BYTES, baud: int = DEFAULT_BAUD,
-                 wifi: tuple[str, str] | None = None, wifi_plan: Plan | None = None):
+                 wifi: tuple[str, str] | None = None, wifi_plan: Plan | None = None,
+                 romfs: bool = True):
         self.flash = Path(flash).resolve()
         self.private = self.flash / PRIVATE
         self.private.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,7 @@ class Board:
         self.module = module  # the memory it models; heap, if given, overrides its Python heap
         self.heap_bytes = heap_bytes(heap or module_heap(module))
         self.name, self.air, self.flash_bytes = name, air, flash_bytes
+        self.romfs = romfs  # bzgate's image (a ROMFS partition) or MicroPython's own (none)
         self.uid = _board_uid(self.private)
         self.console, self.filter, self.pins = ConsoleLog(), ConsoleFilter(), PinBank()
         self.line = SerialLine(baud)
@@ -311,11 +314,16 @@ class Board:
             "BZSIM_HEAP_BYTES": str(self.heap_bytes),
             "BZSIM_MODULE": self.module,
         }
+        shim_heap = SHIM_HEAP_BYTES
+        if self.romfs:
+            env["BZSIM_ROMFS"] = boardmemory.ROMFS_FILE
+            env["BZSIM_ROMFS_BYTES"] = str(boardmemory.ROMFS_BYTES)
+            shim_heap += boardmemory.ROMFS_BYTES  # the mapped partition: outside the board's heap
         if self.air:
             env["BZSIM_AIR"] = self.air
         if self.wifi:
             env["BZSIM_WIFI"] = json.dumps(self.wifi)
-        self.interpreter = Interpreter(env, self.heap_bytes + SHIM_HEAP_BYTES)
+        self.interpreter = Interpreter(env, self.heap_bytes + shim_heap)
         self._sel.register(self.interpreter.fd, selectors.EVENT_READ, self._on_interpreter_output)
         if raw:  # back to the raw REPL once boot.py is done, as the port does
             self.filter.swallow_to_raw = True

@@ -67,6 +67,10 @@ class FlashFS:
     def _private(self, name=""):
         return "%s/%s/%s" % (self._root, PRIVATE, name)
 
+    def private_path(self, name):
+        """The host path of a file in the board's private directory (its ROMFS partition)."""
+        return self._private(name)
+
     def _size(self, host_path):
         try:
             st = self._host.stat(host_path)

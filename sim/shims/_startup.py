@@ -10,6 +10,7 @@ import micropython
 
 import _board
 import _flashfs
+import _romfs
 from _heaphold import hold, largest_free
 
 
@@ -77,7 +78,11 @@ def start(scope, interpreter_used):
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib", "/" + _flashfs.SHIMS]
     sys.argv[:] = []
+    rom = os.getenv("BZSIM_ROMFS")
+    if rom:  # first, so the mapped partition packs low, outside the board's heap
+        _romfs.load(flash.private_path(rom), int(os.getenv("BZSIM_ROMFS_BYTES")))
     _board.ready()
     _load_c_modules(interpreter_used)
+    _romfs.mount_rom()
     if _run("boot.py", scope) and os.getenv("BZSIM_RUN_MAIN") == "1":
         _run("main.py", scope)

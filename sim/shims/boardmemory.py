@@ -49,6 +49,13 @@ IDF_SPARE = 24 * _K
 # too, on a WROVER the Python heap is not (PSRAM).
 INTERNAL_POOL = PYTHON_HEAP[WROOM_32] + IDF_SPARE
 
+# The ROMFS partition of bzgate's image for both modules: 128 KiB of flash, memory-mapped, where
+# the firmware's .mpy files run in place (ports/esp32/partitions-4MiB-romfs.csv: "romfs, data,
+# 0x8f, 0x1E0000, 0x20000"; docs/esp32-notes.md, note 40). MicroPython as micropython.org builds
+# it for the ESP32 has no such partition.
+ROMFS_BYTES = 128 * _K
+ROMFS_FILE = "romfs.img"  # the partition, in the virtual board's private directory
+
 
 def ballast_in_python_heap(module):
     """True where the parts' RAM comes out of what the Python heap can grow into."""

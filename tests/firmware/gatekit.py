@@ -39,10 +39,10 @@ def scenario(phones=(), gates=(scenariokit.FRONT,), **parts):
     return scenariokit.scenario(phones, gates=gates, seed=1, **parts)
 
 
-def deploy(flash: Path, config: dict, firmware: Path = FIRMWARE) -> None:
+def deploy(flash: Path, config: dict, firmware: Path = FIRMWARE, romfs: bool = True) -> None:
     """What provisioning puts on a board (bzprov.virtual.install), from this checkout's
-    firmware/ or another tree."""
-    install(flash, config, firmware)
+    firmware/ or another tree: into its ROMFS, or as files for a board without one."""
+    install(flash, config, firmware, romfs)
 
 
 class GateBoard(VirtualBoard):
@@ -91,7 +91,8 @@ def start_gate(where: Path, config=None, phones=(), scenario_dict=None, board_ar
     data = scenario_dict or scenario(phones, **parts)
     air = start_air(str(scenariokit.write_scenario(where, data)))
     flash = where / "flash"
-    deploy(flash, {**gate_config.defaults(), "gate_id": "test-gate", **(config or {})}, firmware)
+    deploy(flash, {**gate_config.defaults(), "gate_id": "test-gate", **(config or {})}, firmware,
+           romfs="--no-romfs" not in board_args)
     try:
         return GateBoard(flash, air, *board_args)  # a WROOM-32 unless board_args say --module
     except BaseException:

@@ -16,14 +16,15 @@ def environment(where: Path) -> dict:
     return {**os.environ, "BZGATE_KEYS": str(where / "keys.json"), "BZSIM_REGISTRY": str(where / "registry")}
 
 
-def start_boards(where: Path, count: int) -> list[VirtualBoard]:
-    """Boards registered in where/registry (the process environment is restored after)."""
+def start_boards(where: Path, count: int, args_for=lambda k: ()) -> list[VirtualBoard]:
+    """Boards registered in where/registry (the process environment is restored after); board k
+    started with `bzgate sim board` arguments args_for(k)."""
     saved = dict(os.environ)
     os.environ.update(environment(where))
     boards = []
     try:
         for k in range(count):
-            boards.append(VirtualBoard(where / f"flash{k}"))
+            boards.append(VirtualBoard(where / f"flash{k}", *args_for(k)))
     except BaseException:
         stop_boards(boards)
         raise

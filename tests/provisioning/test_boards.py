@@ -1,5 +1,7 @@
 """Provisioning against four virtual boards with an empty flash, with the real mpremote and
-bzgate commands: a deploy killed midway then finished by a re-run, a fleet of four deployed,
+bzgate commands: board 0 has MicroPython as micropython.org builds it (no ROMFS: the firmware
+goes as files), boards 1-3 bzgate's image (the modules go into the ROMFS). A deploy killed
+midway, of files and of the ROMFS image, then finished by a re-run; a fleet of four deployed,
 configured and verified in parallel (and skipped when run again), verify failing on a board
 whose key differs from the host's until `keys import`."""
 
@@ -14,8 +16,9 @@ import pytest
 from provkit import BIN, bzgate, start_boards, stop_boards
 
 from bzgate.link.serial import GateLink, LinkError
-from bzprov.build import MPY_CROSS, build, mpy_cross_version
+from bzprov.build import MPY_CROSS, build, is_entry_point, mpy_cross_version, romfs_image
 from bzprov.configure import wait_for_gate
+from bzprov.virtual import ROMFS_PARTITION
 
 OLD_MAIN = b"print('old firmware')\n"
 
@@ -31,7 +34,7 @@ def boards(where):
     (old / "gate").mkdir(parents=True)
     (old / "main.py").write_bytes(OLD_MAIN)
     (old / "gate" / "stale.mpy").write_bytes(b"M\x06old")
-    started = start_boards(where, 4)
+    started = start_boards(where, 4, lambda k: ("--no-romfs",) if k == 0 else ())
     yield started
     stop_boards(started)
 
@@ -73,6 +76,49 @@ def test_a_deploy_killed_midway_is_finished_by_running_it_again(where, boards):
     copied = int(again.stdout.split(" copied,")[0].rsplit("\n", 1)[-1])
     assert 0 < copied < len(wanted)  # what the first run finished was skipped
     assert "the board waits at its REPL" in again.stdout  # no config.json yet: the gate waits
+    assert "romfs      none on this board" in again.stdout
+
+
+def _rom_image(flash):
+    """The image in a board's ROMFS partition (its length from the header's varint)."""
+    held = (flash / ROMFS_PARTITION).read_bytes()
+    if held[:3] != b"\xd2\xcd\x31":
+        return None
+    n, i = 0, 3
+    while True:
+        n, i = (n << 7) | (held[i] & 0x7F), i + 1
+        if not held[i - 1] & 0x80:
+            return held[:i + n]
+
+
+def test_a_romfs_deploy_killed_midway_is_finished_by_running_it_again(where, boards):
+    board, flash = boards[3], where / "flash3"
+    (flash / "gate").mkdir()  # a module left as a file would be found before the ROMFS's
+    (flash / "gate" / "policy.mpy").write_bytes(b"M\x06old")
+    deploy = subprocess.Popen([str(BIN / "bzgate"), "provision", "deploy", "--port", board.serial],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while _rom_image(flash) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(deploy.pid, signal.SIGKILL)  # bzgate and the mpremote writing the image for it
+    deploy.wait()
+    files = build(flash.parent / "build-rom", "x64")
+    wanted = romfs_image(files)
+    assert _rom_image(flash) != wanted  # cut off while the image was being written
+    assert not (flash / "main.py").exists()
+
+    again = bzgate(where, "provision", "deploy", "--port", board.serial)
+    assert again.returncode == 0, again.stderr
+    assert _rom_image(flash) == wanted
+    assert f"romfs      written: {len(wanted):,} bytes of the partition's 131,072" in again.stdout
+    assert sorted(p.name for p in flash.iterdir() if not p.name.startswith(".")) == ["boot.py", "main.py"]
+    for remote, local in files.items():
+        if is_entry_point(remote):
+            assert _sha(flash / remote.lstrip("/")) == _sha(local)
+    out = board.mpremote("soft-reset", "+", "exec", "import gate.app; print(gate.app.__file__)").stdout
+    assert out.split()[-1] == "/rom/gate/app.mpy"
+    unchanged = bzgate(where, "provision", "deploy", "--port", board.serial)
+    assert "romfs      unchanged" in unchanged.stdout and "0 copied" in unchanged.stdout
 
 
 def test_the_board_loads_bytecode_compiled_for_the_esp32(where, boards):

@@ -1,6 +1,8 @@
 """`bzgate provision field-check` on virtual gates of both modules (docs/esp32-notes.md,
-note 38): its table and JSON report the heap, the IDF heap, the scan, a test press made through
-the board's control, and with the uplink on a WROVER, Wi-Fi's RSSI and the MQTT round trip."""
+note 38): its table and JSON report the heap, the IDF heap, where the firmware runs from (the
+WROOM-32 with bzgate's image: its ROMFS; the WROVER with micropython.org's: files), the scan, a
+test press made through the board's control, and with the uplink on a WROVER, Wi-Fi's RSSI and
+the MQTT round trip."""
 
 import json
 import subprocess
@@ -31,6 +33,7 @@ def test_a_wroom_32_gate_reports_its_heaps_scan_and_a_test_press(gate, tmp_path)
     assert report["press"]["pressed"] and report["press"]["verdict"] == "deny"  # nobody at the gate
     assert 0 <= report["press"]["latency_ms"] < 2000
     assert report["idf_largest_least"] == boardmemory.IDF_SPARE  # the model's, untouched
+    assert report["romfs"] is True and "ROMFS (bzgate's image)" in table  # bzgate's image
     assert 0 < report["heap_largest_least"] <= report["heap_free_least"]
     assert report["adverts_per_s"] > 0 and report["drops"] == 0 and report["scan_permille"] > 0
     assert report["wifi_rssi"] is None and report["mqtt_round_trip_ms"] is None  # no uplink
@@ -42,7 +45,7 @@ def test_a_wrover_gate_with_the_uplink_reports_wifi_and_the_mqtt_round_trip(gate
         host = Host(broker.port, "bzgate", "test-gate")
         try:
             board = gate(config={**uplink_config(broker.port), **FAST},
-                         board_args=wifi_args(boardmemory.WROVER))
+                         board_args=(*wifi_args(boardmemory.WROVER), "--no-romfs"))
             assert host.wait_for(lambda: host.records), "the uplink never sent"
             table, report = field_check(board, tmp_path)
         finally:
@@ -51,4 +54,5 @@ def test_a_wrover_gate_with_the_uplink_reports_wifi_and_the_mqtt_round_trip(gate
     assert report["wifi_rssi"] == -55  # the virtual station's
     assert 0 <= report["mqtt_round_trip_ms"] < 5000
     assert "uplink-no-heap" not in report["alarms"]
+    assert report["romfs"] is False and "this MicroPython has no ROMFS" in table  # micropython.org's
     print(f"\nfield check, WROVER with the uplink:\n{table}")

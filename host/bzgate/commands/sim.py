@@ -67,7 +67,11 @@ _flash_option = click.option("--flash", "flash", required=True, type=click.Path(
 @click.option("--wifi", metavar="SSID:PASSWORD",
               help="An access point in range; the board's sockets then reach this machine's loopback. "
                    "Refused when the scenario gives the board's gate one.")
-def board_command(flash, air, scenario, module, heap, name, flash_size, baud, wifi) -> None:
+@click.option("--romfs/--no-romfs", default=True, show_default=True,
+              help="MicroPython as bzgate's image builds it, with a ROMFS partition where the "
+                   "firmware runs in place (provisioning/esp32-image), or as micropython.org "
+                   "builds it, without one.")
+def board_command(flash, air, scenario, module, heap, name, flash_size, baud, wifi, romfs) -> None:
     """Start a virtual ESP32; print its serial device's path, then run until stopped.
 
     Use the path with mpremote: `mpremote connect <path> fs ls`.
@@ -98,7 +102,7 @@ def board_command(flash, air, scenario, module, heap, name, flash_size, baud, wi
             raise UserError(f"--wifi: gate {plan.gate!r} has its access point in the scenario "
                             f"(SSID {plan.ssid!r}); leave --wifi out")
         run(Board(flash, module=module, heap=heap and heap.upper(), name=name, air=address, flash_bytes=flash_bytes,
-                  baud=baud, wifi=access_point, wifi_plan=plan))
+                  baud=baud, wifi=access_point, wifi_plan=plan, romfs=romfs))
     finally:
         if private_air is not None:
             private_air.stop()
