@@ -1,0 +1,78 @@
+"""Many boards' records in one transaction (store.store_many), on SQLite and PostgreSQL: each
+board's records stored once, each journal moved past its own last record, and a record stored
+again later (a replay, or the same span on another day) left as it was."""
+
+from collectkit import journal_bytes
+
+from bzcore import record
+from bzgate import store
+from bzgate.store.rows import DAY
+
+NOW = 1_790_000_000
+KEYS = {"b1": b"1" * 32, "b2": b"2" * 32, "b3": b"3" * 32}
+
+
+def _dump(conn, table: str) -> list[tuple]:
+    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in
+            conn.execute(f"SELECT * FROM {table} ORDER BY board_id, seq").fetchall()]
+
+
+def _begin(conn, *boards):
+    for board_id in boards:
+        store.begin_journal(conn, board_id, "gate-" + board_id, "A", "0.1.0", NOW)
+
+
+def test_many_boards_in_one_transaction_are_stored_each_once_with_its_journal(db_target):
+    b1 = journal_bytes(KEYS["b1"], 230)  # every kind: sightings, decisions, counts, events
+    b2 = journal_bytes(KEYS["b2"], 40, clock_valid=lambda seq: seq % 3 != 0)
+    b3 = journal_bytes(KEYS["b3"], 7)
+    spans = [store.BoardRecords("b1", "gate-b1", "A", b1[:100]),
+             store.BoardRecords("b2", "gate-b2", "A", b2),
+             store.BoardRecords("b1", "gate-b1", "A", b1[100:]),  # a board's next span, same call
+             store.BoardRecords("b3", "gate-b3", "B", b3),
+             store.BoardRecords("b3", "gate-b3", "B", [])]
+    with store.open_store(db_target) as conn:
+        with store.transaction(conn):
+            _begin(conn, "b1", "b2", "b3")
+            counts = store.store_many(conn, spans, NOW)
+        assert counts == [_expected_counts(span.raws) for span in spans]
+        for board_id, raws in (("b1", b1), ("b2", b2), ("b3", b3)):
+            assert [bytes(r) for (r,) in conn.execute(
+                "SELECT raw FROM records WHERE board_id = ? ORDER BY seq", (board_id,))] == raws
+            assert store.journal_position(conn, board_id) == (len(raws), record.mac_of(raws[-1]))
+        sites = dict(conn.execute("SELECT DISTINCT board_id, site FROM sightings").fetchall())
+        assert sites == {"b1": "A", "b2": "A", "b3": "B"}
+        total = sum(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("sightings", "decisions", "counts", "events"))
+        assert total == len(b1) + len(b2) + len(b3)
+
+
+def _expected_counts(raws: list[bytes]) -> dict:
+    counts = dict.fromkeys(("sightings", "decisions", "counts", "events", "unreadable"), 0)
+    for raw in raws:
+        counts[{1: "sightings", 2: "decisions", 3: "counts", 4: "events"}[raw[4]]] += 1
+    return counts
+
+
+def test_records_stored_again_on_a_later_day_are_kept_once_as_first_stored(db_target):
+    """Records made before the gate's clock was set are as old as their first collection:
+    storing them again days later must not add a second row for another day."""
+    raws = journal_bytes(KEYS["b1"], 30, clock_valid=lambda seq: False)
+    with store.open_store(db_target) as conn:
+        with store.transaction(conn):
+            _begin(conn, "b1")
+            store.store_records(conn, "b1", "gate-b1", "A", raws[:20], NOW)
+        first = {table: _dump(conn, table) for table in ("records", "sightings", "decisions")}
+        with store.transaction(conn):
+            _begin(conn, "b1")
+            again = store.store_many(conn, [store.BoardRecords("b1", "gate-b1", "A", raws[10:])],
+                                     NOW + 3 * DAY)
+        assert again == [_expected_counts(raws[10:])]
+        later = {table: _dump(conn, table) for table in ("records", "sightings", "decisions")}
+        assert [r[1] for r in later["records"]] == list(range(30))  # each seq once
+        for table, rows in first.items():  # what was stored is left as it was
+            assert [row for row in later[table] if row[1] < 20] == rows
+        days = {row[1]: row[-1] for row in later["records"]}
+        assert {days[seq] for seq in range(10, 20) if raws[seq][4] in (1, 2)} == {NOW // DAY}
+        assert {days[seq] for seq in range(20, 30) if raws[seq][4] in (1, 2)} == {NOW // DAY + 3}
+        assert store.journal_position(conn, "b1") == (30, record.mac_of(raws[-1]))
