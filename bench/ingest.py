@@ -1,7 +1,6 @@
 """Records per second stored as `bzgate collect` stores a pulled journal (verify the MAC chain,
 decode, store into records and the payload tables, in transactions of COMMIT_EVERY): this
-tree's code against the code of an earlier commit (--before, run from `git archive` of it in a
-process of its own) and against a plain executemany of the same 48-byte records into one
+tree's code against the code of an earlier commit (--before, bench/earlier.py) and against a plain executemany of the same 48-byte records into one
 table, same batches, same pragmas, in one run. Then the same into PostgreSQL, as an ingester
 takes it: 50 boards' batches of 20 records, one transaction per batch (both trees) and, this
 tree only, one transaction for each round of 50 batches (store_many).
@@ -12,16 +11,12 @@ PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres); when it is missing its
 """
 
 import argparse
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
+import earlier
+from benchdb import pg_database, pg_reachable
 
 from bzcore import record
 from bzgate import store
@@ -30,8 +25,6 @@ from bzgate.collect.board import COMMIT_EVERY, store_span, verify_span
 KEY = bytes(range(32))
 T0 = 1_790_000_000
 BEFORE = "4ed5d58"  # the commit before bulk writes
-REPO = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BOARDS, UPLINK_BATCH = 50, 20  # the PostgreSQL part: gates at once, records per MQTT batch
 
 
@@ -125,38 +118,8 @@ def measure(what: str, db: str, records: int) -> float:
 
 
 def measure_before(rev: str, what: str, db: str, records: int) -> float:
-    """measure() run with the code of commit `rev` (its host and firmware packages first on the
-    path, ahead of this tree's editable install)."""
-    with tempfile.TemporaryDirectory(prefix="bzbench-before-") as folder:
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "host", "firmware"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
-        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import ingest, "
-                f"bzgate; assert bzgate.__file__.startswith({folder!r}), bzgate.__file__; "
-                f"print(ingest.measure({what!r}, {db!r}, {records}))")
-        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                             env={"PYTHONPATH": f"{folder}/host:{folder}/firmware"}).stdout
-    return float(out.split()[-1])
-
-
-def reachable(address: tuple[str, int]) -> bool:
-    try:
-        socket.create_connection(address, timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
-@contextmanager
-def pg_database():
-    name = "bzbench_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """measure() run with the code of commit `rev`."""
+    return float(earlier.call(rev, "ingest", "measure", what, db, records))
 
 
 def line(name: str, records: int, seconds: float, before: float | None = None) -> None:
@@ -180,7 +143,7 @@ def main() -> None:
     line("collect's ingest, this tree", n, now, before)
     line("plain executemany of the raw records", n, plain)
     print(f"  plain / this tree: {now / plain:.1f}x the time")
-    if not reachable(("127.0.0.1", 5432)):
+    if not pg_reachable():
         print("PostgreSQL: nothing on 127.0.0.1:5432, not measured")
         return
     m = args.pg_records // BOARDS * BOARDS
