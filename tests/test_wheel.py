@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from bzcore import FIRMWARE_VERSION
 from bzprov import build
+from bzprov.virtual import ROMFS_PARTITION
 from bzsim.board.control import BoardControl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,12 +99,15 @@ def run(venv, tmp_path):
     return command
 
 
-def test_the_wheel_carries_the_firmware_its_board_libraries_and_the_boards_shims(wheel):
+def test_the_wheel_carries_the_firmware_its_board_libraries_the_image_and_the_boards_shims(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     firmware = {f"bzprov/firmware/{rel.as_posix()}" for rel in build.sources()}
     shims = {f"bzsim/shims/{p.name}" for p in (REPO / "sim" / "shims").glob("*.py")}
+    image = {f"bzprov/{p.relative_to(REPO / 'provisioning').as_posix()}"
+             for p in (REPO / "provisioning" / "esp32-image").rglob("*") if p.is_file()}
     assert {"bzprov/firmware/gate/app.py", "bzprov/firmware/main.py"} <= firmware
-    assert firmware | shims | {"bzprov/boardlib/mqtt_async.py"} <= names
+    assert "bzprov/esp32-image/BZGATE_ESP32/mpconfigboard.h" in image
+    assert firmware | shims | image | {"bzprov/boardlib/mqtt_async.py"} <= names
 
 
 def test_the_installed_command_prints_the_fleet_template(venv, run):
@@ -173,7 +177,8 @@ def test_the_installed_command_deploys_and_verifies_a_virtual_board(run, tmp_pat
             control.wait_console("rst:0x1", timeout=BOOT_TIMEOUT_S)
             deploy = run("bzgate", "provision", "deploy", "--port", port)
             assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-            assert (flash / "lib" / "mqtt_async.mpy").is_file() and (flash / "main.py").is_file()
+            assert "romfs      written" in deploy.stdout and (flash / "main.py").is_file()
+            assert b"mqtt_async.mpy" in (flash / ROMFS_PARTITION).read_bytes()  # the wheel's board library
             configure = run("bzgate", "provision", "configure", "--port", port, "--gate-id", "hq-1",
                             "--site", "HQ")
             assert configure.returncode == 0, configure.stdout + configure.stderr
