@@ -162,9 +162,9 @@ def _devices(conn, selection: Selection, by: str, name_of, lines: dict, total: L
                      "(day TEXT, day_start INTEGER, day_end INTEGER)")
         conn.execute("DELETE FROM report_days")
         conn.executemany("INSERT INTO report_days VALUES (?, ?, ?)", _local_days(first, last))
-        query = (f"SELECT '', '', day, {_DEVICES} FROM report_days JOIN sightings "
+        query = (f"SELECT '', '', report_days.day, {_DEVICES} FROM report_days JOIN sightings "
                  f"ON first_seen >= day_start AND first_seen < day_end WHERE {where} "
-                 "AND id IS NOT NULL GROUP BY day")
+                 "AND id IS NOT NULL GROUP BY report_days.day")
     else:  # an ID seen at two gates of a site is one device at that site
         gate = "gate_id" if by == "gate" else "''"
         query = f"SELECT site, {gate} AS g, '', {_DEVICES} {seen} GROUP BY site, g"
