@@ -49,6 +49,7 @@ bench: $(READY)
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_mqtt.py
+	$(BIN)/python bench/purge.py
 	$(BIN)/python bench/uplink_scan.py
 	$(BIN)/python bench/uplink_scan.py --module wroom-32
 	$(BIN)/python bench/footprint.py
