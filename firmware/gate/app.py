@@ -42,8 +42,8 @@ import esp32
 import machine
 from micropython import const
 
-from bzcore import config, record
-from gate import clock, crashes, secret
+from bzcore import record
+from gate import bootonly, clock, crashes, secret
 from gate.beacon import Beacon
 from gate.hostlink import HostLink
 from gate.journal import Journal
@@ -139,6 +139,8 @@ def _next_boot_id():
 
 def read_config():
     """(config, errors) from /config.json; never raises."""
+    from bzcore import config
+
     try:
         with open(CONFIG_PATH) as f:
             return config.load(f.read())
@@ -178,7 +180,10 @@ class App:
                            self._gatt_event, self._recovered)
         if not self.safe_mode:
             self.radio.start()
-        self.outputs = Outputs(config.board_pins(cfg))
+        from bzcore import config
+
+        self.pins = config.board_pins(cfg)  # role -> (gpio, active_low) or None
+        self.outputs = Outputs(self.pins, config.OUTPUT_ROLES)
         key, created = secret.load_key()
         self.key = key
         self.boot_id = _next_boot_id()
@@ -211,6 +216,7 @@ class App:
             self.log(record.event(record.SAFE_MODE, self.crashes))
             self.alarm("safe-mode")
         self.uplink = None
+        bootonly.forget()  # before the uplink measures what it has to spare
         if cfg["wifi"] and cfg["mqtt"] and not self.safe_mode:
             self._start_uplink()
 
@@ -431,7 +437,7 @@ class App:
 
     def _arm(self, role, needed, handler):
         """The IRQ of an input role's pin; a board without it: a CONFIG_ERROR when `needed`."""
-        spec = config.board_pins(self.config)[role]
+        spec = self.pins[role]
         if spec is None:
             if needed:
                 self.log(record.event(record.CONFIG_ERROR, 0, b"board." + role.encode()))

@@ -72,8 +72,8 @@ import machine
 import micropython
 from micropython import const
 
-from bzcore import FIRMWARE_VERSION, config, record, wire
-from gate import clock, secret
+from bzcore import FIRMWARE_VERSION, record, wire
+from gate import bootonly, clock, secret
 
 CONFIG_PATH = "/config.json"
 _BREAK_IN_WAIT_MS = const(60)  # mpremote's Ctrl-A follows its Ctrl-C within a few ms
@@ -175,6 +175,8 @@ class HostLink:
             self._error(req_id, wire.ERR_ARGS, "%s: %s" % (command, e))
         except Exception as e:  # a failing command must not stop the link or the gate
             self._error(req_id, wire.ERR_BUSY, "%s failed: %s %s" % (command, type(e).__name__, e))
+        if command.startswith("CONFIG"):  # it loaded the boot-only modules again
+            bootonly.forget()
 
     def _hello(self, req_id, _args):
         if self._events is not None:
@@ -201,6 +203,8 @@ class HostLink:
 
     def _stage(self, req_id, args):
         """Keep the fields of a CONFIG STAGE / SET; False (and the error sent) if one is unknown."""
+        from bzcore import config  # for the request only (gate.bootonly)
+
         fields = _json_object(args) if args else {}
         for name in fields:
             top, _, part = name.partition(".")
@@ -229,6 +233,8 @@ class HostLink:
         new = dict(self.app.config)
         new.update(changes)
         new = _kept_secrets(new, self.app.config)
+        from bzcore import config
+
         errors = config.validate(new)
         if errors:
             self._error(req_id, wire.ERR_REFUSED, "config unchanged: %d field(s) not allowed" % len(errors),

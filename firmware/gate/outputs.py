@@ -29,8 +29,6 @@ import asyncio
 from machine import Pin
 from micropython import const
 
-from bzcore import config
-
 LED_MS = const(2000)
 SHORT_BEEP_MS = const(100)
 LONG_BEEP_MS = const(800)
@@ -67,6 +65,8 @@ class _Out:
 
 def relay_safe(path="/config.json"):
     """Relay off, from the board profile in config.json (defaults when it cannot be read)."""
+    from bzcore import config  # boot-time only: the gate drops it once running (gate.app)
+
     try:
         with open(path) as f:
             cfg = config.load(f.read())[0]
@@ -76,7 +76,8 @@ def relay_safe(path="/config.json"):
 
 
 class Outputs:
-    def __init__(self, pins):
+    def __init__(self, pins, roles):
+        self.roles = roles  # bzcore.config.OUTPUT_ROLES, in self-test order
         self.relay = _Out(pins["relay"])
         self.green = _Out(pins["green"])
         self.red = _Out(pins["red"])
@@ -158,7 +159,7 @@ class Outputs:
         self._testing = True
         results = {}
         try:
-            for name in config.OUTPUT_ROLES:
+            for name in self.roles:
                 out = getattr(self, name)
                 if out.pin is None:
                     continue
