@@ -13,7 +13,8 @@ hands it to SQLite as it is, and rewrites it once per statement for PostgreSQL (
 
 Rows in bulk (`insert_rows`, INSERT OR IGNORE by the table's key): SQLite's executemany; on
 PostgreSQL a COPY into a temporary table like the target (`stage_<table>`), then one INSERT ...
-SELECT ... ON CONFLICT DO NOTHING, many times faster than a statement per row.
+SELECT ... ON CONFLICT DO NOTHING, many times faster than a statement per row; fewer rows than
+COPY_FROM go as one INSERT of many VALUES (a COPY's three round trips cost more there).
 
 The schema version is SQLite's user_version, or the one row of bzgate_schema on PostgreSQL;
 PostgreSQL migrations hold an advisory lock, so ingesters starting together migrate once.
@@ -29,6 +30,7 @@ from pathlib import Path
 import psycopg
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+COPY_FROM = 100  # rows from which PostgreSQL's bulk insert goes through COPY
 _SCHEMA_LOCK = 0x627A67  # pg_advisory_xact_lock key: "bzg"
 
 
@@ -67,6 +69,11 @@ class Connection:
         if self.kind == "sqlite":
             self.raw.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES "
                                  f"({', '.join('?' * len(columns))})", rows)
+            return
+        if len(rows) < COPY_FROM:  # one statement costs fewer round trips than a COPY's three
+            marks = f"({', '.join(['%s'] * len(columns))})"
+            self.raw.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(rows))} "
+                             "ON CONFLICT DO NOTHING", [value for row in rows for value in row])
             return
         stage = f"stage_{table}"
         staged = self.session_cache.setdefault("staged", set())
