@@ -76,6 +76,14 @@ _DAY_COLUMNS = f"""
     UPDATE records SET day = {KEPT_DAY} WHERE day = {UNKNOWN_DAY};
 """
 
+
+def _add_days(conn) -> None:
+    """The day a row's age counts from (bzgate.store.rows), on the tables the purge deletes
+    from; PostgreSQL partitions them by it."""
+    _run(conn, _DAY_COLUMNS)
+    partitions.partition_by_day(conn)
+
+
 MIGRATIONS = [
     f"""
     CREATE TABLE journals (
@@ -150,12 +158,10 @@ MIGRATIONS = [
         seen INTEGER NOT NULL, last_commit INTEGER, transactions INTEGER NOT NULL,
         batches INTEGER NOT NULL, records INTEGER NOT NULL, lag_ms INTEGER, waiting INTEGER NOT NULL);
     """,
-    # The day a row's age counts from (bzgate.store.rows), on the tables the purge deletes
-    # from; PostgreSQL partitions them by it.
-    lambda conn: (_run(conn, _DAY_COLUMNS), partitions.partition_by_day(conn)),
+    _add_days,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-DAY_SCHEMA = SCHEMA_VERSION  # the schema that brought `day` and the partitions
+DAY_SCHEMA = MIGRATIONS.index(_add_days) + 1  # the schema that brought `day` and the partitions
 # The tables a database at SCHEMA_VERSION has: one missing is damage (or another program's file).
 TABLES = ("journals", "records", "sightings", "decisions", "counts", "events", "evidence",
           "audit", "uplink", "ingesters")
