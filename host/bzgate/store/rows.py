@@ -3,9 +3,9 @@ payload's table, codes written as names, with the retention day of what holds Bl
 
 `day` (records, sightings, decisions) is the day (since the Unix epoch, UTC) a record's age is
 counted from, the rule `purge` applies: its time when the gate's clock was valid, else the day it
-was first collected (it was made before then). It is derived from the record and the time of
-its first store alone, so storing a record again computes the same row. Records of counts and
-events (no IDs, never purged) have KEPT_DAY; a row written without a day has UNKNOWN_DAY.
+was first collected (it was made before then): derived from the record and its first store
+alone (a record stored again keeps its row: store_many skips it). Records of counts and events
+(no IDs, never purged) have KEPT_DAY; a row written without a day has UNKNOWN_DAY.
 """
 
 from typing import NamedTuple
