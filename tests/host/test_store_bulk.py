@@ -6,6 +6,7 @@ from collectkit import journal_bytes
 
 from bzcore import record
 from bzgate import store
+from bzgate.store.dialect import COPY_FROM
 from bzgate.store.rows import DAY
 
 NOW = 1_790_000_000
@@ -76,3 +77,19 @@ def test_records_stored_again_on_a_later_day_are_kept_once_as_first_stored(db_ta
         assert {days[seq] for seq in range(10, 20) if raws[seq][4] in (1, 2)} == {NOW // DAY}
         assert {days[seq] for seq in range(20, 30) if raws[seq][4] in (1, 2)} == {NOW // DAY + 3}
         assert store.journal_position(conn, "b1") == (30, record.mac_of(raws[-1]))
+
+
+def test_store_records_called_again_in_one_transaction_stores_each_call_once(db_target):
+    """The ingester's way before store_many: one call per batch, many batches a transaction
+    (on PostgreSQL batches this big go through the staging table: emptied after each)."""
+    raws = journal_bytes(KEYS["b1"], 3 * COPY_FROM)
+    with store.open_store(db_target) as conn:
+        with store.transaction(conn):
+            _begin(conn, "b1", "b2")
+            for part in range(3):
+                batch = raws[part * COPY_FROM:(part + 1) * COPY_FROM]
+                store.store_records(conn, "b1", "gate-b1", "A", batch, NOW)
+                store.store_records(conn, "b2", "gate-b2", "A", batch[:5], NOW)
+        assert [r[1] for r in _dump(conn, "records") if r[0] == "b1"] == list(range(3 * COPY_FROM))
+        assert conn.execute("SELECT count(*) FROM records WHERE board_id = 'b2'").fetchone()[0] == 15
+        assert store.journal_position(conn, "b1") == (3 * COPY_FROM, record.mac_of(raws[-1]))
