@@ -11,7 +11,8 @@ A scenario is JSON; times are seconds from the scenario start:
      "crowd": {"per_minute": 6, "shares": {"android": 0.4, "android-open": 0.1, "ios": 0.3,
                "ios-background": 0.1, "other": 0.1}, "press_share": 0.8, "retry_share": 0.5,
                "gate": "front"},
-     "noise": {"other_adverts_per_s": 2, "malformed_per_s": 0.5, "random_bluezone_ids_per_s": 0.2},
+     "noise": {"other_adverts_per_s": 2, "malformed_per_s": 0.5, "random_bluezone_ids_per_s": 0.2,
+               "random_bluezone_ids_window": [120, 180]},
      "faults": {"gatt_fail_share": 0.1, "gatt_timeout_share": 0.1}}
 
 Required: start, seed, gates (at least one). A phone needs name and platform, plus daily_key for
@@ -40,6 +41,10 @@ A gate's "wifi" is the access point in range of the board standing there (none w
 "password" is "" (the default) for an open network, else 8 to 63 characters as WPA2 wants;
 "outages" are [from_s, to_s] windows when it is gone, sorted and apart. A board attached to
 the air with that gate's name gets it (bzsim.air.wifi).
+
+Noise is adverts that are nobody's visit, at rates per second. "random_bluezone_ids_window"
+(optional, [from_s, to_s]) confines the random Bluezone IDs to that window: a flood of new IDs
+for a while, as a crowd passing in the street gives.
 """
 
 import json
@@ -110,6 +115,10 @@ class Noise:
     other_adverts_per_s: float = 0.0
     malformed_per_s: float = 0.0
     random_bluezone_ids_per_s: float = 0.0
+    random_bluezone_ids_window: tuple | None = None  # (from_s, to_s); None: all the time
+
+
+NOISE_RATES = ("other_adverts_per_s", "malformed_per_s", "random_bluezone_ids_per_s")
 
 
 @dataclass(frozen=True)
@@ -163,8 +172,8 @@ def parse(data) -> Scenario:
         obj.get("phones", list, default=[])))
     crowd_data = obj.get("crowd", dict, default=None)
     crowd = _parse_crowd(crowd_data, names) if crowd_data is not None else None
-    noise = Noise(**_rates(obj.get("noise", dict, default={}), "noise", Noise))
-    faults = Faults(**_rates(obj.get("faults", dict, default={}), "faults", Faults, share=True))
+    noise = _parse_noise(obj.get("noise", dict, default={}))
+    faults = Faults(**_shares(obj.get("faults", dict, default={}), "faults", Faults))
     if faults.gatt_fail_share + faults.gatt_timeout_share > 1:
         raise ScenarioError("faults: gatt_fail_share + gatt_timeout_share must not exceed 1")
     return Scenario(start, seed, gates, phones, crowd, noise, faults)
@@ -246,18 +255,32 @@ def _parse_wifi(data, where):
     outages = []
     for i, window in enumerate(obj.get("outages", list, default=[])):
         name = f"{where}.outages[{i}]"
-        if (not isinstance(window, list) or len(window) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in window)):
-            raise ScenarioError(f"{name}: must be [from_s, to_s], not {window!r}")
-        start, end = float(window[0]), float(window[1])
-        if start < 0:
-            raise ScenarioError(f"{name}: must not start before the scenario")
-        if end <= start:
-            raise ScenarioError(f"{name}: must end after it starts")
+        start, end = _window(window, name)
         if outages and start <= outages[-1][1]:
             raise ScenarioError(f"{name}: must start after the previous outage ends")
         outages.append((start, end))
     return Wifi(ssid, password, tuple(outages))
+
+
+def _window(window, name):
+    """A [from_s, to_s] window of the scenario's time, as (from_s, to_s) floats."""
+    if (not isinstance(window, list) or len(window) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in window)):
+        raise ScenarioError(f"{name}: must be [from_s, to_s], not {window!r}")
+    start, end = float(window[0]), float(window[1])
+    if start < 0:
+        raise ScenarioError(f"{name}: must not start before the scenario")
+    if end <= start:
+        raise ScenarioError(f"{name}: must end after it starts")
+    return start, end
+
+
+def _parse_noise(data):
+    obj = _Obj(data, "noise", tuple(Noise.__dataclass_fields__))
+    rates = {key: obj.non_negative(key, 0.0) for key in NOISE_RATES}
+    window = obj.get("random_bluezone_ids_window", list, default=None)
+    return Noise(**rates, random_bluezone_ids_window=None if window is None
+                 else _window(window, "noise.random_bluezone_ids_window"))
 
 
 def _parse_phone(data, where, gate_names):
@@ -322,10 +345,10 @@ def _parse_crowd(data, gate_names):
                  _gate_name(obj, gate_names), retry_share)
 
 
-def _rates(data, where, cls, share=False):
+def _shares(data, where, cls):
     obj = _Obj(data, where, tuple(cls.__dataclass_fields__))
     values = {key: obj.non_negative(key, 0.0) for key in cls.__dataclass_fields__}
     for key, value in values.items():
-        if share and value > 1:
+        if value > 1:
             raise ScenarioError(f"{where}.{key}: must be between 0 and 1")
     return values

@@ -315,7 +315,10 @@ class Air:
             self.at(max(when, phone.path.appears), self._crowd_arrival)
 
     def _noise(self, kind, after):
-        t, device = self.world.next_noise(kind, after)
+        upcoming = self.world.next_noise(kind, after)
+        if upcoming is None:
+            return
+        t, device = upcoming
 
         def emit(when):
             self._transmit(device, when)

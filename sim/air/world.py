@@ -10,7 +10,7 @@ import random
 
 from bzsim.air.devices import PHONE_CLASSES, NoiseAdvert, noise_advert, quiet_office
 from bzsim.air.paths import RANGE_M, Path, Stance, approach, walk
-from bzsim.air.scenario import CROWD_SHARES
+from bzsim.air.scenario import CROWD_SHARES, NOISE_RATES
 from bzsim.air.scenario import Phone as PhoneSpec
 from bzsim.air.visitors import Visitor
 
@@ -106,12 +106,19 @@ class World:
         noise = self.scenario.noise if self.scenario else None
         if noise is None:
             return {}
-        return {k: v for k, v in vars(noise).items() if v > 0}
+        return {k: getattr(noise, k) for k in NOISE_RATES if getattr(noise, k) > 0}
 
     def next_noise(self, kind: str, after: float):
-        """(time, one-shot device) of the next noise advert of a kind."""
+        """(time, one-shot device) of the next noise advert of a kind; None when there is no
+        more (past the random IDs' window)."""
         rng = self._noise_rng
+        window = self.scenario.noise.random_bluezone_ids_window \
+            if kind == "random_bluezone_ids_per_s" else None
+        if window is not None:
+            after = max(after, window[0])
         t = after + rng.expovariate(self.noise_rates()[kind])
+        if window is not None and t >= window[1]:
+            return None
         gx, gy = self.gate_position("")
         xy = (gx + rng.uniform(-RANGE_M, RANGE_M), gy + rng.uniform(-RANGE_M, RANGE_M))
         return t, NoiseAdvert(f"noise-{kind}", xy, noise_advert(kind, rng), rng)

@@ -95,6 +95,19 @@ def test_a_scenario_plays_out_the_same_for_the_same_seed():
     assert _crowd_and_noise(3) != _crowd_and_noise(4)
 
 
+def test_random_bluezone_ids_come_only_inside_their_window():
+    data = scenario([], noise={"random_bluezone_ids_per_s": 50, "other_adverts_per_s": 5,
+                               "random_bluezone_ids_window": [60, 70]})
+    world = World(parse(data), 0)
+    times, t = [], 0.0
+    while (upcoming := world.next_noise("random_bluezone_ids_per_s", t)) is not None:
+        t = upcoming[0]
+        times.append(t)
+    assert 60 <= min(times) and max(times) < 70
+    assert 350 < len(times) < 650  # 50 a second for 10 s
+    assert world.next_noise("other_adverts_per_s", 100.0)[0] > 100  # the other noise goes on
+
+
 def test_addresses_rotate_about_every_fifteen_minutes():
     (io,) = World(parse(scenario([phone("io", "ios")])), 0).phones
     changes = [t for t in range(0, 3600, 10) if io.address(t) != io.address(t + 10)]
