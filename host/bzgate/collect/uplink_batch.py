@@ -4,9 +4,11 @@
     # after the commit: outcome.acks, outcome.done (to acknowledge to the broker), outcome.waiting
 
 Each batch is checked as `bzgate collect` checks a pull (verify_span, from the board's stored
-position, with its key from the host key store) and stored the same way (store_span:
-idempotent by (board, seq)). The batches of one board are taken in seq order, so batches that
-came out of order within one transaction are stored in order.
+position, with its key from the host key store); what verifies of every board goes to the
+store at the end, in one store.store_many (idempotent by (board, seq)), and the boards' journal
+and uplink rows are read and written a statement for all (store.intake). The batches of one
+board are taken in seq order, so batches that came out of order within one transaction are
+stored in order.
 
     duplicate   records already stored: nothing written, the ack repeats the position (a
                 replayed record that differs from the stored one is kept as evidence)
@@ -24,18 +26,20 @@ came out of order within one transaction are stored in order.
     malformed   not a batch at all (bzcore.uplink.decode_batch): kept as evidence
     no-key      the board has no key on this host: nothing stored, no ack (import its key)
 
-Boards are taken in board-id order: the journal row each takes first (begin_journal) is a lock,
-and two ingesters that lock their boards in the same order cannot deadlock.
+The boards' journal rows are taken first (intake.take_journals), in board-id order: each is a
+lock until the commit, and two ingesters that lock their boards in one order cannot deadlock.
 """
 
 import logging
 from dataclasses import dataclass, field
 
-from bzcore import uplink
+from bzcore import record, uplink
 from bzgate import store
-from bzgate.collect.board import GAP_UNCHECKED, chain_after_gap, store_span, verify_span
+from bzgate.collect.board import GAP_UNCHECKED, chain_after_gap, verify_span
 from bzgate.errors import UserError
 from bzgate.keys import KeyStore
+from bzgate.store import intake
+from bzgate.store.rows import BoardRecords
 
 log = logging.getLogger("bzgate.collect.uplink")
 EVIDENCE_MAX = 64 * 1024  # of a malformed payload, the bytes kept
@@ -89,17 +93,29 @@ def store_batches(conn, batches: list[Batch], keys: KeyStore, accept_gaps: set, 
             by_board.setdefault(batch.board_id, []).append(batch)
         else:
             _malformed(conn, batch, why, now, out)
+    positions = intake.take_journals(conn, [(board_id, board[-1].gate_id)
+                                            for board_id, board in by_board.items()], now)
+    spans: list[BoardRecords] = []
+    notes: list[intake.UplinkNote] = []
     for board_id in sorted(by_board):
-        _Board(conn, board_id, keys, accept_gaps - out.gaps_crossed, now, out).take(
-            sorted(by_board[board_id], key=lambda b: b.first), may_wait)
+        board = _Board(conn, board_id, keys, accept_gaps - out.gaps_crossed, positions[board_id], now, out)
+        board.take(sorted(by_board[board_id], key=lambda b: b.first), may_wait)
+        spans += board.spans
+        notes += board.note()
+    store.store_many(conn, spans, now)
+    intake.note_uplinks(conn, notes, now)
     return out
 
 
 class _Board:
-    """One board's batches in the transaction, in seq order."""
+    """One board's batches in the transaction, in seq order, from its journal's position."""
 
-    def __init__(self, conn, board_id: str, keys: KeyStore, accept_gaps: set, now: int, out: Outcome):
+    def __init__(self, conn, board_id: str, keys: KeyStore, accept_gaps: set,
+                 position: intake.Position, now: int, out: Outcome):
         self.conn, self.board_id, self.accept_gaps, self.now, self.out = conn, board_id, accept_gaps, now, out
+        self.next_seq, self.prev_mac, self.site = position
+        self.spans: list[BoardRecords] = []  # the trusted records, for store_many
+        self.seen, self.batches, self.refused, self.problem, self.gate_id = -1, 0, 0, None, ""
         try:
             self.key = keys.get(board_id)
         except UserError as e:  # a damaged key store: say so, and keep running
@@ -108,44 +124,47 @@ class _Board:
             self.why_no_key = f"no key for board {board_id} in {keys.path}: import it"
 
     def take(self, batches: list[Batch], may_wait) -> None:
-        conn, board_id = self.conn, self.board_id
-        # Taking the journal row first makes another ingester's batch of this board wait.
-        self.site, firmware = store.known_gate(conn, board_id)
-        store.begin_journal(conn, board_id, batches[-1].gate_id, self.site, firmware, self.now)
         for batch in batches:
-            next_seq, prev_mac = store.journal_position(conn, board_id)
-            seen = _seq(batch.raws[-1])
             if self.key is None:
-                store.note_uplink(conn, board_id, batch.gate_id, seen, next_seq - 1, self.now, self.why_no_key)
                 self._finish(batch, "no-key", self.why_no_key, None)
                 continue
-            if batch.first > next_seq and batch.gate_id not in self.accept_gaps and may_wait(batch):
+            if batch.first > self.next_seq and batch.gate_id not in self.accept_gaps and may_wait(batch):
                 self.out.waiting.append(batch)
                 continue
-            result, problem = self._store(batch, next_seq, prev_mac)
-            stored_seq = store.journal_position(conn, board_id)[0] - 1
-            store.note_uplink(conn, board_id, batch.gate_id, seen, stored_seq, self.now, problem)
+            gap = [self.next_seq, batch.first - 1]  # for an accepted gap: the seqs given up
+            result, problem = self._store(batch)
             if result == "broken":
                 self.out.audits.append(("ingest-refused", {"gate_id": batch.gate_id,
-                                                           "board_id": board_id, "why": problem}))
+                                                           "board_id": self.board_id, "why": problem}))
             if result == "gap-accepted":
                 self.out.audits.append(("ingest-gap-accepted", {
-                    "gate_id": batch.gate_id, "board_id": board_id, "gap": [next_seq, batch.first - 1]}))
-            self._finish(batch, result, problem, (board_id, stored_seq))
+                    "gate_id": batch.gate_id, "board_id": self.board_id, "gap": gap}))
+            self._finish(batch, result, problem, (self.board_id, self.next_seq - 1))
+
+    def note(self) -> list[intake.UplinkNote]:
+        """The board's uplink row after its batches (none when all were handed back)."""
+        if not self.batches:
+            return []
+        return [intake.UplinkNote(self.board_id, self.gate_id, self.seen, self.next_seq - 1,
+                                  self.batches, self.refused, self.problem)]
 
     def _finish(self, batch: Batch, result: str, problem: str | None, ack) -> None:
         self.out.counts[result] += 1
         self.out.done.append(batch)
+        self.seen = max(self.seen, _seq(batch.raws[-1]))
+        self.batches += 1
+        self.refused += problem is not None
+        self.problem, self.gate_id = problem, batch.gate_id
         if ack is not None:
             self.out.acks[batch.gate_id] = ack
         if problem:
             log.warning("gate %s (board %s): %s", batch.gate_id, self.board_id, problem)
 
-    def _store(self, batch: Batch, next_seq: int, prev_mac: bytes) -> tuple[str, str | None]:
+    def _store(self, batch: Batch) -> tuple[str, str | None]:
         """("stored" | "duplicate" | "gap" | "gap-accepted" | "broken", problem)."""
-        raws, first, gate_id = batch.raws, batch.first, batch.gate_id
+        raws, first, gate_id, next_seq = batch.raws, batch.first, batch.gate_id, self.next_seq
         if first > next_seq and gate_id in self.accept_gaps:
-            return self._cross_gap(batch, next_seq)
+            return self._cross_gap(batch)
         if first > next_seq:
             return "gap", (f"batch from seq {first}, but seq {next_seq} is the next to store: resume "
                            f"there (if seqs {next_seq} to {first - 1} are lost for good, run ingest "
@@ -154,30 +173,39 @@ class _Board:
         new = raws[max(0, next_seq - first):]
         if not new:
             return "duplicate", None
-        return self._store_span(gate_id, verify_span(self.key, new, prev_mac, next_seq - 1))
+        return self._keep(gate_id, verify_span(self.key, new, self.prev_mac, next_seq - 1))
 
-    def _store_span(self, gate_id: str, span) -> tuple[str, str | None]:
-        store_span(self.conn, self.board_id, gate_id, self.site, span, self.now)
-        self.out.records += len(span.trusted)
+    def _keep(self, gate_id: str, span) -> tuple[str, str | None]:
+        """A checked span: its trusted records to store, the rest kept as evidence now."""
+        if span.trusted:
+            last = span.trusted[-1]
+            if self.spans and self.spans[-1].gate_id == gate_id:
+                self.spans[-1].raws.extend(span.trusted)
+            else:
+                self.spans.append(BoardRecords(self.board_id, gate_id, self.site, list(span.trusted)))
+            self.next_seq, self.prev_mac = _seq(last) + 1, record.mac_of(last)
+            self.out.records += len(span.trusted)
         if span.refused:
+            store.keep_evidence(self.conn, self.board_id, span.broken_at, span.why, span.refused, self.now)
             return "broken", (f"refused from seq {span.broken_at} ({span.why}): forged or changed; "
                               "kept as evidence")
         return "stored", None
 
-    def _cross_gap(self, batch: Batch, next_seq: int) -> tuple[str, str | None]:
+    def _cross_gap(self, batch: Batch) -> tuple[str, str | None]:
         """A gap accepted for this gate: the batch checked from where the chain can be."""
         raws, first, gate_id = batch.raws, batch.first, batch.gate_id
         prev_mac, prev_seq = chain_after_gap(self.key, raws[0])
         if prev_seq == first:
             store.keep_evidence(self.conn, self.board_id, first, GAP_UNCHECKED, raws[:1], self.now)
+        gap = (self.next_seq, first - 1)
         span = verify_span(self.key, raws[prev_seq + 1 - first:], prev_mac, prev_seq)
-        result = self._store_span(gate_id, span)
+        result = self._keep(gate_id, span)
         if not span.trusted:
             return result
         self.accept_gaps.discard(gate_id)  # stored past the gap: the next one is asked again
         self.out.gaps_crossed.add(gate_id)
         log.warning("gate %s (board %s): gap of seqs %d to %d accepted, stored from seq %d on",
-                    gate_id, self.board_id, next_seq, first - 1, _seq(span.trusted[0]))
+                    gate_id, self.board_id, *gap, _seq(span.trusted[0]))
         return result if span.refused else ("gap-accepted", None)
 
     def _check_replayed(self, old: list) -> None:
