@@ -61,7 +61,7 @@ def _same_verdicts_check():
             rsp = _packet(rng) if n % 3 == 0 else None
             want = adv.verdict_portable(data, rsp)
             for wrap in (bytes, bytearray, memoryview):
-                got = adv.verdict(wrap(data), wrap(rsp) if rsp is not None else None)
+                got = adv.verdict(wrap(data), wrap(rsp) if rsp is not None else None, len)
                 _expect(got, want, "%s %s / %s" % (
                     wrap.__name__, data.hex(), rsp.hex() if rsp is not None else None))
     return check
@@ -80,7 +80,7 @@ def _case_kind_check(case):
         data = memoryview(_bytes(case["adv"]))
         rsp = memoryview(_bytes(case["scan_rsp"])) if "scan_rsp" in case else None
         for walk in (adv.verdict, adv.verdict_portable):
-            _expect(KINDS[walk(data, rsp) & adv.VERDICT_CODE], case["kind"], "kind")
+            _expect(KINDS[walk(data, rsp, len) & adv.VERDICT_CODE], case["kind"], "kind")
     return check
 
 

@@ -167,30 +167,6 @@ def _v1_code_at(buf, off):
     return True
 
 
-@micropython.native  # on MicroPython: its frame on the C stack (docs/esp32-notes.md, note 39)
-def classify(adv, scan_rsp=None):
-    """Classify one advert (ADV bytes plus optional SCAN_RSP bytes) by the rules A-F of
-    docs/protocol.md §7.2.
-
-    Returns Advert(kind, platform, id, needs_gatt): id is the 12-byte ID (bytes) for Android,
-    the 6-character code (str) for v1, else None. Never raises for bytes-like input. A
-    non-Bluezone advert allocates nothing (a BLE IRQ handler may call it on memoryviews); the
-    gate's radio reads verdict() itself.
-    """
-    found = verdict(adv, scan_rsp)
-    if not found:
-        return NONE
-    code = found & VERDICT_CODE
-    if code >= V_IBEACON:
-        return _ID_LESS[code - V_IBEACON]
-    at = found >> VERDICT_AT_SHIFT
-    buf = _packet(adv, scan_rsp, at)
-    if code == V_ANDROID:
-        return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[at & _OFFSET:(at & _OFFSET) + 12]),
-                      False)
-    return _v1(buf, at & _OFFSET, code)
-
-
 def _v1(buf, i, code):
     """classify()'s answer for a v1 verdict: the code or name at buf[i]. (A frame small enough
     for the C stack, docs/esp32-notes.md, note 39: bytecode on MicroPython too.)"""
@@ -210,9 +186,10 @@ def _packet(adv, scan_rsp, at):
     return adv
 
 
-def verdict_portable(adv, scan_rsp):
+def verdict_portable(adv, scan_rsp, len=len):
     """What classify() needs from an advert, as one int: see VERDICT_CODE. The portable walk;
-    on MicroPython verdict() is its viper twin, which gives the same int."""
+    on MicroPython verdict() is its viper twin, which gives the same int. len is the builtin:
+    the viper twin is handed it (a global read in viper code costs every call, note 40)."""
     # The AD walk of structures() inlined: no list, no slices, nothing allocated on the way.
     roles = _AD_ROLE  # a local: one global lookup per advert, not per AD structure
     flags = 0
@@ -351,3 +328,35 @@ if sys.implementation.name == "micropython":
     from bzcore.advviper import verdict
 else:
     verdict = verdict_portable
+
+
+@micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
+def _bluezone(adv, scan_rsp, found):
+    """classify()'s answer for a verdict that is not V_NONE."""
+    code = found & VERDICT_CODE
+    if code >= V_IBEACON:
+        return _ID_LESS[code - V_IBEACON]
+    at = found >> VERDICT_AT_SHIFT
+    buf = _packet(adv, scan_rsp, at)
+    if code == V_ANDROID:
+        return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[at & _OFFSET:(at & _OFFSET) + 12]),
+                      False)
+    return _v1(buf, at & _OFFSET, code)
+
+
+# The defaults after scan_rsp bind what the call needs: native code that reads no global skips
+# the globals swap and the exception handler that guards it (docs/esp32-notes.md, note 40).
+@micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
+def classify(adv, scan_rsp=None, _verdict=verdict, _len=len, _none=NONE, _bluezone=_bluezone):
+    """Classify one advert (ADV bytes plus optional SCAN_RSP bytes) by the rules A-F of
+    docs/protocol.md §7.2.
+
+    Returns Advert(kind, platform, id, needs_gatt): id is the 12-byte ID (bytes) for Android,
+    the 6-character code (str) for v1, else None. Never raises for bytes-like input. A
+    non-Bluezone advert allocates nothing (a BLE IRQ handler may call it on memoryviews); the
+    gate's radio reads verdict() itself.
+    """
+    found = _verdict(adv, scan_rsp, _len)
+    if found:
+        return _bluezone(adv, scan_rsp, found)
+    return _none

@@ -2,17 +2,15 @@
 
 verdict() gives the same int as bzcore.adv.verdict_portable() for any bytes, at a fraction of
 the cost; bzcore.adv imports it on MicroPython (CPython has no viper). Viper reads constants only
-at compile time, so the verdict codes are restated here; tests/fastpath_cases.py holds the two
+at compile time, so the verdict codes and reference bytes are restated here, and the walk reads
+no global at all: one would cost a globals swap and an exception handler on every call
+(docs/esp32-notes.md, note 40), so its caller hands it len. tests/fastpath_cases.py holds the two
 walks to the same answers. ptr8 is a viper built-in the ESP32 stubs do not describe: hence the
 pyright ignores.
 """
 
 import micropython
 from micropython import const
-
-from bzcore.adv import _IBEACON_UUID, _UUID128_MIDDLE
-
-_len = len  # a module global: found at the first probe, not after a miss in the globals
 
 # As in bzcore.adv.
 _VERDICT_AT_SHIFT = const(4)
@@ -39,18 +37,22 @@ _F_V1_IOS = const(0x40)
 _F_OVERFLOW_V1 = const(0x80)
 _F_IBEACON = const(0x100)
 
+# bzcore.adv's _UUID128_MIDDLE and _IBEACON_UUID.
+_UUID128_MIDDLE = const(b"\x07\xad\xd1\x17\x2f\xa1\xc4\x4b\xf5\x73")
+_IBEACON_UUID = const(b"\xc7\xaf\xef\x7b\x17\x88\x4f\x4a\xa8\x7d\x69\x1d\x53\xbf\x21\xc4")
+
 
 @micropython.viper
-def verdict(adv, scan_rsp) -> int:
+def verdict(adv, scan_rsp, len) -> int:
     """bzcore.adv.verdict_portable(adv, scan_rsp), step by step: the verdict as one int."""
     pa = ptr8(adv)  # pyright: ignore[reportUndefinedVariable]
     pr = pa
     rsp_n = -1  # no SCAN_RSP (an empty one holds nothing either)
     if scan_rsp:  # viper has no "is None" on an object
         pr = ptr8(scan_rsp)  # pyright: ignore[reportUndefinedVariable]
-        rsp_n = int(_len(scan_rsp))
+        rsp_n = int(len(scan_rsp))
     p = pa
-    n = int(_len(adv))
+    n = int(len(adv))
     flags = 0
     id_at = 0
     v1_at = 0
@@ -61,7 +63,7 @@ def verdict(adv, scan_rsp) -> int:
         i = 0
         while i < n:
             length = int(p[i])
-            if length == 0:
+            if not length:
                 break
             end = i + 1 + length
             if end > n:

@@ -190,7 +190,7 @@ class Radio:
         try:
             if event == _IRQ_SCAN_RESULT:
                 self.adverts += 1
-                found = verdict(data[4], None)
+                found = verdict(data[4], None, len)
                 if found:
                     kept = self.ring.push(data, found)
                     if kept:
