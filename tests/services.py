@@ -162,3 +162,46 @@ class PrivateBroker:
     def __exit__(self, *exc):
         if self.process is not None and self.process.poll() is None:
             self.stop()
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own (initdb into a temporary folder, a free loopback
+    port), to stop and start again without touching the machine's. As root it runs as the user
+    postgres (initdb refuses root). `url` is its database; `with PrivatePostgres() as pg:`."""
+
+    def __init__(self):
+        if not (PG_BIN / "initdb").exists():
+            missing(f"PostgreSQL's server programs are not in {PG_BIN}")
+        self._scratch = tempfile.TemporaryDirectory(prefix="bzpg")  # removed with self
+        self.folder = Path(self._scratch.name)
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(self.folder, "postgres")
+        subprocess.run([*self._as, str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8", "--no-sync"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run([*self._as, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options,
+                        "-l", str(self.folder / "log"), "-w", "start"], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def stop(self, mode: str = "fast") -> None:
+        """fast: sessions ended, open transactions rolled back; immediate: as a crash."""
+        subprocess.run([*self._as, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w",
+                        "stop"], check=True, stdout=subprocess.DEVNULL)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        if (self.data / "postmaster.pid").exists():
+            self.stop("immediate")

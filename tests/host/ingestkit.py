@@ -34,9 +34,10 @@ def unique(prefix: str) -> str:
 
 @contextmanager
 def running_ingester(broker: Broker, prefix: str, db, keys: KeyStore, client_id: str | None = None,
-                     accept_gaps: tuple[str, ...] = ()):
-    """An Ingester running in a thread, connected and subscribed; stopped at the end."""
-    ingester = Ingester(broker, prefix, db, keys, client_id or unique("ingest-"), accept_gaps)
+                     accept_gaps: tuple[str, ...] = (), **options):
+    """An Ingester running in a thread, connected and subscribed; stopped at the end. `options`:
+    Ingester's group, batch_records, batch_s."""
+    ingester = Ingester(broker, prefix, db, keys, client_id or unique("ingest-"), accept_gaps, **options)
     thread = threading.Thread(target=ingester.run, daemon=True)
     thread.start()
     try:
@@ -53,10 +54,10 @@ class IngestProcess:
     it has ended."""
 
     def __init__(self, broker: Broker, prefix: str, db, keys: KeyStore, client_id: str | None = None,
-                 sigint_ignored: bool = False):
+                 sigint_ignored: bool = False, options: tuple[str, ...] = ()):
+        self.client_id = client_id or unique("ingest-")
         self.process = subprocess.Popen(
-            ingest_args(broker, prefix, db, keys) + ["--client-id", client_id or unique("ingest-"),
-                                                     "--json"],
+            ingest_args(broker, prefix, db, keys) + ["--client-id", self.client_id, "--json", *options],
             env=ingest_env(broker), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             # as a background job of a shell, or a supervisor, starts it
             preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
@@ -83,6 +84,12 @@ class IngestProcess:
         self.counts = json.loads(out) if out.strip() else {}
         return code
 
+    def kill(self) -> None:
+        """SIGKILL: no clean end, nothing more of it reaches the broker or the database."""
+        self.process.kill()
+        self.process.wait(10)
+        self._drain.join(5)
+
 
 def ingest_args(broker: Broker, prefix: str, db, keys: KeyStore) -> list[str]:
     """The command line of `bzgate ingest` for this broker (its CA too), without the password."""
@@ -98,8 +105,8 @@ def ingest_env(broker: Broker) -> dict:
 
 @contextmanager
 def ingest_process(broker: Broker, prefix: str, db, keys: KeyStore, client_id: str | None = None,
-                   sigint_ignored: bool = False):
-    ingester = IngestProcess(broker, prefix, db, keys, client_id, sigint_ignored)
+                   sigint_ignored: bool = False, options: tuple[str, ...] = ()):
+    ingester = IngestProcess(broker, prefix, db, keys, client_id, sigint_ignored, options)
     try:
         yield ingester
     finally:
