@@ -32,23 +32,24 @@ CUTOFF = NOW - RETENTION * DAY
 CHUNK = 1_000_000
 BOARDS = 1000
 
-# Record k of n: board k % BOARDS, seq k / BOARDS, made at T0 + k * span / n; every 10th a
-# decision. {day} is the day column's value where the schema has one.
-_RECORD = "SELECT j.key + CAST(:first AS BIGINT) AS k FROM {positions}"
-_TIME = "CAST(:t0 AS BIGINT) + g.k * CAST(:span AS BIGINT) / CAST(:n AS BIGINT)"
+# Record k: board k / per_board, seq k % per_board (each board's in key order, as a store
+# receives them), made at T0 + seq * span / per_board; every 10th a decision. {day}: the day
+# column, where the schema has one.
+_RECORD = ("SELECT (j.key + CAST(:first AS BIGINT)) / CAST(:per_board AS BIGINT) AS b, "
+           "(j.key + CAST(:first AS BIGINT)) % CAST(:per_board AS BIGINT) AS s FROM {positions}")
+_TIME = "CAST(:t0 AS BIGINT) + g.s * CAST(:span AS BIGINT) / CAST(:per_board AS BIGINT)"
+_PAYLOAD_HEAD = "'b' || g.b, g.s, 'g' || g.b, 'A', {time}, 1{time_day}"
 _LOADS = {
     "records": ("board_id, seq, raw, collected{day}",
-                "'b' || (g.k % {boards}), g.k / {boards}, :raw, CAST(:now AS BIGINT){time_day}", ""),
+                "'b' || g.b, g.s, :raw, CAST(:now AS BIGINT){time_day}", ""),
     "sightings": ("board_id, seq, gate_id, site, time, clock_valid{day}, id, first_seen, last_seen, "
                   "max_rssi, count, platform, source",
-                  "'b' || (g.k % {boards}), g.k / {boards}, 'g' || (g.k % {boards}), 'A', {time}, 1"
-                  "{time_day}, :id, {time}, {time} + 30, -60, 3, 'android', 'adv'",
-                  "WHERE g.k % 10 <> 9"),
+                  _PAYLOAD_HEAD + ", :id, {time}, {time} + 30, -60, 3, 'android', 'adv'",
+                  "WHERE g.s % 10 <> 9"),
     "decisions": ("board_id, seq, gate_id, site, time, clock_valid{day}, verdict, trigger, mode, id, "
                   "rssi, platform, latency_ms, presses",
-                  "'b' || (g.k % {boards}), g.k / {boards}, 'g' || (g.k % {boards}), 'A', {time}, 1"
-                  "{time_day}, 'allow', 'button', 'enforce', :id, -50, 'android', 20, 1",
-                  "WHERE g.k % 10 = 9"),
+                  _PAYLOAD_HEAD + ", 'allow', 'button', 'enforce', :id, -50, 'android', 20, 1",
+                  "WHERE g.s % 10 = 9"),
 }
 
 
@@ -56,6 +57,7 @@ def load(db: str, n: int) -> float:
     """Seconds to fill a new store with n records as the module docstring says (with the store
     code on the path: this tree's, or --before's, whose schema has no day column)."""
     conn = store.open_store(db)
+    conn.tune_for_reading()  # a big page cache: each index is written in bulk
     has_day = hasattr(store, "DAY_SCHEMA")
     start = time.perf_counter()
     with _indexes_built_after(conn):
@@ -69,16 +71,16 @@ def _fill(conn, n: int, has_day: bool) -> None:
     for first in range(0, n, CHUNK):
         count = min(CHUNK, n - first)
         positions, params = conn.positions(count)
-        params.update(first=first, t0=T0, span=DAYS * DAY, n=n, now=NOW, raw=bytes(48), id=bytes(12))
+        params.update(first=first, t0=T0, span=DAYS * DAY, per_board=n // BOARDS, now=NOW,
+                      raw=bytes(48), id=bytes(12))
         with store.transaction(conn):
-            if has_day:  # the days of this chunk's first and last records, and between
-                made = [T0 + k * DAYS * DAY // n for k in (first, first + count - 1)]
-                store.partitions.prepare(conn, range(made[0] // DAY, made[1] // DAY + 1))
+            if has_day:
+                store.partitions.prepare(conn, range(T0 // DAY, T0 // DAY + DAYS))
             for table, (columns, values, where) in _LOADS.items():
                 day = ", day" if has_day else ""
                 time_day = f", ({_TIME}) / {DAY}" if has_day else ""
                 conn.execute(f"INSERT INTO {table} ({columns.format(day=day)}) SELECT "
-                             f"{values.format(boards=BOARDS, time=_TIME, time_day=time_day)} "
+                             f"{values.format(time=_TIME, time_day=time_day)} "
                              f"FROM ({_RECORD.format(positions=positions)}) g {where}", params)
 
 
@@ -120,8 +122,8 @@ def load_and_purge(db: str, n: int) -> str:
 
 def expected(n: int) -> tuple[int, int]:
     """The sightings and decisions older than the cutoff."""
-    old = -(-(CUTOFF - T0) * n // (DAYS * DAY))  # records 0 to old - 1: made before the cutoff
-    return old - old // 10, old // 10
+    old = -(-(CUTOFF - T0) * (n // BOARDS) // (DAYS * DAY))  # each board's seqs before: older
+    return BOARDS * (old - old // 10), BOARDS * (old // 10)
 
 
 def report(name: str, figures: str, n: int) -> None:
@@ -137,7 +139,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--before", default=BEFORE, help="the commit to compare against")
     args = parser.parse_args()
-    n = args.rows
+    n = args.rows // BOARDS * BOARDS
     print(f"purge of {n:,} records over {DAYS} days, older than {RETENTION} days "
           f"(cutoff {RETENTION} days before day {DAYS}'s 06:00 UTC):")
     with tempfile.TemporaryDirectory() as folder:
