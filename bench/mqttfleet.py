@@ -8,8 +8,8 @@ does not take the cores the broker, the database and the ingesters need.
 
 Each gate behaves as a gate's uplink does towards the ingesters: it keeps up to `window`
 batches beyond its retained ack in flight (QoS 1, in seq order), goes on as the ack advances,
-and sends the batch after the ack again when the ack has not moved for `resend_s` (a batch
-refused as a gap, or lost with an ingester). `pace_s` spaces a gate's batches (a fleet publishing over a minute
+and sends again from the ack when it has not moved for `resend_s` (a batch refused as a gap,
+or lost with an ingester), as a gate does when it connects again. `pace_s` spaces a gate's batches (a fleet publishing over a minute
 rather than at once). A batch's lag is the time from its first publish to the ack that covers
 it; time.monotonic() is the same clock in every process.
 """
@@ -67,7 +67,7 @@ def batches_of(board: bytes, raws: list[bytes]) -> tuple[list[bytes], list[int]]
 
 class Fleet:
     def __init__(self, broker: tuple[str, int], prefix: str, journals: dict[bytes, list[bytes]],
-                 processes: int = 2, window: int = 4, pace_s: float = 0.0, resend_s: float = 10.0):
+                 processes: int = 2, window: int = 4, pace_s: float = 0.0, resend_s: float = 30.0):
         self.broker, self.prefix = broker, prefix
         self.options = {"window": window, "pace_s": pace_s, "resend_s": resend_s}
         gates = [(f"g{n}", *batches_of(board, raws)) for n, (board, raws) in enumerate(journals.items())]
@@ -146,9 +146,7 @@ def _step(client, prefix: str, gate: Gate, options: dict, now: float) -> int:
     if done > gate.done:
         gate.done, gate.progress_at, gate.sent = done, now, max(gate.sent, done)
     elif gate.sent > done and now - gate.progress_at > options["resend_s"]:
-        # The batch after the ack, once: the ack moves on from it (and the window with it).
-        client.publish(topic, gate.payloads[done], qos=1)
-        resent, gate.progress_at = 1, now
+        resent, gate.sent, gate.progress_at = gate.sent - done, done, now  # from the ack on, again
     while gate.sent < min(done + options["window"], len(gate.payloads)) \
             and now - gate.published_at >= options["pace_s"]:
         client.publish(topic, gate.payloads[gate.sent], qos=1)

@@ -18,8 +18,9 @@ gate's consecutive batches may go to different ingesters and be stored in either
 their transactions. Each board's batches are stored in seq order whoever takes them: a batch
 that finds its board's journal row locked waits for the other transaction (begin_journal); one
 whose predecessor is not stored yet is held back and offered again in the next transactions
-for up to GAP_PATIENCE_S (its predecessor is probably in another ingester's transaction), and
-after that refused as a gap: the ack names the last seq stored, from which the gate resends.
+for up to GAP_PATIENCE_S, or three times the lag of the transactions when they lag more (its
+predecessor is probably in another ingester's transaction), and after that refused as a gap:
+the ack names the last seq stored, from which the gate resends.
 
 An ack only ever names a committed seq. Acks of two ingesters for one gate may reach the broker
 in the other order, so the retained one can be older than the store: the gate then sends again
@@ -53,7 +54,8 @@ from bzgate.store.dialect import DATABASE_ERRORS
 log = logging.getLogger("bzgate.collect.uplink")
 BATCH_RECORDS = 2000  # records in one transaction, at most
 BATCH_S = 0.2  # a transaction is committed at most this long after its first message came
-GAP_PATIENCE_S = 2.0  # how long a batch may wait for its predecessor before it is refused
+GAP_PATIENCE_S = 2.0  # how long a batch may wait for its predecessor before it is refused,
+GAP_PATIENCE_LAGS = 3  # or this many times the last transaction's lag, when that is longer
 RECEIVE_MAX = 4000  # messages the broker may send before the ingester acknowledges them
 HEARTBEAT_S = 5.0  # an idle ingester's heartbeat
 DB_RETRY_S = (0.5, 5.0)  # the wait before opening the database again, doubling up to the second
@@ -197,7 +199,7 @@ class Ingester:
         oldest = min(m.arrived for m in window)
 
         def may_wait(batch: Batch) -> bool:
-            return time.monotonic() - batch.tag.arrived < GAP_PATIENCE_S
+            return time.monotonic() - batch.tag.arrived < self._patience()
 
         def write(conn):
             outcome = store_batches(conn, batches, self.keys, self.accept_gaps,
@@ -220,6 +222,14 @@ class Ingester:
                     self.client.ack(message.mid, message.qos)
         self._count(outcome)
         return [batch.tag for batch in outcome.waiting]
+
+    def _patience(self) -> float:
+        """How long a batch may wait for its predecessor. Without a group the broker hands this
+        ingester every batch of a gate in order: none is in another ingester's transaction. In
+        a group, longer while transactions lag (the other ingesters' lag as much as this one's)."""
+        if self.group is None:
+            return 0.0
+        return max(GAP_PATIENCE_S, GAP_PATIENCE_LAGS * (self.lag_ms or 0) / 1000)
 
     def _beat(self, waiting: int, outcome=None) -> ingesters.Beat:
         pending = {"transactions": 1, "batches": len(outcome.done), "records": outcome.records} \
