@@ -119,9 +119,10 @@ class Connection:
     def table_names(self) -> set[str]:
         if self.kind == "sqlite":
             sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-        else:
-            sql = ("SELECT table_name FROM information_schema.tables "
-                   "WHERE table_schema = current_schema()")
+        else:  # tables, not their partitions
+            sql = ("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+                   "AND NOT c.relispartition")
         return {name for (name,) in self.raw.execute(sql)}
 
     def lock_schema(self) -> None:
