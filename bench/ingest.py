@@ -3,7 +3,8 @@ decode, store into records and the payload tables, in transactions of COMMIT_EVE
 tree's code against the code of an earlier commit (--before, bench/earlier.py) and against a plain executemany of the same 48-byte records into one
 table, same batches, same pragmas, in one run. Then the same into PostgreSQL, as an ingester
 takes it: 50 boards' batches of 20 records, one transaction per batch (both trees) and, this
-tree only, one transaction for each round of 50 batches (store_many).
+tree only, one transaction for each round of 50 batches (store_many). Each figure is the
+median of --rounds runs, the code of both trees taking turns.
 
     .venv/bin/python bench/ingest.py [--records N] [--before REV]
 
@@ -11,8 +12,10 @@ PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres); when it is missing its
 """
 
 import argparse
+import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import earlier
@@ -127,36 +130,55 @@ def line(name: str, records: int, seconds: float, before: float | None = None) -
     print(f"  {name:52} {records / seconds:10,.0f} records/s  {ratio}")
 
 
+def rounds(count: int, runs: dict) -> dict:
+    """Each of `runs` ({name: a function giving seconds}) `count` times, taking turns (the
+    machine's load then weighs on each alike): {name: the median seconds}."""
+    seconds = {name: [] for name in runs}
+    for _ in range(count):
+        for name, run in runs.items():
+            seconds[name].append(run())
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--pg-records", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each, taking turns")
     parser.add_argument("--before", default=BEFORE, help="the commit to compare against")
     args = parser.parse_args()
     n = args.records
     with tempfile.TemporaryDirectory() as folder:
-        plain = baseline(Path(folder) / "plain.db", journal(n))
-        before = measure_before(args.before, "sqlite", str(Path(folder) / "before.db"), n)
-        now = measure("sqlite", str(Path(folder) / "now.db"), n)
-    print(f"ingest of {n:,} records into SQLite, {COMMIT_EVERY} per transaction:")
-    line(f"collect's ingest, {args.before} (verify + decode + store)", n, before)
-    line("collect's ingest, this tree", n, now, before)
-    line("plain executemany of the raw records", n, plain)
-    print(f"  plain / this tree: {now / plain:.1f}x the time")
+        fresh = lambda name: str(Path(folder) / f"{name}{uuid.uuid4().hex[:8]}.db")  # noqa: E731
+        raws = journal(n)
+        sqlite = rounds(args.rounds, {
+            "plain": lambda: baseline(Path(fresh("plain")), raws),
+            "before": lambda: measure_before(args.before, "sqlite", fresh("before"), n),
+            "now": lambda: measure("sqlite", fresh("now"), n)})
+    print(f"ingest of {n:,} records into SQLite, {COMMIT_EVERY} per transaction, median of "
+          f"{args.rounds} runs each:")
+    line(f"collect's ingest, {args.before} (verify + decode + store)", n, sqlite["before"])
+    line("collect's ingest, this tree", n, sqlite["now"], sqlite["before"])
+    line("plain executemany of the raw records", n, sqlite["plain"])
+    print(f"  plain / this tree: {sqlite['now'] / sqlite['plain']:.1f}x the time")
     if not pg_reachable():
         print("PostgreSQL: nothing on 127.0.0.1:5432, not measured")
         return
     m = args.pg_records // BOARDS * BOARDS
-    print(f"store of {m:,} records into PostgreSQL, {BOARDS} boards, batches of {UPLINK_BATCH}:")
-    with pg_database() as db:
-        pg_before = measure_before(args.before, "postgresql", db, m)
-    with pg_database() as db:
-        pg_now = measure("postgresql", db, m)
-    with pg_database() as db:
-        pg_together = measure("postgresql-together", db, m)
-    line(f"one transaction per batch, {args.before}", m, pg_before)
-    line("one transaction per batch, this tree", m, pg_now, pg_before)
-    line(f"one transaction per {BOARDS} batches (store_many)", m, pg_together, pg_before)
+
+    def in_new_database(run):
+        with pg_database() as db:
+            return run(db)
+
+    pg = rounds(args.rounds, {
+        "before": lambda: in_new_database(lambda db: measure_before(args.before, "postgresql", db, m)),
+        "now": lambda: in_new_database(lambda db: measure("postgresql", db, m)),
+        "together": lambda: in_new_database(lambda db: measure("postgresql-together", db, m))})
+    print(f"store of {m:,} records into PostgreSQL, {BOARDS} boards, batches of {UPLINK_BATCH}, "
+          f"median of {args.rounds} runs each:")
+    line(f"one transaction per batch, {args.before}", m, pg["before"])
+    line("one transaction per batch, this tree", m, pg["now"], pg["before"])
+    line(f"one transaction per {BOARDS} batches (store_many)", m, pg["together"], pg["before"])
 
 
 if __name__ == "__main__":
