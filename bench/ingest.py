@@ -149,7 +149,9 @@ def main() -> None:
     args = parser.parse_args()
     n = args.records
     with tempfile.TemporaryDirectory() as folder:
-        fresh = lambda name: str(Path(folder) / f"{name}{uuid.uuid4().hex[:8]}.db")  # noqa: E731
+        def fresh(name: str) -> str:
+            return str(Path(folder) / f"{name}{uuid.uuid4().hex[:8]}.db")
+
         raws = journal(n)
         sqlite = rounds(args.rounds, {
             "plain": lambda: baseline(Path(fresh("plain")), raws),
