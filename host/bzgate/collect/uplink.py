@@ -118,6 +118,7 @@ class Ingester:
                                     on_connect=self._on_connect,
                                     on_connect_fail=self._on_connect_fail,
                                     on_disconnect=self._on_disconnect, on_message=self._on_message)
+        self.client.on_subscribe = self._on_subscribe
 
     def run(self) -> None:
         """Take batches until stop() (or Ctrl-C); the broker and the database may come and go
@@ -149,8 +150,13 @@ class Ingester:
             with self._acking:  # before the subscription: no new message can take a mid yet
                 self.outstanding.clear()
         client.subscribe(self.subscription, qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, reasons, properties) -> None:
+        if any(reason.is_failure for reason in reasons):
+            return self._give_up(f"broker {self.broker.url} refused the subscription to "
+                                 f"{self.subscription}: {', '.join(map(str, reasons))}")
         log.info("connected to %s, taking %s", self.broker.url, self.subscription)
-        self.connected.set()
+        self.connected.set()  # from now on the broker keeps the gates' batches for this session
 
     def _on_connect_fail(self, client, userdata) -> None:
         why = self.broker.certificate_refused()
