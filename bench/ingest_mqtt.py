@@ -1,17 +1,22 @@
-"""Records per second from 50 gates publishing at once through the local Mosquitto into
-`bzgate ingest` (a process of its own), into PostgreSQL and into SQLite, against a baseline of
-the same records stored directly (verify + store_records, one process, the same batches of 20,
-one transaction each). Each gate publishes its whole journal as QoS 1 batches at once; the time
-runs from the first publish to the last gate's final ack.
+"""Records per second, and each batch's lag, from 200 virtual gates through the local Mosquitto
+into `bzgate ingest` processes and PostgreSQL: today's ingesters (1, then 1 to 3 sharing the
+load with --group) against the ingester as it was before its transactions took many messages
+(--old-rev, run from a git worktree of that commit), in one run, ratios printed.
 
-    .venv/bin/python bench/ingest_mqtt.py [--gates 50] [--records 200]
+    .venv/bin/python bench/ingest_mqtt.py [--gates 200] [--records 1000] [--ingesters 1,2,3]
 
-Needs Mosquitto on 127.0.0.1:1883 and PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres);
-a missing one is reported and its figures left out.
+The gates (bench/mqttfleet.py) are a few processes publishing batches encoded beforehand, each
+gate keeping up to 4 batches beyond its ack in flight. The time runs from the first publish to
+the last gate's final ack; a batch's lag from its first publish to the ack that covers it (the
+ingester's commit, then the ack's way back through the broker). Every run's database is
+checked: each board's records once, all of them.
+
+Needs Mosquitto on 127.0.0.1:1883 and PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres).
 """
 
 import argparse
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -20,98 +25,20 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
-from ingest import T0, journal  # bench/ingest.py: the same journal as the direct benchmark
+from ingest import journal  # bench/ingest.py: the same journal as the direct benchmark
+from mqttfleet import Fleet
 
-from bzcore import record, uplink
-from bzgate import store
-from bzgate.collect.board import store_span, verify_span
 from bzgate.keys import KeyStore
 
-BIN = Path(sys.executable).parent
 BROKER = ("127.0.0.1", 1883)
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def batches(raws: list[bytes]) -> list[list[bytes]]:
-    return [raws[k:k + uplink.MAX_RECORDS] for k in range(0, len(raws), uplink.MAX_RECORDS)]
-
-
-class Gate:
-    """One gate's MQTT client: publishes its batches, follows its retained ack."""
-
-    def __init__(self, prefix: str, number: int, board: bytes, raws: list[bytes]):
-        self.prefix, self.gate_id, self.board, self.raws = prefix, f"g{number}", board, raws
-        self.done = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{prefix}-{number}")
-        self.client.max_inflight_messages_set(100)
-        self.client.on_connect = lambda c, *_: c.subscribe(uplink.topic(prefix, self.gate_id, "ack"), 1)
-        self.client.on_message = self._on_ack
-        self.client.connect(*BROKER)
-        self.client.loop_start()
-
-    def _on_ack(self, client, userdata, message) -> None:
-        ack = uplink.parse_ack(message.payload)
-        if ack == (self.board.hex(), len(self.raws) - 1):
-            self.done.set()
-
-    def publish(self) -> None:
-        for batch in batches(self.raws):
-            self.client.publish(uplink.topic(self.prefix, self.gate_id, "journal"),
-                                uplink.encode_batch(self.board, batch), qos=1)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-def through_mqtt(db, keys: KeyStore, journals: dict[bytes, list[bytes]]) -> tuple[float, dict]:
-    """Seconds from the first publish to the last final ack, and the ingester's counts."""
-    prefix = "bench" + uuid.uuid4().hex[:8]
-    ingester = subprocess.Popen([str(BIN / "bzgate"), "ingest", "--mqtt", "mqtt://%s:%d" % BROKER,
-                                 "--topic-prefix", prefix, "--db", str(db), "--keys", str(keys.path),
-                                 "--client-id", prefix, "--json"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = []
-    for line in ingester.stderr:  # its log says when it is subscribed
-        log.append(line)
-        if "connected to" in line or ingester.poll() is not None:
-            break
-    threading.Thread(target=lambda: log.extend(ingester.stderr), daemon=True).start()
-    gates = [Gate(prefix, n, board, raws) for n, (board, raws) in enumerate(journals.items())]
-    start = time.perf_counter()
-    senders = [threading.Thread(target=gate.publish) for gate in gates]
-    for sender in senders:
-        sender.start()
-    all_acked = all(gate.done.wait(300) for gate in gates)
-    seconds = time.perf_counter() - start
-    for gate in gates:
-        gate.close()
-    ingester.send_signal(signal.SIGINT)
-    out = ingester.stdout.read()
-    if ingester.wait(30) or not all_acked:
-        raise SystemExit("the ingest did not complete:\n" + "".join(log)[-2000:])
-    return seconds, json.loads(out)
-
-
-def direct(db, keys: KeyStore, journals: dict[bytes, list[bytes]]) -> float:
-    """The same batches, verified and stored in this process: no broker, no acks."""
-    conn = store.open_store(db)
-    start = time.perf_counter()
-    for board, raws in journals.items():
-        key, board_id, prev_mac, prev_seq = keys.get(board.hex()), board.hex(), record.GENESIS, -1
-        for batch in batches(raws):
-            with store.transaction(conn):
-                store.begin_journal(conn, board_id, "g", "", "", T0)
-                span = verify_span(key, batch, prev_mac, prev_seq)
-                store_span(conn, board_id, "g", "", span, T0)
-            prev_mac, prev_seq = record.mac_of(batch[-1]), prev_seq + len(batch)
-    seconds = time.perf_counter() - start
-    conn.close()
-    return seconds
+OLD_REV = "4ed5d58"  # the last commit whose ingester committed each MQTT message on its own
+REPO = Path(__file__).resolve().parent.parent
 
 
 def reachable(address: tuple[str, int]) -> bool:
@@ -122,53 +49,148 @@ def reachable(address: tuple[str, int]) -> bool:
         return False
 
 
-def pg_database() -> str:
+@contextmanager
+def pg_database():
     name = "bzbench_" + uuid.uuid4().hex[:8]
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def drop(url: str) -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+@contextmanager
+def old_tree(rev: str):
+    """A checkout of `rev` in a temporary worktree: its host and firmware packages."""
+    folder = tempfile.mkdtemp(prefix="bzbench-old-")
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", folder, rev],
+                   check=True)
+    try:
+        yield Path(folder)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", folder], check=True)
+
+
+def ingester_command(old: Path | None) -> tuple[list[str], dict]:
+    """How to start `bzgate ingest`: this tree's, or the old tree's (its packages first on the
+    path, before this tree's editable install)."""
+    command = [sys.executable, "-c", "from bzgate.cli import main; main()", "ingest"]
+    env = dict(os.environ)
+    if old is not None:
+        env["PYTHONPATH"] = f"{old / 'host'}:{old / 'firmware'}"
+    return command, env
+
+
+class Ingesters:
+    """`count` ingester processes on one database, each logged in as its own client id."""
+
+    def __init__(self, old: Path | None, count: int, group: str | None, db: str, keys: KeyStore,
+                 prefix: str):
+        command, env = ingester_command(old)
+        self.client_ids = [f"{prefix}-ingest-{n}" for n in range(count)]
+        self.processes = []
+        for client_id in self.client_ids:
+            args = [*command, "--mqtt", "mqtt://%s:%d" % BROKER, "--topic-prefix", prefix,
+                    "--db", db, "--keys", str(keys.path), "--client-id", client_id, "--json"]
+            if group:
+                args += ["--group", group]
+            self.processes.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
+                                                   stderr=subprocess.PIPE, text=True))
+        self.logs: list[list[str]] = []
+        for process in self.processes:
+            log: list[str] = []
+            for line in process.stderr:  # subscribed once it says it is connected
+                log.append(line)
+                if "connected to" in line:
+                    break
+            threading.Thread(target=lambda p=process, log=log: log.extend(p.stderr), daemon=True).start()
+            self.logs.append(log)
+            if process.poll() is not None:
+                raise SystemExit("an ingester did not start:\n" + "".join(log))
+
+    def stop(self) -> list[dict]:
+        """Ctrl-C to each; their counts."""
+        counts = []
+        for process in self.processes:
+            process.send_signal(signal.SIGINT)
+        for process, log in zip(self.processes, self.logs):
+            out, _ = process.communicate(timeout=60)
+            if process.returncode:
+                raise SystemExit("an ingester failed:\n" + "".join(log)[-3000:])
+            counts.append(json.loads(out))
+        for client_id in self.client_ids:
+            forget_session(client_id)
+        return counts
+
+
+def forget_session(client_id: str) -> None:
+    """The broker forgets the persistent session a run left (a clean start ends it)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect(*BROKER)
+    client.disconnect()
+
+
+def stored(db: str) -> dict[str, tuple[int, int, int]]:
+    """Each board's (records, lowest seq, highest seq) in the database."""
+    with psycopg.connect(db) as conn:
+        return {board: (n, low, high) for board, n, low, high in conn.execute(
+            "SELECT board_id, count(*), min(seq), max(seq) FROM records GROUP BY board_id")}
+
+
+def run(old: Path | None, count: int, group: str | None, keys: KeyStore,
+        journals: dict[bytes, list[bytes]], fleet_processes: int) -> dict:
+    prefix = "bench" + uuid.uuid4().hex[:8]
+    with pg_database() as db:
+        ingesters = Ingesters(old, count, group, db, keys, prefix)
+        try:
+            result = Fleet(BROKER, prefix, journals, processes=fleet_processes).run(timeout=600)
+        finally:
+            counts = ingesters.stop()
+        expected = {board.hex(): (len(raws), 0, len(raws) - 1) for board, raws in journals.items()}
+        if not result.complete or stored(db) != expected:
+            raise SystemExit(f"the ingest did not store every journal once (acked: {result.complete})")
+    total = sum(len(raws) for raws in journals.values())
+    return {"rate": total / result.seconds, "p50": result.percentile(50), "p99": result.percentile(99),
+            "resent": result.resent, "transactions": sum(c.get("transactions", 0) for c in counts),
+            "gaps": sum(c["gap"] for c in counts)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gates", type=int, default=50)
-    parser.add_argument("--records", type=int, default=200, help="per gate")
+    parser.add_argument("--gates", type=int, default=200)
+    parser.add_argument("--records", type=int, default=1000, help="per gate")
+    parser.add_argument("--ingesters", default="1,2,3", help="group sizes to run")
+    parser.add_argument("--fleet-processes", type=int, default=2)
+    parser.add_argument("--old-rev", default=OLD_REV, help="the ingester to compare against")
     args = parser.parse_args()
-    if not reachable(BROKER):
-        print("ingest over MQTT: no Mosquitto on %s:%d, nothing measured" % BROKER)
+    if not reachable(BROKER) or not reachable(("127.0.0.1", 5432)):
+        print("ingest over MQTT: needs Mosquitto on 127.0.0.1:1883 and PostgreSQL on "
+              "127.0.0.1:5432; nothing measured")
         return
-    total = args.gates * args.records
     with tempfile.TemporaryDirectory() as folder:
         keys = KeyStore(Path(folder) / "keys.json")
         journals = {}
         for n in range(args.gates):
-            board, key = (n + 1).to_bytes(6, "big"), bytes([n + 1]) * 32
+            board, key = (n + 1).to_bytes(6, "big"), bytes([n % 250 + 1]) * 32
             keys.put(board.hex(), key)
             journals[board] = journal(args.records, key)
-        targets = [("SQLite", lambda kind: Path(folder) / f"{kind}.db", lambda target: None)]
-        if reachable(("127.0.0.1", 5432)):
-            targets.insert(0, ("PostgreSQL", lambda kind: pg_database(), drop))
-        else:
-            print("PostgreSQL is not running on 127.0.0.1:5432: its figures are left out")
-        print(f"ingest of {total:,} records from {args.gates} gates publishing at once "
-              f"(batches of {uplink.MAX_RECORDS}):")
-        for name, make, dispose in targets:
-            mqtt_db, direct_db = make("mqtt"), make("direct")
-            try:
-                mqtt_s, counts = through_mqtt(mqtt_db, keys, journals)
-                direct_s = direct(direct_db, keys, journals)
-            finally:
-                dispose(mqtt_db)
-                dispose(direct_db)
-            assert counts["stored"] == total // uplink.MAX_RECORDS, counts
-            print(f"  {name:10} via MQTT + bzgate ingest {total / mqtt_s:10,.0f} records/s   "
-                  f"direct store_records {total / direct_s:10,.0f} records/s   "
-                  f"ratio (direct / MQTT) {mqtt_s / direct_s:5.1f}x")
+        total = args.gates * args.records
+        print(f"ingest of {total:,} records from {args.gates} virtual gates through Mosquitto into "
+              f"PostgreSQL ({os.cpu_count()} cores, shared with the broker, the database and the gates):")
+        with old_tree(args.old_rev) as old:
+            runs = [(f"before ({args.old_rev}), 1 ingester", run(old, 1, None, keys, journals, args.fleet_processes))]
+        runs.append(("now, 1 ingester, no group", run(None, 1, None, keys, journals, args.fleet_processes)))
+        for count in (int(n) for n in args.ingesters.split(",")):
+            runs.append((f"now, --group of {count}", run(None, count, "bench", keys, journals,
+                                                          args.fleet_processes)))
+    base = runs[0][1]["rate"]
+    for name, figures in runs:
+        print(f"  {name:32} {figures['rate']:9,.0f} records/s  {figures['rate'] / base:5.1f}x   "
+              f"lag p50 {figures['p50'] * 1000:7.0f} ms  p99 {figures['p99'] * 1000:7.0f} ms   "
+              f"{figures['transactions']:6} transactions, {figures['gaps']} gaps refused, "
+              f"{figures['resent']} batches sent again")
 
 
 if __name__ == "__main__":
