@@ -23,42 +23,21 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
+from benchdb import pg_database, pg_reachable
 from ingest import journal  # bench/ingest.py: the same journal as the direct benchmark
 from mqttfleet import Fleet
 
 from bzgate.keys import KeyStore
 
 BROKER = ("127.0.0.1", 1883)
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 OLD_REV = "4ed5d58"  # the last commit whose ingester committed each MQTT message on its own
 REPO = Path(__file__).resolve().parent.parent
-
-
-def reachable(address: tuple[str, int]) -> bool:
-    try:
-        socket.create_connection(address, timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
-@contextmanager
-def pg_database():
-    name = "bzbench_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -125,6 +104,14 @@ class Ingesters:
         return counts
 
 
+def broker_reachable() -> bool:
+    try:
+        socket.create_connection(BROKER, timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
 def forget_session(client_id: str) -> None:
     """The broker forgets the persistent session a run left (a clean start ends it)."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
@@ -165,7 +152,7 @@ def main() -> None:
     parser.add_argument("--fleet-processes", type=int, default=2)
     parser.add_argument("--old-rev", default=OLD_REV, help="the ingester to compare against")
     args = parser.parse_args()
-    if not reachable(BROKER) or not reachable(("127.0.0.1", 5432)):
+    if not broker_reachable() or not pg_reachable():
         print("ingest over MQTT: needs Mosquitto on 127.0.0.1:1883 and PostgreSQL on "
               "127.0.0.1:5432; nothing measured")
         return

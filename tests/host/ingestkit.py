@@ -168,6 +168,15 @@ class PyGate:
         self.client.disconnect()
 
 
+def sync_all(gates: list[PyGate], timeout: float = 90) -> None:
+    """Every gate sends its whole journal at once, each from its own thread, until acked."""
+    senders = [threading.Thread(target=gate.sync) for gate in gates]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout)
+
+
 def retained_ack(broker: Broker, prefix: str, gate_id: str, timeout: float = 10) -> dict | None:
     """The retained ack of a gate as a fresh subscriber gets it."""
     got: list = []

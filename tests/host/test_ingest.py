@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from collectkit import KEY, db_records, signed_records
 from gatekit import wait_until
 from ingestkit import (LOCAL_BROKER, PyGate, ingest_process, retained_ack,
-                       running_ingester, unique)
+                       running_ingester, sync_all, unique)
 from services import PrivateBroker
 
 from bzcore import record
@@ -216,11 +216,7 @@ def test_two_ingester_processes_on_one_postgresql_database_store_nothing_twice(p
     with ingest_process(broker, prefix, pg_url, key_store) as one, \
             ingest_process(broker, prefix, pg_url, key_store) as two:
         gates = [gate_for(prefix, 150, gate_id=f"g{n}", board=board) for n, board in enumerate(boards)]
-        senders = [threading.Thread(target=gate.sync) for gate in gates]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join(90)
+        sync_all(gates)
         assert all(gate.acked_seq() == 149 for gate in gates)
         assert one.stop() == 0 and two.stop() == 0, one.log + two.log
     # Both took every batch off the broker; between them each batch was stored once.

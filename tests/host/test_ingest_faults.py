@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from collectkit import KEY, journal_bytes
 from gatekit import wait_until
-from ingestkit import LOCAL_BROKER, IngestProcess, PyGate, retained_ack, running_ingester, unique
+from ingestkit import LOCAL_BROKER, IngestProcess, PyGate, retained_ack, running_ingester, sync_all, unique
 from mqttfleet import Fleet
 from services import PrivateBroker, PrivatePostgres
 
@@ -228,11 +228,7 @@ def test_ingesters_of_one_group_share_the_batches_and_each_is_stored_once(tmp_pa
             running_ingester(broker, prefix, pg_url, keys, group=group) as two:
         gates = [PyGate(broker, prefix, f"g{n}", board, KEY, 100) for n, board in enumerate(boards)]
         try:
-            senders = [threading.Thread(target=gate.sync) for gate in gates]
-            for sender in senders:
-                sender.start()
-            for sender in senders:
-                sender.join(60)
+            sync_all(gates)
             assert all(gate.acked_seq() == 99 for gate in gates)
         finally:
             for gate in gates:
