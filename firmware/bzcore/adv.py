@@ -330,18 +330,21 @@ else:
     verdict = verdict_portable
 
 
-@micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
 def _bluezone(adv, scan_rsp, found):
-    """classify()'s answer for a verdict that is not V_NONE."""
+    """classify()'s answer for a verdict that is not V_NONE (bytecode with a frame small enough
+    for the C stack, docs/esp32-notes.md, note 39)."""
     code = found & VERDICT_CODE
     if code >= V_IBEACON:
         return _ID_LESS[code - V_IBEACON]
     at = found >> VERDICT_AT_SHIFT
     buf = _packet(adv, scan_rsp, at)
     if code == V_ANDROID:
-        return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[at & _OFFSET:(at & _OFFSET) + 12]),
-                      False)
+        return _android(buf, at & _OFFSET)
     return _v1(buf, at & _OFFSET, code)
+
+
+def _android(buf, i):
+    return Advert(KIND_ANDROID, PLATFORM_ANDROID, bytes(buf[i:i + 12]), False)
 
 
 # The defaults after scan_rsp bind what the call needs: native code that reads no global skips

@@ -3,9 +3,12 @@
 A device is known by a 13-byte key: a type byte, then 12 bytes (KEY_ID: the Bluezone ID, or a
 v1 code padded with zeros; KEY_ADDR: address type and address, zero-padded, for an iPhone
 whose ID comes from a GATT read, and for iBeacons). The radio's ring holds adverts in this
-form; keys live in one preallocated bytearray and are found with bytearray.find (C speed,
-nothing allocated per advert). The table holds `size` devices (default 64); a new device in a full
-table evicts the least recently seen one, which is counted.
+form; keys live in one preallocated bytearray and are found by viper code that compares a
+one-byte hash of each first (nothing allocated per advert). The table holds `size` devices
+(default 64); a new device in a full table evicts the least recently seen one, which is counted.
+The radio drains its ring with update_known(): one viper call updates the known devices whose
+adverts change nothing a listener is told of, in place in the table's arrays, and hands the
+rest to seen() (docs/esp32-notes.md, note 40).
 
 RSSI is smoothed (exponential, fixed point x16, faster for devices that advertise seldom). A
 device is near when the smoothed RSSI reaches near_rssi and stays near until it falls 6 dB
@@ -22,6 +25,7 @@ the journal) are counted.
 """
 
 import time
+from array import array
 
 import micropython
 from micropython import const
@@ -40,6 +44,7 @@ _SMOOTH_SHIFT = const(2)  # each reading moves the average a quarter of the way.
 _SLOW_MS = const(500)  # ...or half of it when readings come this far apart or more
 _STALE_MS = const(3000)  # a reading after this long a silence starts the average afresh
 _NO_ENTRY = const(-1)
+ASK_READER = const(0x10000)  # update_known(): a known device's advert, updated, for the reader
 
 
 # Ticks wrap at _TICKS_MAX + 1, a power of two (the stubs call ticks opaque: hence the ignore).
@@ -53,16 +58,24 @@ def _nobody_listens(entry):
 
 # ptr8 is a viper built-in that the ESP32 stubs do not describe: hence the pyright ignores.
 @micropython.viper
-def _find(keys, key, size: int) -> int:
-    """The entry of `keys` (size entries of KEY_BYTES) equal to `key`, or _NO_ENTRY."""
+def _find(keys, hashes, key, size: int) -> int:
+    """The entry of `keys` (size entries of KEY_BYTES) equal to `key`, or _NO_ENTRY. Each entry's
+    key has a one-byte hash in `hashes`, compared first (IDs may share all but a byte or two);
+    the probe key's hash is left in hashes[size], for an entry it goes into."""
     table = ptr8(keys)  # pyright: ignore[reportUndefinedVariable]
+    h = ptr8(hashes)  # pyright: ignore[reportUndefinedVariable]
     k = ptr8(key)  # pyright: ignore[reportUndefinedVariable]
-    first = k[0]
+    mix = 0
+    j = 0
+    while j < KEY_BYTES:
+        mix = (mix * 31 + k[j]) & 0xFF
+        j += 1
+    h[size] = mix
     i = 0
     at = 0
     while i < size:
-        if table[at] == first:
-            j = 1
+        if h[i] == mix:
+            j = 0
             while j < KEY_BYTES and table[at + j] == k[j]:
                 j += 1
             if j == KEY_BYTES:
@@ -75,12 +88,13 @@ def _find(keys, key, size: int) -> int:
 @micropython.viper
 def _oldest(last_ms, now_ms: int, size: int, ticks_max: int) -> int:
     """The entry heard longest ago: the largest time.ticks_diff(now_ms, last_ms[i])."""
+    heard = ptr32(last_ms)  # pyright: ignore[reportUndefinedVariable]
     half = (ticks_max >> 1) + 1
     oldest = 0
     age = -1
     i = 0
     while i < size:
-        a = ((now_ms - int(last_ms[i]) + half) & ticks_max) - half  # time.ticks_diff()
+        a = ((now_ms - int(heard[i]) + half) & ticks_max) - half  # time.ticks_diff()
         if a > age:
             age = a
             oldest = i
@@ -88,24 +102,96 @@ def _oldest(last_ms, now_ms: int, size: int, ticks_max: int) -> int:
     return oldest
 
 
+@micropython.viper
+def update_known(hot, ring, now_ms: int, now_s: int, first_read: int) -> int:
+    """Presence.seen() for the ring's adverts (gate.radio.Ring) from devices already in the table
+    whose advert changes nothing a listener is told of: each updated in place and released, as
+    seen() would. Returns -1 once the ring is empty, else at the first advert seen() must take (a
+    new device, one coming near or to the scanner): its slot; or, for one of kind code first_read
+    or above, updated but not released, ASK_READER | entry << 8 | slot (the ring and the table
+    hold under 256). One call for a batch: the frame and the pointers are paid once."""
+    find = _find  # one global read per batch
+    smooth = ptr16(hot[2])  # pyright: ignore[reportUndefinedVariable]
+    max_rssi = ptr16(hot[3])  # pyright: ignore[reportUndefinedVariable]
+    count = ptr32(hot[4])  # pyright: ignore[reportUndefinedVariable]
+    last_seen = ptr32(hot[5])  # pyright: ignore[reportUndefinedVariable]
+    last_ms = ptr32(hot[6])  # pyright: ignore[reportUndefinedVariable]
+    near_ms = ptr32(hot[7])  # pyright: ignore[reportUndefinedVariable]
+    strong_ms = ptr32(hot[8])  # pyright: ignore[reportUndefinedVariable]
+    strong = ptr8(hot[9])  # pyright: ignore[reportUndefinedVariable]
+    near = ptr8(hot[10])  # pyright: ignore[reportUndefinedVariable]
+    limits = ptr16(hot[11])  # pyright: ignore[reportUndefinedVariable]
+    size = int(hot[12])
+    near_enter = (int(limits[0]) ^ 0x8000) - 0x8000  # int16, as stored
+    near_leave = (int(limits[1]) ^ 0x8000) - 0x8000
+    slots = ring.keys
+    ring_rssi = ptr8(ring.rssi)  # pyright: ignore[reportUndefinedVariable]
+    kinds = ptr8(ring.kind)  # pyright: ignore[reportUndefinedVariable]
+    n = int(ring.size)
+    head = int(ring.head)
+    t = int(ring.tail)
+    ticks_max = int(hot[13])
+    half = (ticks_max >> 1) + 1
+    while t != head:
+        e = int(find(hot[0], hot[1], slots[t], size))
+        if e == _NO_ENTRY:
+            break
+        rssi = (int(ring_rssi[t]) ^ 0x80) - 0x80
+        gap = ((now_ms - int(last_ms[e]) + half) & ticks_max) - half  # time.ticks_diff()
+        if gap >= _STALE_MS:
+            s = rssi << 4
+        else:
+            s = (int(smooth[e]) ^ 0x8000) - 0x8000
+            s += ((rssi << 4) - s) >> (_SMOOTH_SHIFT if gap < _SLOW_MS else 1)
+        if s >= near_enter and not (  # seen() would call on_strong() or on_near()
+                near[e] and strong[e]
+                and ((now_ms - int(strong_ms[e]) + half) & ticks_max) - half <= NEAR_NOW_MS):
+            break
+        if rssi > (int(max_rssi[e]) ^ 0x8000) - 0x8000:
+            max_rssi[e] = rssi
+        smooth[e] = s
+        count[e] = int(count[e]) + 1
+        last_seen[e] = now_s
+        last_ms[e] = now_ms
+        if s >= near_enter:
+            strong_ms[e] = now_ms
+            near_ms[e] = now_ms
+        elif near[e]:
+            if s < near_leave:
+                near[e] = 0
+            else:
+                near_ms[e] = now_ms
+        if int(kinds[t]) >= first_read:  # updated; the caller asks the reader and releases it
+            ring.tail = t
+            return ASK_READER | e << 8 | t
+        t += 1
+        if t == n:
+            t = 0
+    ring.tail = t
+    return -1 if t == head else t
+
+
 class Presence:
     def __init__(self, near_rssi, on_sighting, size=64):
         """on_sighting(record tuple): a visit ended."""
         self.size = size
+        self._limits = array("h", bytes(4))
         self.set_near(near_rssi)
         self.keys = bytearray(KEY_BYTES * size)  # type 0: a free entry
+        self.hashes = bytearray(size + 1)  # _find()'s
         self.ident = bytearray(12 * size)  # an address-keyed device's ID, once read
         self.has_id = bytearray(size)
         self.platform = bytearray(size)
         self.source = bytearray(size)
-        self.smooth = [0] * size  # RSSI x16
-        self.max_rssi = [0] * size
-        self.count = [0] * size
+        # What update_known() reads and writes: arrays, for viper code.
+        self.smooth = array("h", bytes(2 * size))  # RSSI x16
+        self.max_rssi = array("h", bytes(2 * size))
+        self.count = array("I", bytes(4 * size))
         self.first_seen = [0] * size  # Unix seconds
-        self.last_seen = [0] * size  # Unix seconds
-        self.last_ms = [0] * size  # ticks_ms of the last advert
-        self.near_ms = [0] * size  # ticks_ms when last heard near
-        self.strong_ms = [0] * size  # ticks_ms when last heard at or above near_rssi
+        self.last_seen = array("I", bytes(4 * size))  # Unix seconds
+        self.last_ms = array("I", bytes(4 * size))  # ticks_ms of the last advert
+        self.near_ms = array("I", bytes(4 * size))  # ticks_ms when last heard near
+        self.strong_ms = array("I", bytes(4 * size))  # ticks_ms when last heard at or above near_rssi
         self.strong = bytearray(size)  # heard so at least once in this entry's life
         self.admitted_ms = [0] * size  # ticks_ms when this device last opened the gate
         self.admitted = bytearray(size)  # opened it at least once in this entry's life
@@ -113,6 +199,9 @@ class Presence:
         self.id_until = [0] * size  # ticks_ms when a read ID's slot ends
         self.near = bytearray(size)
         self.was_near = bytearray(size)  # near at some point of this visit
+        self.hot = (self.keys, self.hashes, self.smooth, self.max_rssi, self.count, self.last_seen, self.last_ms,
+                    self.near_ms, self.strong_ms, self.strong, self.near, self._limits, size,
+                    _TICKS_MAX)
         self.used = 0
         self.evictions = 0
         self.glimpses = 0  # visits too short to record
@@ -123,12 +212,14 @@ class Presence:
     def set_near(self, near_rssi):
         self.near_enter = near_rssi << 4
         self.near_leave = (near_rssi - HYSTERESIS_DB) << 4
+        self._limits[0] = self.near_enter  # for update_known()
+        self._limits[1] = self.near_leave
 
     # ---- lookup --------------------------------------------------------------------------
 
     def find(self, key):
         """The entry holding a 13-byte key, or _NO_ENTRY."""
-        return _find(self.keys, key, self.size)
+        return _find(self.keys, self.hashes, key, self.size)
 
     def _free_entry(self, now_ms):
         keys = self.keys
@@ -146,17 +237,18 @@ class Presence:
 
     # ---- updates -------------------------------------------------------------------------
 
-    @micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
     def seen(self, key, rssi, platform, now_ms, now_s):
-        """One advert of the device with this 13-byte key; returns its entry. Allocates
-        nothing."""
-        i = _find(self.keys, key, self.size)
+        """One advert of the device with this 13-byte key; returns its entry. Allocates nothing
+        but its frame (docs/esp32-notes.md, note 39): the scan path takes known devices with
+        update_known(), and only new devices and those a listener is told of come here."""
+        i = _find(self.keys, self.hashes, key, self.size)
         smooth = self.smooth
         last_ms = self.last_ms
         if i == _NO_ENTRY:
             i = self._free_entry(now_ms)
             o = i * KEY_BYTES
             self.keys[o:o + KEY_BYTES] = key
+            self.hashes[i] = self.hashes[self.size]  # the key's, left there by _find()
             self.has_id[i] = key[0] == KEY_ID
             self.asked_ms[i] = time.ticks_add(now_ms, -ASK_MS)
             self.platform[i] = platform

@@ -30,7 +30,7 @@ from micropython import const
 from bzcore import adv
 from bzcore.adv import verdict
 from bzcore.record import ANDROID, IOS
-from gate.presence import KEY_ADDR, KEY_BYTES, KEY_ID
+from gate.presence import ASK_READER, KEY_BYTES, KEY_ID, update_known
 
 _IRQ_SCAN_RESULT = const(5)
 _IRQ_SCAN_DONE = const(6)
@@ -46,6 +46,11 @@ K_IOS = const(5)
 K_IOS_BACKGROUND = const(6)
 K_IOS_V1_READ = const(7)
 FIRST_NEEDS_READ = const(5)
+# gate.presence's KEY_ID, KEY_ADDR and KEY_BYTES, for viper code (it reads constants at compile
+# time, and a global read costs every call: docs/esp32-notes.md, note 40).
+_KEY_ID = const(1)
+_KEY_ADDR = const(2)
+_KEY_BYTES = const(13)
 _ZEROS_AFTER_V1_CODE = bytes(6)
 # The platform of each kind code (records' codes): v1 and rolling-ID iPhones are iOS.
 _PLATFORM = bytes((0, ANDROID, ANDROID, IOS, ANDROID, IOS, IOS, IOS))
@@ -63,50 +68,16 @@ SCAN_RESTART = const(1)
 BLE_RESET = const(2)
 
 
-@micropython.viper
-def _fill_key(key, data, found: int) -> int:
-    """Write a ring slot's presence key for a verdict: the ID or v1 code at its place in the
-    advert, or the address type and address; zero-padded. Returns the slot's kind code, or 0
-    for a v1 iPhone's name, which _v1_name_key() decodes. ptr8 is a viper built-in the ESP32
-    stubs do not describe: hence the pyright ignores."""
-    k = ptr8(key)  # pyright: ignore[reportUndefinedVariable]
-    code = found & 0x0F  # adv.VERDICT_CODE
-    if code == K_IOS_V1:
-        return 0
-    j = 0
-    if code <= K_ANDROID_V1:
-        p = ptr8(data[4])  # pyright: ignore[reportUndefinedVariable]
-        at = found >> 4  # adv.VERDICT_AT_SHIFT; the IRQ has no SCAN_RSP
-        n = 12 if code == K_ANDROID else 6
-        k[0] = int(KEY_ID)
-        while j < n:
-            k[1 + j] = p[at + j]
-            j += 1
-        while j < 12:
-            k[1 + j] = 0
-            j += 1
-        return code
-    a = ptr8(data[1])  # pyright: ignore[reportUndefinedVariable]
-    k[0] = int(KEY_ADDR)
-    k[1] = int(data[0])
-    while j < 6:
-        k[2 + j] = a[j]
-        j += 1
-    while j < 11:
-        k[2 + j] = 0
-        j += 1
-    return code if code <= K_IOS_V1_READ else K_IOS_V1_READ
-
-
-def _v1_name_key(key, data):
-    """A v1 iPhone with a name in its advert: the code the name hides is the key, or, when it
-    does not decode, the address (the name is then read over GATT). Allocates; v1 is rare."""
+def _v1_code_key(key, data):
+    """A v1 iPhone with a name in its advert: True with the code the name hides written as the
+    key, False when the name does not decode (the device is then known by its address, and the
+    name read over GATT). Allocates; v1 is rare."""
     code = adv.classify(data[4]).id
     if code is None:
-        return _fill_key(key, data, K_IOS_V1_READ)
+        return False
     key[0] = KEY_ID
     key[1:] = code.encode() + _ZEROS_AFTER_V1_CODE
-    return K_IOS_V1
+    return True
 
 
 class Ring:
@@ -114,7 +85,7 @@ class Ring:
 
     Each slot holds the device's presence key (gate.presence: a type byte, then the 12-byte
     ID, the v1 code or the address type and address, zero-padded) in a bytearray of its own,
-    made once (bytearray.find takes no memoryview), and its RSSI and kind code."""
+    made once, and its RSSI and kind code. push() is viper code, called by the IRQ handler."""
 
     def __init__(self, size=RING_SIZE):
         self.size = size
@@ -125,23 +96,55 @@ class Ring:
         self.tail = 0  # next slot the consumer reads
         self.drops = 0
 
-    def push(self, data, found):
+    # ptr8 is a viper built-in the ESP32 stubs do not describe: hence the pyright ignores.
+    @micropython.viper
+    def push(self, data, found: int) -> int:
         """Copy in the advert of a _IRQ_SCAN_RESULT (data: addr_type, addr, adv_type, rssi,
-        adv_data) whose verdict is `found` (not V_NONE). Returns 0 (and counts it) when full,
-        else WAKE when the ring was empty (the consumer is waiting for it), else 1."""
-        head = self.head
+        adv_data) whose verdict is `found` (not V_NONE): the slot's key is the ID or v1 code at
+        its place in the advert, or the address type and address, zero-padded. Returns 0 (and
+        counts it) when full, else WAKE when the ring was empty (the consumer is waiting for
+        it), else 1."""
+        head = int(self.head)
         nxt = head + 1
-        if nxt == self.size:
+        if nxt == int(self.size):
             nxt = 0
-        tail = self.tail
+        tail = int(self.tail)
         if nxt == tail:
-            self.drops += 1
+            self.drops = int(self.drops) + 1
             return 0
-        code = _fill_key(self.keys[head], data, found)
-        if not code:
-            code = _v1_name_key(self.keys[head], data)
-        self.rssi[head] = data[3]
-        self.kind[head] = code
+        key = self.keys[head]
+        code = found & 0x0F  # adv.VERDICT_CODE
+        if code == K_IOS_V1 and not _v1_code_key(key, data):
+            code = K_IOS_V1_READ
+        if code != K_IOS_V1:
+            k = ptr8(key)  # pyright: ignore[reportUndefinedVariable]
+            if code <= K_ANDROID_V1:
+                src = ptr8(data[4])  # pyright: ignore[reportUndefinedVariable]
+                at = found >> 4  # adv.VERDICT_AT_SHIFT; the IRQ has no SCAN_RSP
+                n = 12 if code == K_ANDROID else 6
+                k[0] = _KEY_ID
+                o = 1
+            else:
+                src = ptr8(data[1])  # pyright: ignore[reportUndefinedVariable]
+                at = 0
+                n = 6
+                k[0] = _KEY_ADDR
+                k[1] = int(data[0])
+                o = 2
+                if code > K_IOS_V1_READ:
+                    code = K_IOS_V1_READ
+            j = 0
+            while o < _KEY_BYTES:
+                if j < n:
+                    k[o] = src[at + j]
+                else:
+                    k[o] = 0
+                j += 1
+                o += 1
+        rssi = ptr8(self.rssi)  # pyright: ignore[reportUndefinedVariable]
+        rssi[head] = int(data[3])
+        kinds = ptr8(self.kind)  # pyright: ignore[reportUndefinedVariable]
+        kinds[head] = code
         self.head = nxt
         return WAKE if head == tail else 1
 
@@ -197,12 +200,17 @@ class Radio:
                         self.bluezone += 1
                         if kept == WAKE:  # the consumer drains all there is once woken
                             self.flag.set()
-            elif event == _IRQ_SCAN_DONE:
-                self._stopped()
             else:
-                self.gatt_handler(event, data)
+                self._other_event(event, data)
         except BaseException:  # noqa: B036 - one escape would end BLE events for good
             self.irq_errors += 1
+
+    def _other_event(self, event, data):
+        """The IRQ's rarer events, in bytecode: native code is kept for the scan results."""
+        if event == _IRQ_SCAN_DONE:
+            self._stopped()
+        else:
+            self.gatt_handler(event, data)
 
     # ---- scan control --------------------------------------------------------------------
 
@@ -306,14 +314,20 @@ class Radio:
         """Hand every advert in the ring to the presence table, and unread iPhones to the
         reader. Allocates nothing for a device already in the table."""
         ring = self.ring
-        keys = ring.keys
-        rssi = ring.rssi
-        while ring.head != ring.tail:
-            i = ring.tail
-            code = ring.kind[i]
-            e = presence.seen(keys[i], rssi[i], _PLATFORM[code], now_ms, now_s)
+        first_read = FIRST_NEEDS_READ if reader is not None else K_IOS_V1_READ + 1
+        hot = presence.hot
+        while True:
+            i = update_known(hot, ring, now_ms, now_s, first_read)  # known devices, in place
+            if i < 0:
+                return
+            code = ring.kind[i & 0xFF]
+            if i >= ASK_READER:  # a known iPhone, updated: the reader may be due
+                e = (i >> 8) & 0xFF
+                i &= 0xFF
+            else:
+                e = presence.seen(ring.keys[i], ring.rssi[i], _PLATFORM[code], now_ms, now_s)
             if code >= FIRST_NEEDS_READ and reader is not None and presence.needs_read(e, now_ms):
-                reader.want(keys[i][1:8], code == K_IOS_V1_READ)  # address type + address
+                reader.want(ring.keys[i][1:8], code == K_IOS_V1_READ)  # address type + address
             ring.release(i)
 
     async def consume(self, presence, reader, clock_now, healthy):

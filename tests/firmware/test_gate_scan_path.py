@@ -181,3 +181,97 @@ print(",".join(str(code) for code in recoveries), " ".join(stack.calls))
 """)
     assert out[0] == "1,1,2"  # SCAN_RESTART twice, then BLE_RESET
     assert " ".join(out[1:]) == "on scan stop scan stop scan off on scan"
+
+
+def test_the_ring_drained_in_place_leaves_the_table_as_seen_advert_by_advert(tmp_path):
+    # Random adverts (Android IDs, iPhones by address, a v1 code; strong, weak, after short and
+    # long silences) through the radio's drain, which updates known devices in place, and the
+    # same adverts handed to Presence.seen() one by one: the same tables, the same calls to the
+    # listeners and the reader, in the same order. A table of four makes evictions common.
+    out = run_script(tmp_path, """
+from gate.presence import Presence
+from gate.radio import _PLATFORM, FIRST_NEEDS_READ, K_IOS_V1_READ
+
+class Reader:
+    def __init__(self, log):
+        self.log = log
+    def want(self, addr, v1):
+        self.log.append(("want", bytes(addr), v1))
+
+def table(log):
+    p = Presence(-60, lambda rec: log.append(("sighting", rec)), size=4)
+    p.on_near = lambda i: log.append(("near", i))
+    p.on_strong = lambda i: log.append(("strong", i))
+    return p
+
+def state(p):
+    return (bytes(p.keys), list(p.smooth), list(p.max_rssi), list(p.count), list(p.last_seen),
+            list(p.last_ms), list(p.near_ms), list(p.strong_ms), bytes(p.strong), bytes(p.near),
+            bytes(p.was_near), list(p.asked_ms), p.used, p.evictions, p.glimpses)
+
+ANDROID = "0201020FFFB522130CEA6472130C185D8643DF0303564E"
+IPHONE = "02011A14FF4C000108000000000000000000000000000000"
+V1 = "02010209FFB522614233785939" "1107" "89A807ADD1172FA1C44BF573F4390AE2"
+fast_log, slow_log = [], []
+fast, slow = table(fast_log), table(slow_log)
+reader, slow_reader = Reader(fast_log), Reader(slow_log)
+seed = 1620
+def rand(n):
+    global seed
+    seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+    return (seed >> 8) % n
+now = 0
+same = events = wants = 0
+for batch in range(400):
+    for _ in range(1 + rand(6)):
+        device = rand(6)
+        hex_advert = (ANDROID, ANDROID, ANDROID, IPHONE, IPHONE, V1)[device]
+        packet = bytearray(bytes.fromhex(hex_advert))
+        if device < 3:
+            packet[18] = device
+        addr[5] = device
+        radio._irq(5, (1, memoryview(addr), 0, -45 - rand(40), memoryview(packet)))
+    ring = radio.ring
+    pending = []  # what the drain will take, for the table fed advert by advert
+    i = ring.tail
+    while i != ring.head:
+        pending.append((bytes(ring.keys[i]), ring.rssi[i], ring.kind[i]))
+        i = (i + 1) % ring.size
+    now += (0, 100, 400, 900, 2500, 4000)[rand(6)]
+    radio.drain(fast, reader, now, 1600416300 + now // 1000)
+    for key, rssi, code in pending:  # the drain as it was: seen() for every advert
+        e = slow.seen(bytearray(key), rssi, _PLATFORM[code], now, 1600416300 + now // 1000)
+        if code >= FIRST_NEEDS_READ and slow.needs_read(e, now):
+            slow_reader.want(key[1:8], code == K_IOS_V1_READ)
+    if rand(40) == 0:
+        fast.expire(now)
+        slow.expire(now)
+    same += state(fast) == state(slow) and fast_log == slow_log
+    events += len(fast_log)
+    wants += len([e for e in fast_log if e[0] == "want"])
+    fast_log[:] = slow_log[:] = []
+print(same, events, wants)
+""")
+    same, events, wants = map(int, out)
+    assert same == 400
+    assert events > 100 and wants > 5  # listeners, sightings and the reader all had their say
+
+
+def test_keys_with_the_same_hash_are_told_apart(tmp_path):
+    # _find() compares a one-byte hash of each key first: (h * 31 + byte) & 0xFF over the 13
+    # bytes. One more in byte 11 and 31 less in byte 12 give the same hash, not the same key.
+    out = run_script(tmp_path, """
+a = bytearray(13)
+a[0] = KEY_ID
+a[12] = 40
+b = bytearray(a)
+b[11] = 1
+b[12] = 9
+print(presence.find(b))
+i = presence.seen(a, -50, 1, 0, 1600416300)
+hash_a = presence.hashes[i]
+print(presence.find(a) == i, presence.find(b))
+j = presence.seen(b, -50, 1, 10, 1600416300)
+print(presence.hashes[j] == hash_a, j != i, presence.find(a) == i, presence.find(b) == j, presence.used)
+""")
+    assert out == ["-1", "True", "-1", "True", "True", "True", "True", "2"]
