@@ -5,7 +5,8 @@ deleted one by one), and into PostgreSQL as this tree stores them (whole days dr
 cutoff's own day judged row by row) against the code of an earlier commit (--before: rows
 deleted one by one from unpartitioned tables), in one run. Loading is timed too: one INSERT ...
 SELECT over generated positions per table and million rows, the payload tables' secondary
-indexes dropped meanwhile and built again at the end.
+indexes dropped meanwhile and built again at the end; and the bytes the store takes per record
+once loaded (the whole database: tables, indexes, free pages), for sizing (docs/scale.md).
 
     .venv/bin/python bench/purge.py [--rows N] [--before REV]
 
@@ -53,9 +54,10 @@ _LOADS = {
 }
 
 
-def load(db: str, n: int) -> float:
-    """Seconds to fill a new store with n records as the module docstring says (with the store
-    code on the path: this tree's, or --before's, whose schema has no day column)."""
+def load(db: str, n: int) -> str:
+    """"seconds bytes": to fill a new store with n records as the module docstring says (with
+    the store code on the path: this tree's, or --before's, whose schema has no day column),
+    and the database's size then."""
     conn = store.open_store(db)
     conn.tune_for_reading()  # a big page cache: each index is written in bulk
     has_day = hasattr(store, "DAY_SCHEMA")
@@ -63,8 +65,16 @@ def load(db: str, n: int) -> float:
     with _indexes_built_after(conn):
         _fill(conn, n, has_day)
     seconds = time.perf_counter() - start
+    size = _size(conn)
     conn.close()
-    return seconds
+    return f"{seconds} {size}"
+
+
+def _size(conn) -> int:
+    if conn.kind == "sqlite":
+        pages, page = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+        return pages * page
+    return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
 def _fill(conn, n: int, has_day: bool) -> None:
@@ -116,7 +126,7 @@ def purge(db: str) -> str:
 
 
 def load_and_purge(db: str, n: int) -> str:
-    """load() then purge(): "load seconds, purge seconds, sightings, decisions"."""
+    """load() then purge(): "load seconds, bytes, purge seconds, sightings, decisions"."""
     return f"{load(db, n)} {purge(db)}"
 
 
@@ -127,9 +137,10 @@ def expected(n: int) -> tuple[int, int]:
 
 
 def report(name: str, figures: str, n: int) -> None:
-    load_s, purge_s, sightings, decisions = figures.split()
+    load_s, size, purge_s, sightings, decisions = figures.split()
     ok = (int(sightings), int(decisions)) == expected(n)
-    print(f"  {name:56} load {float(load_s):7.1f} s   purge {float(purge_s):7.2f} s   "
+    print(f"  {name:56} load {float(load_s):7.1f} s   {int(size) / n:5.0f} bytes/record   "
+          f"purge {float(purge_s):7.2f} s   "
           f"deleted {int(sightings):,} sightings, {int(decisions):,} decisions"
           f"{'' if ok else '  (NOT WHAT IS OLDER THAN THE CUTOFF)'}")
 
