@@ -110,7 +110,11 @@ def update_known(hot, ring, now_ms: int, now_s: int, first_read: int) -> int:
     new device, one coming near or to the scanner): its slot; or, for one of kind code first_read
     or above, updated but not released, ASK_READER | entry << 8 | slot (the ring and the table
     hold under 256). One call for a batch: the frame and the pointers are paid once."""
-    find = _find  # one global read per batch
+    head = int(ring.head)
+    t = int(ring.tail)
+    if t == head:
+        return -1
+    find = hot[14]  # _find, handed in: no global read (docs/esp32-notes.md, note 40)
     smooth = ptr16(hot[2])  # pyright: ignore[reportUndefinedVariable]
     max_rssi = ptr16(hot[3])  # pyright: ignore[reportUndefinedVariable]
     count = ptr32(hot[4])  # pyright: ignore[reportUndefinedVariable]
@@ -128,8 +132,6 @@ def update_known(hot, ring, now_ms: int, now_s: int, first_read: int) -> int:
     ring_rssi = ptr8(ring.rssi)  # pyright: ignore[reportUndefinedVariable]
     kinds = ptr8(ring.kind)  # pyright: ignore[reportUndefinedVariable]
     n = int(ring.size)
-    head = int(ring.head)
-    t = int(ring.tail)
     ticks_max = int(hot[13])
     half = (ticks_max >> 1) + 1
     while t != head:
@@ -201,7 +203,7 @@ class Presence:
         self.was_near = bytearray(size)  # near at some point of this visit
         self.hot = (self.keys, self.hashes, self.smooth, self.max_rssi, self.count, self.last_seen, self.last_ms,
                     self.near_ms, self.strong_ms, self.strong, self.near, self._limits, size,
-                    _TICKS_MAX)
+                    _TICKS_MAX, _find)
         self.used = 0
         self.evictions = 0
         self.glimpses = 0  # visits too short to record

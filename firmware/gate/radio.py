@@ -188,12 +188,13 @@ class Radio:
 
     # ---- IRQ -----------------------------------------------------------------------------
 
+    # The defaults bind what the handler calls: no global lookups (docs/esp32-notes.md, note 40).
     @micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
-    def _irq(self, event, data):
+    def _irq(self, event, data, _verdict=verdict, _len=len):
         try:
             if event == _IRQ_SCAN_RESULT:
                 self.adverts += 1
-                found = verdict(data[4], None, len)
+                found = _verdict(data[4], None, _len)
                 if found:
                     kept = self.ring.push(data, found)
                     if kept:
