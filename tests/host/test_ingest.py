@@ -20,6 +20,7 @@ from bzcore import record
 from bzgate import store
 from bzgate.cli import main
 from bzgate.keys import KeyStore
+from bzgate.store import ingesters
 
 BOARD = bytes.fromhex("30aea4c1d2e3")
 
@@ -207,6 +208,13 @@ def test_a_broker_restart_mid_stream_loses_nothing(tmp_path, keys, service, gate
     assert db_records(db) == gate.journal
 
 
+def beaten_batches(db, *processes) -> int:
+    """The fewest batches any of these ingester processes has taken, by its heartbeat."""
+    with store.open_store(db) as conn:
+        taken = {beat["client_id"]: beat["batches"] for beat in ingesters.ingesters(conn)}
+    return min(taken.get(process.client_id, 0) for process in processes)
+
+
 def test_two_ingester_processes_on_one_postgresql_database_store_nothing_twice(pg_url, tmp_path, broker, gate_for):
     prefix = unique("t")
     key_store = KeyStore(tmp_path / "keys.json")
@@ -218,6 +226,9 @@ def test_two_ingester_processes_on_one_postgresql_database_store_nothing_twice(p
         gates = [gate_for(prefix, 150, gate_id=f"g{n}", board=board) for n, board in enumerate(boards)]
         sync_all(gates)
         assert all(gate.acked_seq() == 149 for gate in gates)
+        # The one that stored less is still taking the batches the other stored: its heartbeat
+        # says when it has taken them all.
+        assert wait_until(lambda: beaten_batches(pg_url, one, two) >= 24, 20)
         assert one.stop() == 0 and two.stop() == 0, one.log + two.log
     # Both took every batch off the broker; between them each batch was stored once.
     assert one.counts["batches"] >= 24 and two.counts["batches"] >= 24
