@@ -193,7 +193,7 @@ class Presence:
         self.last_seen = array("I", bytes(4 * size))  # Unix seconds
         self.last_ms = array("I", bytes(4 * size))  # ticks_ms of the last advert
         self.near_ms = array("I", bytes(4 * size))  # ticks_ms when last heard near
-        self.strong_ms = array("I", bytes(4 * size))  # ticks_ms when last heard at or above near_rssi
+        self.strong_ms = array("I", bytes(4 * size))  # ticks_ms when last heard >= near_rssi
         self.strong = bytearray(size)  # heard so at least once in this entry's life
         self.admitted_ms = [0] * size  # ticks_ms when this device last opened the gate
         self.admitted = bytearray(size)  # opened it at least once in this entry's life
@@ -201,9 +201,9 @@ class Presence:
         self.id_until = [0] * size  # ticks_ms when a read ID's slot ends
         self.near = bytearray(size)
         self.was_near = bytearray(size)  # near at some point of this visit
-        self.hot = (self.keys, self.hashes, self.smooth, self.max_rssi, self.count, self.last_seen, self.last_ms,
-                    self.near_ms, self.strong_ms, self.strong, self.near, self._limits, size,
-                    _TICKS_MAX, _find)
+        self.hot = (self.keys, self.hashes, self.smooth, self.max_rssi, self.count,
+                    self.last_seen, self.last_ms, self.near_ms, self.strong_ms, self.strong,
+                    self.near, self._limits, size, _TICKS_MAX, _find)
         self.used = 0
         self.evictions = 0
         self.glimpses = 0  # visits too short to record

@@ -272,6 +272,7 @@ i = presence.seen(a, -50, 1, 0, 1600416300)
 hash_a = presence.hashes[i]
 print(presence.find(a) == i, presence.find(b))
 j = presence.seen(b, -50, 1, 10, 1600416300)
-print(presence.hashes[j] == hash_a, j != i, presence.find(a) == i, presence.find(b) == j, presence.used)
+print(presence.hashes[j] == hash_a, j != i, presence.find(a) == i, presence.find(b) == j,
+      presence.used)
 """)
     assert out == ["-1", "True", "-1", "True", "True", "True", "True", "2"]
