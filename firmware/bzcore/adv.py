@@ -189,7 +189,7 @@ def _packet(adv, scan_rsp, at):
 def verdict_portable(adv, scan_rsp, len=len):
     """What classify() needs from an advert, as one int: see VERDICT_CODE. The portable walk;
     on MicroPython verdict() is its viper twin, which gives the same int. len is the builtin:
-    the viper twin is handed it (a global read in viper code costs every call, note 40)."""
+    the viper twin is handed it (a global read in viper code costs every call, note 41)."""
     # The AD walk of structures() inlined: no list, no slices, nothing allocated on the way.
     roles = _AD_ROLE  # a local: one global lookup per advert, not per AD structure
     flags = 0
@@ -348,7 +348,7 @@ def _android(buf, i):
 
 
 # The defaults after scan_rsp bind what the call needs: native code that reads no global skips
-# the globals swap and the exception handler that guards it (docs/esp32-notes.md, note 40).
+# the globals swap and the exception handler that guards it (docs/esp32-notes.md, note 41).
 @micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
 def classify(adv, scan_rsp=None, _verdict=verdict, _len=len, _none=NONE, _bluezone=_bluezone):
     """Classify one advert (ADV bytes plus optional SCAN_RSP bytes) by the rules A-F of

@@ -4,7 +4,7 @@ verdict() gives the same int as bzcore.adv.verdict_portable() for any bytes, at 
 the cost; bzcore.adv imports it on MicroPython (CPython has no viper). Viper reads constants only
 at compile time, so the verdict codes and reference bytes are restated here, and the walk reads
 no global at all: one would cost a globals swap and an exception handler on every call
-(docs/esp32-notes.md, note 40), so its caller hands it len. tests/fastpath_cases.py holds the two
+(docs/esp32-notes.md, note 41), so its caller hands it len. tests/fastpath_cases.py holds the two
 walks to the same answers. ptr8 is a viper built-in the ESP32 stubs do not describe: hence the
 pyright ignores.
 """

@@ -8,7 +8,7 @@ one-byte hash of each first (nothing allocated per advert). The table holds `siz
 (default 64); a new device in a full table evicts the least recently seen one, which is counted.
 The radio drains its ring with update_known(): one viper call updates the known devices whose
 adverts change nothing a listener is told of, in place in the table's arrays, and hands the
-rest to seen() (docs/esp32-notes.md, note 40).
+rest to seen() (docs/esp32-notes.md, note 41).
 
 RSSI is smoothed (exponential, fixed point x16, faster for devices that advertise seldom). A
 device is near when the smoothed RSSI reaches near_rssi and stays near until it falls 6 dB
@@ -114,7 +114,7 @@ def update_known(hot, ring, now_ms: int, now_s: int, first_read: int) -> int:
     t = int(ring.tail)
     if t == head:
         return -1
-    find = hot[14]  # _find, handed in: no global read (docs/esp32-notes.md, note 40)
+    find = hot[14]  # _find, handed in: no global read (docs/esp32-notes.md, note 41)
     smooth = ptr16(hot[2])  # pyright: ignore[reportUndefinedVariable]
     max_rssi = ptr16(hot[3])  # pyright: ignore[reportUndefinedVariable]
     count = ptr32(hot[4])  # pyright: ignore[reportUndefinedVariable]

@@ -47,7 +47,7 @@ K_IOS_BACKGROUND = const(6)
 K_IOS_V1_READ = const(7)
 FIRST_NEEDS_READ = const(5)
 # gate.presence's KEY_ID, KEY_ADDR and KEY_BYTES, for viper code (it reads constants at compile
-# time, and a global read costs every call: docs/esp32-notes.md, note 40).
+# time, and a global read costs every call: docs/esp32-notes.md, note 41).
 _KEY_ID = const(1)
 _KEY_ADDR = const(2)
 _KEY_BYTES = const(13)
@@ -188,7 +188,7 @@ class Radio:
 
     # ---- IRQ -----------------------------------------------------------------------------
 
-    # The defaults bind what the handler calls: no global lookups (docs/esp32-notes.md, note 40).
+    # The defaults bind what the handler calls: no global lookups (docs/esp32-notes.md, note 41).
     @micropython.native  # its frame on the C stack (docs/esp32-notes.md, note 39)
     def _irq(self, event, data, _verdict=verdict, _len=len):
         try:
