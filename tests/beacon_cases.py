@@ -3,41 +3,38 @@
 import json
 import sys
 
+from casekit import expect
+
 from bzcore import adv, beacon, ids
-
-
-def _expect(got, want, what):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what, got, want))
 
 
 def _status_check(case):
     def check():
         data = beacon.status_advert(case["gate_id"], case["mode"], case["alarms"], case["counts"],
                                     case["clock_valid"], case["checkpoint"])
-        _expect(data.hex().upper(), case["adv"], "advert")
+        expect(data.hex().upper(), case["adv"], "advert")
         if len(data) > 31:
             raise AssertionError("%d bytes do not fit an advert" % len(data))
-        _expect(adv.classify(data).kind, adv.KIND_NONE, "not taken for a phone")
+        expect(adv.classify(data).kind, adv.KIND_NONE, "not taken for a phone")
         for wrap in (bytes, bytearray, memoryview):
             got = beacon.decode_status(wrap(data))
             want = {"version": 1, "gate_hash": beacon.gate_hash(case["gate_id"]),
                     "mode": case["mode"], "alarms": case["decoded_alarms"],
                     "clock_valid": case["clock_valid"], "checkpoint": case["checkpoint"],
                     "counts": case["decoded_counts"]}
-            _expect(got, want, "decoded from " + wrap.__name__)
+            expect(got, want, "decoded from " + wrap.__name__)
     return check
 
 
 def _not_status_check(case):
     def check():
-        _expect(beacon.decode_status(bytes.fromhex(case["adv"])), None, "decode")
+        expect(beacon.decode_status(bytes.fromhex(case["adv"])), None, "decode")
     return check
 
 
 def _later_version_check(case):
     def check():
-        _expect(beacon.decode_status(bytes.fromhex(case["adv"])), {"version": case["version"]},
+        expect(beacon.decode_status(bytes.fromhex(case["adv"])), {"version": case["version"]},
                 "decode")
     return check
 
@@ -47,13 +44,13 @@ def _checkpoint_check(table):
         key = bytes.fromhex(table["base_key"])
         for row in table["ids"]:
             got = beacon.checkpoint_id(key, table["base_day"], row["t"])
-            _expect(got.hex().upper(), row["id"], "ID at %d" % row["t"])
+            expect(got.hex().upper(), row["id"], "ID at %d" % row["t"])
         first = beacon.checkpoint_id(key, table["base_day"], table["ids"][0]["t"])
         data = beacon.checkpoint_advert(first)
-        _expect(data.hex().upper(), table["advert"], "advert")
-        _expect(adv.classify(data), (adv.KIND_ANDROID, adv.PLATFORM_ANDROID, first, False),
+        expect(data.hex().upper(), table["advert"], "advert")
+        expect(adv.classify(data), (adv.KIND_ANDROID, adv.PLATFORM_ANDROID, first, False),
                 "a gate's checkpoint advert is an Android phone's")
-        _expect(beacon.decode_status(data), None, "not a status beacon")
+        expect(beacon.decode_status(data), None, "not a status beacon")
         for bad in table["refused"]:
             _refused(bad["name"], ids.key_for_day, key, bad["base_day"], bad["t"])
         _refused("an 11-byte ID", beacon.checkpoint_advert, first[:11])

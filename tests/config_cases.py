@@ -2,13 +2,10 @@
 # tests/test_link_cases.py (core_cases.report prints them under MicroPython).
 import json
 
+from casekit import expect
+
 from bzcore import config
 from bzcore import uplinkconfig  # noqa: F401 - compiled first, while the 96K heap is still in one piece
-
-
-def _expect(got, want, what):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what, got, want))
 
 
 def _named(errors):
@@ -38,19 +35,19 @@ def _load_check(case):
         else:
             text = json.dumps(_fields(case))
             cfg, errors = config.load(text)
-            _expect(config.load(text.encode()), (cfg, errors), "bytes and str alike")
-        _expect(_named(errors), case["errors"], "errors")
+            expect(config.load(text.encode()), (cfg, errors), "bytes and str alike")
+        expect(_named(errors), case["errors"], "errors")
         if "not_in_errors" in case and case["not_in_errors"] in " ".join(errors):
             raise AssertionError("a secret echoed in %r" % errors)
         for name in case["want"]:
-            _expect(cfg[name], case["want"][name], name)
-        _expect(config.validate(cfg), [], "the loaded config is valid")
-        _expect(sorted(cfg), sorted(config.FIELDS), "every field")
+            expect(cfg[name], case["want"][name], name)
+        expect(config.validate(cfg), [], "the loaded config is valid")
+        expect(sorted(cfg), sorted(config.FIELDS), "every field")
         if "pins" in case:
             pins = config.board_pins(cfg)
             for role in config.ROLES:
                 want = case["pins"][role]
-                _expect(pins[role], None if want is None else (want[0], want[1]), "pin " + role)
+                expect(pins[role], None if want is None else (want[0], want[1]), "pin " + role)
     return check
 
 
@@ -66,8 +63,8 @@ def _wrong_check(table, kind):
             for field in _named(errors):
                 if field.split(".")[0] != name:
                     raise AssertionError("%s=%r: error names %s" % (name, table[kind][name], field))
-            _expect(cfg[name], config.DEFAULTS[name], name + " falls back to its default")
-            _expect(config.validate(fields), errors, "validate agrees with load")
+            expect(cfg[name], config.DEFAULTS[name], name + " falls back to its default")
+            expect(config.validate(fields), errors, "validate agrees with load")
     return check
 
 

@@ -3,14 +3,11 @@
 # pytest imports checks() under CPython; under MicroPython this file runs as a script:
 #   MICROPYPATH=firmware:.frozen micropython tests/core_cases.py tests/cases
 # and prints one tab-separated line per case: PASS <case id>, or FAIL <case id> <why>.
-import json
 import sys
 
+from casekit import Lcg, expect, hexbytes, load, report
+
 from bzcore import adv, ids
-
-
-def _bytes(text):
-    return bytes.fromhex(text)
 
 
 def _shown_id(ident):
@@ -19,64 +16,59 @@ def _shown_id(ident):
     return ident
 
 
-def _expect(got, want, what):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what, got, want))
-
-
 def _advert_check(case):
     def check():
-        data = _bytes(case["adv"])
-        scan_rsp = _bytes(case["scan_rsp"]) if "scan_rsp" in case else None
+        data = hexbytes(case["adv"])
+        scan_rsp = hexbytes(case["scan_rsp"]) if "scan_rsp" in case else None
         want = (case["kind"], case["platform"], case["id"], case["needs_gatt"])
         # The same bytes as bytes, bytearray and memoryview (what a BLE IRQ hands over).
         for wrap in (bytes, bytearray, memoryview):
             rsp = wrap(scan_rsp) if scan_rsp is not None else None
             r = adv.classify(wrap(data), rsp)
-            _expect((r.kind, r.platform, _shown_id(r.id), r.needs_gatt), want, wrap.__name__)
+            expect((r.kind, r.platform, _shown_id(r.id), r.needs_gatt), want, wrap.__name__)
     return check
 
 
 def _v1_name_check(case):
     def check():
-        _expect(adv.encode_v1_name(case["code"], case["d1"], case["d2"]), case["name"], "encode")
-        _expect(adv.encode_v1_name(case["code"], case["d2"], case["d1"])[1:9], case["name"][1:9],
+        expect(adv.encode_v1_name(case["code"], case["d1"], case["d2"]), case["name"], "encode")
+        expect(adv.encode_v1_name(case["code"], case["d2"], case["d1"])[1:9], case["name"][1:9],
                 "digit order")
-        _expect(adv.decode_v1_name(case["name"].encode()), case["code"], "decode")
+        expect(adv.decode_v1_name(case["name"].encode()), case["code"], "decode")
     return check
 
 
 def _bad_v1_name_check(name):
     def check():
-        _expect(adv.decode_v1_name(name.encode()), None, "decode")
+        expect(adv.decode_v1_name(name.encode()), None, "decode")
     return check
 
 
 def _day_check(day):
     def check():
-        key = _bytes(day["daily_key"])
+        key = hexbytes(day["daily_key"])
         max_ids = day["max"]
         start = day["time_start"]
         size = day["slot_seconds"]
-        _expect(ids.slot_seconds(max_ids), size, "slot seconds")
+        expect(ids.slot_seconds(max_ids), size, "slot seconds")
         count = 0
         for index, ident in enumerate(ids.day_ids(key, max_ids)):
             want = day["ids"].get(str(index))
             if want is not None:
-                _expect(ident.hex().upper(), want, "day_ids slot %d" % index)
+                expect(ident.hex().upper(), want, "day_ids slot %d" % index)
             count += 1
-        _expect(count, max_ids, "IDs per day")
+        expect(count, max_ids, "IDs per day")
         for slot in day["ids"]:
             want = day["ids"][slot]
             index = int(slot)
             t = start + index * size + size // 2
-            _expect(ids.slot_index(t, max_ids), index, "slot_index")
-            _expect(ids.slot_window(t, max_ids), (start + index * size, start + (index + 1) * size),
+            expect(ids.slot_index(t, max_ids), index, "slot_index")
+            expect(ids.slot_window(t, max_ids), (start + index * size, start + (index + 1) * size),
                     "slot_window")
-            _expect(ids.id_at(key, t, max_ids).hex().upper(), want, "id_at slot " + slot)
+            expect(ids.id_at(key, t, max_ids).hex().upper(), want, "id_at slot " + slot)
         next_key = ids.daily_key(key, 1)
-        _expect(next_key.hex().upper(), day["next_daily_key"], "next daily key")
-        _expect(ids.id_at(next_key, start + 86400, max_ids).hex().upper(),
+        expect(next_key.hex().upper(), day["next_daily_key"], "next daily key")
+        expect(ids.id_at(next_key, start + 86400, max_ids).hex().upper(),
                 day["next_day_first_id"], "next day's first ID")
     return check
 
@@ -86,13 +78,13 @@ def _sub_key_check():
     def check():
         key = bytes(range(32))
         sk0 = ids.first_sub_key(key)
-        _expect(sk0.hex().upper(), "13C6BB550CB98253EA96A3AC64CB0023724E138C0C3F18DD5D6486934388DFB4",
+        expect(sk0.hex().upper(), "13C6BB550CB98253EA96A3AC64CB0023724E138C0C3F18DD5D6486934388DFB4",
                 "SK_0")
-        _expect(ids.sha256(sk0).hex().upper(),
+        expect(ids.sha256(sk0).hex().upper(),
                 "89AA45AE3D916F9DAE80A23C34A6EEDC24B7375813730CAAE5BEE23C384D37D7", "SK_1")
-        _expect(ids.daily_key(key, 0), key, "day 0 key")
-        _expect(ids.daily_key(key, 2).hex()[:8], "2f287b4d", "day 2 key")
-        _expect(ids.day_start(1600389123), 1600387200, "day_start")
+        expect(ids.daily_key(key, 0), key, "day 0 key")
+        expect(ids.daily_key(key, 2).hex()[:8], "2f287b4d", "day 2 key")
+        expect(ids.day_start(1600389123), 1600387200, "day_start")
     return check
 
 
@@ -116,37 +108,26 @@ def _f0_check(table, case):
     def check():
         start = ids.f0_seconds(case["time_start"])
         end = ids.f0_seconds(case["time_end"])
-        want = _bytes(case["id"])
+        want = hexbytes(case["id"])
         at = case["at"]
         tol = case["tolerance_s"]
         hit = False
         count = 0
-        for ident, valid_from, valid_to in ids.expand_f0(_bytes(table["daily_key"]), start,
+        for ident, valid_from, valid_to in ids.expand_f0(hexbytes(table["daily_key"]), start,
                                                           case["max"], end):
             count += 1
             if ident == want and valid_from - tol <= at <= valid_to + tol:
                 hit = True
-        _expect(count, case["windows"], "windows")
-        _expect(hit, case["match"], "match")
+        expect(count, case["windows"], "windows")
+        expect(hit, case["match"], "match")
     return check
-
-
-class _Lcg:
-    """A tiny deterministic generator: the same pseudo-random adverts on both interpreters."""
-
-    def __init__(self, seed):
-        self.state = seed
-
-    def next(self, bound):
-        self.state = (self.state * 1103515245 + 12345) & 0x7FFFFFFF
-        return self.state % bound
 
 
 def _fuzz_check(adverts):
     # Random bytes and damaged Bluezone adverts: classify must answer, never raise.
     def check():
-        rng = _Lcg(2020)
-        samples = [_bytes(c["adv"]) for c in adverts if c["adv"]]
+        rng = Lcg(2020)
+        samples = [hexbytes(c["adv"]) for c in adverts if c["adv"]]
         for n in range(600):
             if n % 2:
                 data = bytearray(rng.next(32))
@@ -164,16 +145,11 @@ def _fuzz_check(adverts):
     return check
 
 
-def _load(cases_dir, name):
-    with open(cases_dir + "/" + name) as f:
-        return json.load(f)
-
-
 def checks(cases_dir):
     """[(case id, check)]: each check returns None or raises AssertionError."""
-    adverts = _load(cases_dir, "adverts.json")
-    vectors = _load(cases_dir, "bluezone-vectors.json")
-    f0 = _load(cases_dir, "f0.json")
+    adverts = load(cases_dir, "adverts.json")
+    vectors = load(cases_dir, "bluezone-vectors.json")
+    f0 = load(cases_dir, "f0.json")
     out = [("advert: " + c["name"], _advert_check(c)) for c in adverts["cases"]]
     out += [("v1 name: " + c["name"], _v1_name_check(c)) for c in adverts["v1_names"]]
     out += [("bad v1 name: " + name, _bad_v1_name_check(name)) for name in adverts["bad_v1_names"]]
@@ -182,16 +158,6 @@ def checks(cases_dir):
     out += [("f0: " + c["name"], _f0_check(f0, c)) for c in f0["cases"]]
     out.append(("advert: fuzz", _fuzz_check(adverts["cases"])))
     return out
-
-
-def report(case_list):
-    """Run each (case id, check) and print its PASS/FAIL line (other case files use this too)."""
-    for case_id, check in case_list:
-        try:
-            check()
-            print("PASS\t" + case_id)
-        except Exception as exc:  # report every failure, whatever it is, and go on
-            print("FAIL\t%s\t%s %s" % (case_id, type(exc).__name__, exc))
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@
 # table (tests/cases/adverts.json), and the random adverts only to never raising.
 import sys
 
-from core_cases import _Lcg, _bytes, _expect, _load, report
+from casekit import Lcg, expect, hexbytes, load, report
 
 from bzcore import adv
 
 ADVERTS = 5000
 # Structures that Bluezone phones and their neighbours send, whole: random ones, damaged copies
 # and cut-off packets come from these.
-PIECES = [_bytes(h) for h in (
+PIECES = [hexbytes(h) for h in (
     "020102", "02011A", "020106",
     "0303564E", "0302564E", "05030F18564E", "04030F564E", "03030F18", "0503564E",
     "0FFFB522130CEA6472130C185D8643DF", "09FFB522614233785939", "09FFB522614233785921",
@@ -55,14 +55,14 @@ def _packet(rng):
 
 def _same_verdicts_check():
     def check():
-        rng = _Lcg(1620)
+        rng = Lcg(1620)
         for n in range(ADVERTS):
             data = _packet(rng)
             rsp = _packet(rng) if n % 3 == 0 else None
             want = adv.verdict_portable(data, rsp)
             for wrap in (bytes, bytearray, memoryview):
                 got = adv.verdict(wrap(data), wrap(rsp) if rsp is not None else None, len)
-                _expect(got, want, "%s %s / %s" % (
+                expect(got, want, "%s %s / %s" % (
                     wrap.__name__, data.hex(), rsp.hex() if rsp is not None else None))
     return check
 
@@ -77,16 +77,16 @@ KINDS = {adv.V_NONE: adv.KIND_NONE, adv.V_ANDROID: adv.KIND_ANDROID,
 
 def _case_kind_check(case):
     def check():
-        data = memoryview(_bytes(case["adv"]))
-        rsp = memoryview(_bytes(case["scan_rsp"])) if "scan_rsp" in case else None
+        data = memoryview(hexbytes(case["adv"]))
+        rsp = memoryview(hexbytes(case["scan_rsp"])) if "scan_rsp" in case else None
         for walk in (adv.verdict, adv.verdict_portable):
-            _expect(KINDS[walk(data, rsp, len) & adv.VERDICT_CODE], case["kind"], "kind")
+            expect(KINDS[walk(data, rsp, len) & adv.VERDICT_CODE], case["kind"], "kind")
     return check
 
 
 def checks(cases_dir):
     """[(case id, check)]: each check returns None or raises AssertionError."""
-    cases = _load(cases_dir, "adverts.json")["cases"]
+    cases = load(cases_dir, "adverts.json")["cases"]
     out = [("fast path: " + c["name"], _case_kind_check(c)) for c in cases]
     out.append(("fast path: %d random adverts of 1-10 structures" % ADVERTS, _same_verdicts_check()))
     return out

@@ -5,7 +5,7 @@
 import json
 import sys
 
-from core_cases import _bytes, _expect, report
+from casekit import expect, hexbytes, report
 
 from bzcore import record
 
@@ -13,9 +13,9 @@ from bzcore import record
 def _builder_args(case):
     args = list(case["args"])
     if case["build"] == "sighting":
-        args[0] = _bytes(args[0])
+        args[0] = hexbytes(args[0])
     elif case["build"] == "decision" and args[3] is not None:
-        args[3] = _bytes(args[3])
+        args[3] = hexbytes(args[3])
     return args
 
 
@@ -33,54 +33,54 @@ def _shown_fields(fields):
 
 def _hmac_check(case):
     def check():
-        mac = record.hmac_sha256(_bytes(case["key"]), _bytes(case["data"]))
-        _expect(mac.hex().upper(), case["mac"], "HMAC-SHA256")
+        mac = record.hmac_sha256(hexbytes(case["key"]), hexbytes(case["data"]))
+        expect(mac.hex().upper(), case["mac"], "HMAC-SHA256")
     return check
 
 
 def _payload_check(case):
     def check():
         if case["build"] is None:  # a payload as an older record holds it: read back only
-            kind, payload = case["kind"], _bytes(case["payload"])
+            kind, payload = case["kind"], hexbytes(case["payload"])
         else:
             kind, payload = getattr(record, case["build"])(*_builder_args(case))
-            _expect(kind, case["kind"], "kind")
-            _expect(payload.hex().upper(), case["payload"], "payload")
-            _expect(len(payload) <= record.PAYLOAD_SIZE, True, "fits")
-        _expect(_shown_fields(record.payload_fields(kind, payload)), case["fields"], "fields")
+            expect(kind, case["kind"], "kind")
+            expect(payload.hex().upper(), case["payload"], "payload")
+            expect(len(payload) <= record.PAYLOAD_SIZE, True, "fits")
+        expect(_shown_fields(record.payload_fields(kind, payload)), case["fields"], "fields")
     return check
 
 
 def _encode_check(chain, payloads):
     def check():
-        key = _bytes(chain["key"])
+        key = hexbytes(chain["key"])
         prev = record.GENESIS
         for case in chain["records"]:
             p = payloads[case["payload_case"]]
             raw = record.encode(key, prev, case["seq"], p["kind"], case["time"],
-                                case["clock_valid"], case["boot_id"], _bytes(p["payload"]))
-            _expect(raw.hex().upper(), case["record"], "record %d" % case["seq"])
+                                case["clock_valid"], case["boot_id"], hexbytes(p["payload"]))
+            expect(raw.hex().upper(), case["record"], "record %d" % case["seq"])
             rec = record.decode(raw)
-            _expect((rec.seq, rec.kind, rec.time, rec.clock_valid, rec.boot_id),
+            expect((rec.seq, rec.kind, rec.time, rec.clock_valid, rec.boot_id),
                     (case["seq"], p["kind"], case["time"], case["clock_valid"], case["boot_id"]),
                     "decoded header")
-            _expect(record.payload_fields(rec.kind, rec.payload),
-                    record.payload_fields(p["kind"], _bytes(p["payload"])), "decoded payload")
+            expect(record.payload_fields(rec.kind, rec.payload),
+                    record.payload_fields(p["kind"], hexbytes(p["payload"])), "decoded payload")
             prev = record.mac_of(raw)
     return check
 
 
 def _break_index(key, records, what, want, prev_mac=record.GENESIS, prev_seq=None):
     got = record.verify_chain(key, records, prev_mac, prev_seq)
-    _expect(got[0], want, what)
-    _expect(got[1] is None, want == len(records), what + " (reason)")
+    expect(got[0], want, what)
+    expect(got[1] is None, want == len(records), what + " (reason)")
 
 
 def _tamper_check(chain):
     # Each change, deletion, insertion or reordering is found where it happens.
     def check():
-        key = _bytes(chain["key"])
-        good = [_bytes(c["record"]) for c in chain["records"]]
+        key = hexbytes(chain["key"])
+        good = [hexbytes(c["record"]) for c in chain["records"]]
         _break_index(key, good, "untouched", 4)
         for pos in range(record.RECORD_SIZE):
             for bit in (0x01, 0x80):
@@ -100,8 +100,8 @@ def _tamper_check(chain):
 
 def _not_record_check(case):
     def check():
-        _expect(record.decode(_bytes(case["hex"])), None, "decode")
-        _expect(record.verify_chain(b"k", [_bytes(case["hex"])])[0], 0, "verify_chain")
+        expect(record.decode(hexbytes(case["hex"])), None, "decode")
+        expect(record.verify_chain(b"k", [hexbytes(case["hex"])])[0], 0, "verify_chain")
     return check
 
 
@@ -109,7 +109,7 @@ def _garbage_check():
     # decode and payload_fields answer anything, never raise.
     def check():
         for junk in (None, 5, "x" * 48, [0] * 48, bytearray(48), memoryview(bytes(48))):
-            _expect(record.decode(junk), None, "decode %r" % type(junk).__name__)
+            expect(record.decode(junk), None, "decode %r" % type(junk).__name__)
         for kind in (record.SIGHTING, record.DECISION, record.COUNT, record.EVENT, 0, 99):
             for payload in (b"", b"\x01", None, 7, b"\x00\x00\x00\x00\x00\x15" + b"x" * 20):
                 record.payload_fields(kind, payload)

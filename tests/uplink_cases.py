@@ -5,7 +5,7 @@
 import json
 import sys
 
-from core_cases import _bytes, _expect, report
+from casekit import expect, hexbytes, report
 
 from bzcore import record, uplink
 
@@ -21,17 +21,17 @@ def _raises_value_error(call, what):
 def _batch_check(case, chain):
     def check():
         records = [chain[i] for i in case["records"]]
-        payload = uplink.encode_batch(_bytes(case["board_id"]), records)
-        _expect(payload.hex().upper(), case["payload"], "encode_batch")
+        payload = uplink.encode_batch(hexbytes(case["board_id"]), records)
+        expect(payload.hex().upper(), case["payload"], "encode_batch")
         want = (case["board_id"].lower(), records)
         for wrap in (bytes, bytearray, memoryview):
-            _expect(uplink.decode_batch(wrap(payload)), want, "decode_batch " + wrap.__name__)
+            expect(uplink.decode_batch(wrap(payload)), want, "decode_batch " + wrap.__name__)
     return check
 
 
 def _bad_batch_check(case):
     def check():
-        _raises_value_error(lambda: uplink.decode_batch(_bytes(case["payload"])), "decode_batch")
+        _raises_value_error(lambda: uplink.decode_batch(hexbytes(case["payload"])), "decode_batch")
     return check
 
 
@@ -46,8 +46,8 @@ def _batch_limits_check(chain):
             prev = record.mac_of(raw)
             records.append(raw)
         full = uplink.encode_batch(b"\x01", records[:-1])
-        _expect(len(uplink.decode_batch(full)[1]), uplink.MAX_RECORDS, "a full batch")
-        _expect(len(full) <= 1024, True, "a full batch fits 1 KB")
+        expect(len(uplink.decode_batch(full)[1]), uplink.MAX_RECORDS, "a full batch")
+        expect(len(full) <= 1024, True, "a full batch fits 1 KB")
         over = full + records[-1]
         _raises_value_error(lambda: uplink.decode_batch(over), "decode_batch of 21 records")
         _raises_value_error(lambda: uplink.encode_batch(b"\x01", records), "encode_batch of 21")
@@ -63,24 +63,24 @@ def _batch_limits_check(chain):
 def _ack_check(case):
     def check():
         payload = uplink.ack_payload(case["board"], case["seq"])
-        _expect(payload, case["payload"].encode(), "ack_payload")
+        expect(payload, case["payload"].encode(), "ack_payload")
         for wrap in (bytes, bytearray, memoryview):
-            _expect(uplink.parse_ack(wrap(payload)), (case["board"], case["seq"]),
+            expect(uplink.parse_ack(wrap(payload)), (case["board"], case["seq"]),
                     "parse_ack " + wrap.__name__)
-        _expect(uplink.parse_ack(case["payload"]), (case["board"], case["seq"]), "parse_ack str")
+        expect(uplink.parse_ack(case["payload"]), (case["board"], case["seq"]), "parse_ack str")
     return check
 
 
 def _other_ack_check(case):
     def check():
-        _expect(uplink.parse_ack(case["payload"].encode()), (case["board"], case["seq"]), "parse_ack")
+        expect(uplink.parse_ack(case["payload"].encode()), (case["board"], case["seq"]), "parse_ack")
     return check
 
 
 def _bad_ack_check(case):
     def check():
-        _expect(uplink.parse_ack(case["payload"].encode()), None, "parse_ack")
-        _expect(uplink.parse_ack(case["payload"]), None, "parse_ack str")
+        expect(uplink.parse_ack(case["payload"].encode()), None, "parse_ack")
+        expect(uplink.parse_ack(case["payload"]), None, "parse_ack str")
     return check
 
 
@@ -90,27 +90,27 @@ def _ack_refusals_check():
                            ("00", 2 ** 32), ("00", "1"), ("ab" * 33, 1)):
             _raises_value_error(lambda: uplink.ack_payload(board, seq), "ack_payload%r" % ((board, seq),))
         for junk in (None, 5, [1], b"\xff\xfe", b"{\"board\": \"00\", \"seq\": 1" + b" " * 200 + b"}"):
-            _expect(uplink.parse_ack(junk), None, "parse_ack(%r)" % (junk,))
+            expect(uplink.parse_ack(junk), None, "parse_ack(%r)" % (junk,))
     return check
 
 
 def _topic_check(case):
     def check():
         name = uplink.topic(case["prefix"], case["gate_id"], case["leaf"])
-        _expect(name, case["topic"], "topic")
+        expect(name, case["topic"], "topic")
         want = (case["prefix"], case["gate_id"], case["leaf"])
-        _expect(uplink.parse_topic(name), want, "parse_topic")
-        _expect(uplink.parse_topic(name.encode()), want, "parse_topic of bytes")
+        expect(uplink.parse_topic(name), want, "parse_topic")
+        expect(uplink.parse_topic(name.encode()), want, "parse_topic of bytes")
     return check
 
 
 def _bad_topics_check(table):
     def check():
         for name in table["bad_topics"]:
-            _expect(uplink.parse_topic(name), None, "parse_topic(%r)" % name)
-            _expect(uplink.parse_topic(name.encode()), None, "parse_topic(%r bytes)" % name)
+            expect(uplink.parse_topic(name), None, "parse_topic(%r)" % name)
+            expect(uplink.parse_topic(name.encode()), None, "parse_topic(%r bytes)" % name)
         for junk in (None, 5, b"\xff/g/journal"):
-            _expect(uplink.parse_topic(junk), None, "parse_topic(%r)" % (junk,))
+            expect(uplink.parse_topic(junk), None, "parse_topic(%r)" % (junk,))
         for parts in table["bad_topic_parts"]:
             _raises_value_error(lambda: uplink.topic(*parts), "topic%r" % (tuple(parts),))
     return check
@@ -121,7 +121,7 @@ def checks(cases_dir):
     with open(cases_dir + "/uplink.json") as f:
         table = json.load(f)
     with open(cases_dir + "/records.json") as f:
-        chain = [_bytes(c["record"]) for c in json.load(f)["chain"]["records"]]
+        chain = [hexbytes(c["record"]) for c in json.load(f)["chain"]["records"]]
     out = [("batch: " + c["name"], _batch_check(c, chain)) for c in table["batches"]]
     out += [("bad batch: " + c["name"], _bad_batch_check(c)) for c in table["bad_batches"]]
     out.append(("batch: limits and wrong types", _batch_limits_check(chain)))

@@ -2,14 +2,11 @@
 # tests/test_link_cases.py (core_cases.report prints them under MicroPython).
 import json
 
+from casekit import expect
+
 from bzcore import wire
 
 _READ = {wire.LINE: "line", wire.OVERLONG: "overlong", wire.BREAK_IN: "break-in"}
-
-
-def _expect(got, want, what):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what, got, want))
 
 
 def _raw(text):
@@ -20,22 +17,22 @@ def _raw(text):
 def _frame_check(case):
     def check():
         line = _raw(case["line"])
-        _expect(wire.frame(case["body"]), line, "frame")
-        _expect(wire.unframe(line[:-1]), (case["body"].encode(), None), "unframe")
+        expect(wire.frame(case["body"]), line, "frame")
+        expect(wire.unframe(line[:-1]), (case["body"].encode(), None), "unframe")
     return check
 
 
 def _request_check(case):
     def check():
         got = wire.parse_request(_raw(case["line"]).rstrip(b"\n"))
-        _expect(list(got), case["want"], "parse_request")
+        expect(list(got), case["want"], "parse_request")
     return check
 
 
 def _reply_check(case):
     def check():
         got = wire.parse_reply(_raw(case["line"]).rstrip(b"\n"))
-        _expect(list(got), case["want"], "parse_reply")
+        expect(list(got), case["want"], "parse_reply")
     return check
 
 
@@ -49,20 +46,20 @@ def _reader_check(case):
                 seen.append(["line", "".join([chr(c) for c in reader.line()])])
             elif got != wire.NOTHING:
                 seen.append([_READ[got]])
-        _expect(seen, case["want"], "lines")
+        expect(seen, case["want"], "lines")
     return check
 
 
 def _limits_check():
     def check():
         request = wire.request(wire.ID_MAX, "CONFIG SET", "x" * 200)
-        _expect(wire.parse_request(request)[3], None, "a long line still parses")
+        expect(wire.parse_request(request)[3], None, "a long line still parses")
         too_long = wire.reply(3, wire.OK, {"text": "y" * wire.REPLY_MAX})
-        _expect(len(too_long) <= wire.REPLY_MAX, True, "a reply stays short")
-        _expect(wire.parse_reply(too_long)[2]["error"], wire.ERR_TOO_LONG, "too-long error")
+        expect(len(too_long) <= wire.REPLY_MAX, True, "a reply stays short")
+        expect(wire.parse_reply(too_long)[2]["error"], wire.ERR_TOO_LONG, "too-long error")
         records = [bytes([n] * 48) for n in range(wire.RECORDS_PER_REPLY)]
         full = wire.reply(wire.ID_MAX, wire.OK, {"records": wire.records_text(records), "next": 4294967295})
-        _expect(wire.records_from_text(wire.parse_reply(full)[2]["records"]), records, "records")
+        expect(wire.records_from_text(wire.parse_reply(full)[2]["records"]), records, "records")
     return check
 
 
