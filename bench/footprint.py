@@ -202,7 +202,11 @@ def _sample(firmware: Path, where: Path, module: str, uplink_port: int | None, s
             elif elapsed >= REST_S or busy:
                 samples.append(status)
         last = samples[-1] if samples else {}
+        # STATUS about every second: the adverts the air delivered, per second
+        heard = (last["adverts"] - samples[0]["adverts"]) / (len(samples) - 1) \
+            if len(samples) > 1 else None
         return {"free": esp32_bytes(min((s["heap_free"] for s in samples), default=None)),
+                "adverts_per_s": None if heard is None else round(heard),  # the air delivered
                 "largest": esp32_bytes(min((s["heap_largest"] for s in samples
                                             if s["heap_largest"]), default=None)),
                 "idf_largest": min((s["idf_largest"] for s in samples if "idf_largest" in s),
@@ -251,13 +255,15 @@ def print_tables(results: dict) -> None:
         print(f"\nname table ({key}): {q['names']:,} names in {q['pools']} pools, "
               f"{q['data_bytes']:,} bytes of text, {q['bytes']:,} bytes in all")
     print("\n| gate | firmware | at rest: free / largest | busy, least: free / largest "
-          "| IDF largest | alarms | records sent |\n|---|---|---:|---:|---:|---|---:|")
+          "| adverts heard/s, busy | IDF largest | alarms | records sent |\n"
+          "|---|---|---:|---:|---:|---:|---|---:|")
     for gate in results["now"]["gate"]:
         for key in keys:
             run = results[key]["gate"][gate]
             print(f"| {gate} | {key} | {_cell(run['rest']['free'])} / {_cell(run['rest']['largest'])} "
                   f"| {_cell(run['busy']['free'])} / {_cell(run['busy']['largest'])} "
-                  f"| {_cell(run['busy']['idf_largest'])} | {', '.join(run['busy']['alarms'] or []) or '-'} "
+                  f"| {_cell(run['busy'].get('adverts_per_s'))} | {_cell(run['busy']['idf_largest'])} "
+                  f"| {', '.join(run['busy']['alarms'] or []) or '-'} "
                   f"| {_cell(run['busy']['records_sent'])} |")
 
 

@@ -98,6 +98,7 @@ def _measure(board, host, seconds: float) -> dict:
                                      default=None),
             "alarms": sorted(alarms), "uplink": "uplink" in last,
             "decisions": last.get("decisions"), "journaled": journaled,
+            "adverts": last.get("adverts", 0) - (samples[0]["adverts"] if samples else 0),
             "delivered": len(host.records), "resent": host.resent}
 
 
@@ -119,12 +120,14 @@ def main() -> None:
             results.append(run(Path(where) / module, module, args.minutes, args.romfs))
             print(json.dumps(results[-1]), flush=True)
     print("\n| module | firmware | least free / largest block | IDF least largest | records "
-          "delivered / journaled | decisions | alarms | target |\n|---|---|---:|---:|---:|---:|---|---|")
+          "delivered / journaled | decisions | adverts heard | alarms | target |\n"
+          "|---|---|---:|---:|---:|---:|---:|---|---|")
     for r in results:
         met = (r["least_largest"] or 0) >= LARGEST_TARGET and r["delivered"] >= r["journaled"] > 0
         print(f"| {r['module']} | {'ROMFS' if r['romfs'] else 'files'} "
               f"| {_cell(r['least_free'])} / {_cell(r['least_largest'])} | {_cell(r['least_idf_largest'])} "
               f"| {_cell(r['delivered'])} / {_cell(r['journaled'])} | {_cell(r['decisions'])} "
+              f"| {_cell(r['adverts'])} "
               f"| {', '.join(r['alarms']) or '-'} | {'met' if met else 'not met'} |")
 
 
