@@ -36,7 +36,7 @@ from bzsim.air.radio import distance
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BASELINE_COMMIT = "85792ed"  # the last firmware with the decide-at-once rule
-BASELINE_MODULES = ("gate/policy.py", "gate/presence.py", "gate/outputs.py", "gate/app.py")
+BASELINE_MODULES = ("gate/policy.py", "gate/presence.py", "gate/radio.py", "gate/outputs.py", "gate/app.py")
 GATE = "front"
 RULES = ("today", "before")
 SHARES = {"android-open": 0.25, "android": 0.25, "ios": 0.15, "ios-background": 0.15, "other": 0.2}
@@ -90,12 +90,15 @@ class Morning:
         self.air = Air(scenario_file.parse(data), hold_visitors=True).start()
         self.truth = self.air.subscribe()
         flash = work / f"{rule}-{seed}"
-        firmware.install(flash, {**config.defaults(), "gate_id": f"{rule}-{seed}"})
-        for rel, mpy in (baseline if rule == RULES[1] else {}).items():
+        # The baseline's rule replaces module files: that board runs its firmware as files (no
+        # ROMFS); this tree's runs from the ROMFS, as provisioning deploys it.
+        romfs = rule != RULES[1]
+        firmware.install(flash, {**config.defaults(), "gate_id": f"{rule}-{seed}"}, romfs=romfs)
+        for rel, mpy in (baseline if not romfs else {}).items():
             (flash / rel).write_bytes(mpy.read_bytes())
         self.board = subprocess.Popen(
             [str(BIN / "bzgate"), "sim", "board", "--flash", str(flash), "--air", self.air.address,
-             "--name", GATE], stdout=subprocess.PIPE, text=True)
+             "--name", GATE, *(() if romfs else ("--no-romfs",))], stdout=subprocess.PIPE, text=True)
         self.serial = self.board.stdout.readline().strip()
         self.decisions = []  # (air seconds of the verdict, event)
         self.alarms = []  # the gate's live alarms (heap-low, task-restart, ...): why a press went
