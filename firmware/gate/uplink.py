@@ -18,6 +18,10 @@ messages), from the seq after the last ack this board kept. Batches of up to
 uplink.MAX_RECORDS flushed records go QoS 1, one at a time (one batch in RAM), in order; the
 host stores by (board, seq), so a batch sent twice across a reconnect is stored once. Each ack
 also goes to the journal, as the host link's LOG ACK does: acked records may be reclaimed.
+An ack that stays behind what was sent for RESEND_MS means the host refused a batch (ingesters
+sharing the load may get a batch before its predecessor, and store neither out of order): the
+journal is sent again from the seq after the ack, and the wait doubles, up to RESEND_MAX_MS,
+while the ack does not move (a host that is down is not flooded).
 
 Live events (decisions and alarms, as the host link's EVENTS) go QoS 0 to P/G/events while the
 link is up; those that find it down are counted, not kept. A {"type": "status", ...STATUS}
@@ -41,6 +45,8 @@ BACKOFF_MAX_MS = const(32000)
 ACK_WAIT_MS = const(2000)  # the retained ack follows the SUBACK at once, if the broker has one
 POLL_MS = const(1000)  # new flushed records are looked for this often (the journal flushes every 5 s)
 STATUS_EVERY_MS = const(60000)
+RESEND_MS = const(15000)  # an ingester holds an early batch 2 s, and commits within seconds
+RESEND_MAX_MS = const(480000)
 RESPONSE_S = const(10)  # no PUBACK or PINGRESP within this: the connection is dead
 KEEPALIVE_S = const(60)  # the broker publishes the last will after 1.5 x this of silence
 UNKNOWN = const(-2)  # a seq not known yet
@@ -137,6 +143,10 @@ class Uplink:
         self.events = 0
         self.events_dropped = 0
         self.bad_acks = 0  # acks for another board or not acks (a misconfigured topic)
+        self.resends = 0  # times the journal was sent again from an ack that stayed behind
+        self._host_has = UNKNOWN  # the last seq the host is known to hold: its ack, or where we resumed
+        self._ack_moved_ms = time.ticks_ms()
+        self._resend_ms = RESEND_MS
         self.round_trip_ms = None  # the last batch's publish to its PUBACK (the field check's)
         self._events = app.subscribe_events()  # one queue for the board's life, not per run()
 
@@ -147,7 +157,10 @@ class Uplink:
             self.bad_acks += 1
             return
         seq = int(got[1] or 0)  # parse_ack gives an int (-1: none yet)
-        self.host_seq = seq
+        if seq != self._host_has:
+            self._ack_moved_ms = time.ticks_ms()
+            self._resend_ms = RESEND_MS
+        self.host_seq = self._host_has = seq
         if seq >= 0:
             self.journal.ack(seq)
         if self.next_seq != UNKNOWN and seq >= self.next_seq:  # the host has these already
@@ -174,6 +187,8 @@ class Uplink:
             last = self.journal.stats()["acked"]
         if connection == self._connection and self.up:
             self.next_seq = last + 1
+            self._host_has = last
+            self._ack_moved_ms = time.ticks_ms()
             self._ready.set()
 
     # --- the tasks ----------------------------------------------------------------------------
@@ -202,9 +217,22 @@ class Uplink:
             await asyncio.sleep_ms(wait)
             wait = min(wait * 2, BACKOFF_MAX_MS)
 
+    def _resend_if_refused(self):
+        """Back to the seq after the ack when it has stayed behind what was sent too long."""
+        if self._host_has == UNKNOWN or self.next_seq <= self._host_has + 1:
+            return
+        now = time.ticks_ms()
+        if time.ticks_diff(now, self._ack_moved_ms) < self._resend_ms:
+            return
+        self.next_seq = self._host_has + 1
+        self.resends += 1
+        self._ack_moved_ms = now
+        self._resend_ms = min(self._resend_ms * 2, RESEND_MAX_MS)
+
     async def _send_journal(self, client):
         while True:
             await self._ready.wait()
+            self._resend_if_refused()
             records = self.journal.read_from(self.next_seq, uplink.MAX_RECORDS)
             if not records:
                 await asyncio.sleep_ms(POLL_MS)
@@ -246,5 +274,5 @@ class Uplink:
                 "round_trip_ms": self.round_trip_ms,
                 "connects": self.connects, "next": self.next_seq, "acked": self.host_seq,
                 "batches": self.batches, "records": self.records, "events": self.events,
-                "dropped": self.events_dropped, "bad_acks": self.bad_acks,
+                "dropped": self.events_dropped, "bad_acks": self.bad_acks, "resends": self.resends,
                 "last_warning": self.log.last}

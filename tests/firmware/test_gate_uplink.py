@@ -43,6 +43,24 @@ def test_the_journal_reaches_the_broker_through_a_broker_restart_and_a_wifi_drop
             host.close()
 
 
+def test_a_batch_the_host_refused_is_sent_again_from_its_ack(gate):
+    with PrivateBroker() as broker:
+        host = Host(broker.port, "bzgate", "test-gate", refuse_seq=3)
+        try:
+            board = gate(config={**uplink_config(broker.port), **FAST}, board_args=wifi_args())
+            press(board, 6)
+            assert len(board.wait_records(record.DECISION, 4, timeout=20)) >= 4  # seq 3 and on
+            assert host.wait_for(lambda: host.refused == 1, timeout=30), "seq 3 never came"
+            with board.link() as link:
+                journal = list(link.pull(0))
+            assert host.wait_for(lambda: len(host.records) >= len(journal), timeout=60), \
+                (sorted(host.records), len(journal), board.status()["uplink"])
+            assert host.stored()[:len(journal)] == journal  # in order, the refused batch too
+            assert board.status()["uplink"]["resends"] >= 1
+        finally:
+            host.close()
+
+
 def test_secrets_are_never_echoed_and_a_config_read_back_keeps_them(gate):
     board = gate(config={**uplink_config(1), "mqtt": {**uplink_config(1)["mqtt"],
                                                         "username": "gate", "password": "mq-secret-7"}},

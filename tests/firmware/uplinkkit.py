@@ -62,8 +62,12 @@ def decide_through_outages(board, broker, gone, wifi_down_s=0.0):
 class Host:
     """Stores each gate's records by seq (a batch seen twice is stored once), then acks."""
 
-    def __init__(self, port, prefix, gate_id):
+    def __init__(self, port, prefix, gate_id, refuse_seq=None):
         self.topics = {leaf: uplink.topic(prefix, gate_id, leaf) for leaf in uplink.LEAVES}
+        # The first batch holding this seq is dropped unstored, as an ingester refuses a batch
+        # that came before its predecessor: the ack stays behind until the gate sends it again.
+        self.refuse_seq = refuse_seq
+        self.refused = 0
         self.records = {}  # seq -> 48 bytes
         self.batches = 0
         self.resent = 0  # records that came again (a batch resent across a reconnect)
@@ -87,6 +91,10 @@ class Host:
             if leaf == uplink.JOURNAL:
                 board, records = uplink.decode_batch(message.payload)
                 self.batches += 1
+                seqs = [int.from_bytes(raw[:4], "big") for raw in records]
+                if self.refuse_seq in seqs and not self.refused:
+                    self.refused += 1
+                    return
                 for raw in records:
                     seq = int.from_bytes(raw[:4], "big")
                     if seq in self.records:
