@@ -27,7 +27,6 @@ from pathlib import Path
 
 from bzcore import config
 from bzgate.link.serial import GateLink
-from bzprov.build import MPY_CROSS
 from bzprov import virtual as firmware
 from bzsim.air import scenario as scenario_file
 from bzsim.air.server import Air
@@ -36,7 +35,6 @@ from bzsim.air.radio import distance
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BASELINE_COMMIT = "85792ed"  # the last firmware with the decide-at-once rule
-BASELINE_MODULES = ("gate/policy.py", "gate/presence.py", "gate/radio.py", "gate/outputs.py", "gate/app.py")
 GATE = "front"
 RULES = ("today", "before")
 SHARES = {"android-open": 0.25, "android": 0.25, "ios": 0.15, "ios-background": 0.15, "other": 0.2}
@@ -66,36 +64,30 @@ def scenario(seed: int, start: int, minutes: float, per_minute: float) -> dict:
                       "random_bluezone_ids_per_s": 0.2}}
 
 
-def baseline_modules(out: Path) -> dict[str, Path]:
-    """The rule before this one: its modules compiled from git, {board path: .mpy}."""
-    compiled = {}
-    for rel in BASELINE_MODULES:
-        source = out / rel
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_bytes(subprocess.run(["git", "-C", str(REPO), "show", f"{BASELINE_COMMIT}:firmware/{rel}"],
-                                          capture_output=True, check=True).stdout)
-        target = source.with_suffix(".mpy")
-        subprocess.run([str(MPY_CROSS), "-o", str(target), str(source)], check=True)
-        compiled[rel[:-3] + ".mpy"] = target
-    return compiled
+def baseline_firmware(out: Path) -> Path:
+    """The rule before this one: the whole firmware/ tree of BASELINE_COMMIT (git archive)."""
+    out.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", BASELINE_COMMIT, "firmware"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out / "firmware"
 
 
 class Morning:
     """One seed at one gate under one rule: the air, the board, and what each said."""
 
-    def __init__(self, work: Path, rule: str, seed: int, args, baseline: dict):
+    def __init__(self, work: Path, rule: str, seed: int, args, baseline: Path):
         self.rule, self.seed = rule, seed
         self.start = int(time.time())
         data = scenario(seed, self.start, args.minutes, args.per_minute)
         self.air = Air(scenario_file.parse(data), hold_visitors=True).start()
         self.truth = self.air.subscribe()
         flash = work / f"{rule}-{seed}"
-        # The baseline's rule replaces module files: that board runs its firmware as files (no
-        # ROMFS); this tree's runs from the ROMFS, as provisioning deploys it.
+        # This tree's firmware runs from the ROMFS, as provisioning deploys it; the baseline's
+        # as files, as it was deployed in its day.
         romfs = rule != RULES[1]
-        firmware.install(flash, {**config.defaults(), "gate_id": f"{rule}-{seed}"}, romfs=romfs)
-        for rel, mpy in (baseline if not romfs else {}).items():
-            (flash / rel).write_bytes(mpy.read_bytes())
+        firmware.install(flash, {**config.defaults(), "gate_id": f"{rule}-{seed}"},
+                         *(() if romfs else (baseline,)), romfs=romfs)
         self.board = subprocess.Popen(
             [str(BIN / "bzgate"), "sim", "board", "--flash", str(flash), "--air", self.air.address,
              "--name", GATE, *(() if romfs else ("--no-romfs",))], stdout=subprocess.PIPE, text=True)
@@ -301,7 +293,7 @@ def targets(f: dict, wait_s: int) -> list[tuple[str, bool]]:
 def run_mornings(args) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        baseline = baseline_modules(work / "baseline")
+        baseline = baseline_firmware(work / "baseline")
         mornings = [Morning(work, rule, seed, args, baseline)
                     for seed in range(1, args.seeds + 1) for rule in RULES]
         try:

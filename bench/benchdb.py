@@ -11,12 +11,17 @@ PG_ADDRESS = ("127.0.0.1", 5432)
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def pg_reachable() -> bool:
+def reachable(address: tuple[str, int]) -> bool:
+    """Whether a service answers on a loopback address (PostgreSQL, the broker)."""
     try:
-        socket.create_connection(PG_ADDRESS, timeout=2).close()
+        socket.create_connection(address, timeout=2).close()
         return True
     except OSError:
         return False
+
+
+def pg_reachable() -> bool:
+    return reachable(PG_ADDRESS)
 
 
 @contextmanager

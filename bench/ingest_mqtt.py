@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
-from benchdb import pg_database, pg_reachable
+from benchdb import pg_database, pg_reachable, reachable
 from ingest import journal  # bench/ingest.py: the same journal as the direct benchmark
 from mqttfleet import Fleet
 
@@ -104,14 +103,6 @@ class Ingesters:
         return counts
 
 
-def broker_reachable() -> bool:
-    try:
-        socket.create_connection(BROKER, timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
 def forget_session(client_id: str) -> None:
     """The broker forgets the persistent session a run left (a clean start ends it)."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
@@ -152,7 +143,7 @@ def main() -> None:
     parser.add_argument("--fleet-processes", type=int, default=2)
     parser.add_argument("--old-rev", default=OLD_REV, help="the ingester to compare against")
     args = parser.parse_args()
-    if not broker_reachable() or not pg_reachable():
+    if not reachable(BROKER) or not pg_reachable():
         print("ingest over MQTT: needs Mosquitto on 127.0.0.1:1883 and PostgreSQL on "
               "127.0.0.1:5432; nothing measured")
         return

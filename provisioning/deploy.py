@@ -199,7 +199,8 @@ def deploy(port: str, report=lambda line: None) -> DeployReport:
     result = DeployReport(arch=board.arch)
     changed = [p for p in wanted if p != MAIN and board.hashes.get(p) != wanted[p]]
     stale = sorted(p for p in board.hashes if p not in wanted)
-    rom_changed = image is not None and board.rom_hash != hashlib.sha256(image.read_bytes()).hexdigest()
+    image_hash = hashlib.sha256(image.read_bytes()).hexdigest() if image is not None else None
+    rom_changed = image is not None and board.rom_hash != image_hash
     if changed or stale or rom_changed or board.hashes.get(MAIN) != wanted[MAIN]:
         report(f"copying {len(changed)} file(s), removing {len(stale)}"
                + (", writing the ROMFS image" if rom_changed else ""))
@@ -211,7 +212,7 @@ def deploy(port: str, report=lambda line: None) -> DeployReport:
         mpremote.run(port, *chain)
         after = survey(port)
         wrong = [p for p in changed if after.hashes.get(p) != wanted[p]]
-        if image is not None and after.rom_hash != hashlib.sha256(image.read_bytes()).hexdigest():
+        if image is not None and after.rom_hash != image_hash:
             wrong.append("the ROMFS image")
         if wrong:
             raise BoardError(f"{port}: after copying, {', '.join(wrong)} differ on the board; run deploy again")
