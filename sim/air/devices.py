@@ -130,6 +130,7 @@ class Phone(Device):
         self.gate = gate
         self.start = start
         self._address = RotatingAddress(seed, spec.name, rng)
+        self._slot_id = (None, None)  # ((days, slot), the ID of that slot)
         self.visitor = None  # its bzsim.air.visitors.Visitor when it queues at its gate
 
     def app(self, t: float) -> str:
@@ -148,7 +149,11 @@ class Phone(Device):
             return None
         moment = int(self.start + t)
         days = max(0, (ids.day_start(moment) - ids.day_start(self.start)) // ids.DAY_SECONDS)
-        return ids.id_at(ids.daily_key(self.spec.daily_key, days), moment, self.spec.max)
+        slot = (days, ids.slot_index(moment, self.spec.max))
+        if self._slot_id[0] != slot:  # a hash chain per call: kept for the slot it holds
+            self._slot_id = slot, ids.id_at(ids.daily_key(self.spec.daily_key, days), moment,
+                                            self.spec.max)
+        return self._slot_id[1]
 
     def advertised_id(self, t: float):
         """The ID the phone's advert carries at t (Android may lag behind id_at)."""

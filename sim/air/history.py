@@ -13,7 +13,7 @@ keeps at most ROWS_KEPT rows (the oldest go first).
 """
 
 import random
-from collections import deque
+from collections import OrderedDict, deque
 
 from bzcore import adv
 from bzsim.air.devices import ADV_IND, ADV_NONCONN_IND, AndroidPhone, IosPhone
@@ -21,7 +21,6 @@ from bzsim.air.radio import distance, heard, rssi
 
 RECORD_EVERY_S = 60.0
 ROWS_KEPT = 5000
-_RECENT_MAX = 512  # seen IDs remembered per phone for the once-a-minute rule
 
 
 class History:
@@ -30,7 +29,9 @@ class History:
     def __init__(self, phone, seed: int):
         self.phone = phone
         self.rows = deque(maxlen=ROWS_KEPT)
-        self.recent = {}  # seen ID -> scenario time it was last recorded
+        # seen ID -> scenario time it was last recorded, oldest first: what a minute has passed
+        # since is dropped from the front, so a flood of new IDs costs each record O(1)
+        self.recent = OrderedDict()
         self.rng = random.Random(f"{seed}/hears/{phone.name}")  # not the phone's own: its
         # adverts' timing must not depend on what it hears
         self.millis = isinstance(phone, AndroidPhone)
@@ -40,9 +41,11 @@ class History:
         return last is None or t - last >= RECORD_EVERY_S
 
     def record(self, ident: bytes, level: int, t: float, start: int) -> None:
-        if len(self.recent) >= _RECENT_MAX:
-            self.recent = {k: v for k, v in self.recent.items() if t - v < RECORD_EVERY_S}
-        self.recent[ident] = t
+        recent = self.recent
+        while recent and t - next(iter(recent.values())) >= RECORD_EVERY_S:
+            recent.popitem(last=False)
+        recent[ident] = t
+        recent.move_to_end(ident)
         moment = start + t
         stamp = int(moment * 1000) if self.millis else int(moment)
         self.rows.append((self.phone.id_at(t), ident, level, stamp))

@@ -39,6 +39,12 @@ Python control API (for tests, the demo and the board bridge):
     air.gate_signal(board, relay, red, green)   as if that board's outputs changed (1: on)
     air.gates()            -> the scenario's gate names ([] for a quiet office)
     air.bad_frames         -> how many malformed frames boards sent (each ignored)
+    air.pace()             -> whether the air keeps real time: {"t": its clock (elapsed()),
+                              "played_to": the scenario time of the last thing it did,
+                              "behind_s": how long the oldest thing due has waited (0: none),
+                              "sent": adverts put on air so far, "cpu_s": CPU time its loop
+                              thread took}; cpu_s / played_to is the share of a core the
+                              scenario costs (it keeps up while well under 1)
     Air(scenario, hold_visitors=True) ... air.release_visitors(crowd_s=None)
                               nobody comes until released (boards boot first); then the
                               scenario's phones come with their times counted from that
@@ -133,6 +139,9 @@ class Air:
         self._active = []  # phones in the air, or still to come; pruned once they have left
         self._bodies_at = None
         self._bodies = []
+        self._played_to = 0.0
+        self._sent = 0
+        self._cpu_s = 0.0
 
     # ---- control API ------------------------------------------------------------------
 
@@ -218,6 +227,12 @@ class Air:
             self._enter(phone, t)
         self.at(t, self._crowd_arrival)
 
+    def pace(self) -> dict:
+        now = self.elapsed()
+        due = next(iter(self._timers), None)  # iter: the loop may empty the heap meanwhile
+        return {"t": now, "played_to": self._played_to, "sent": self._sent,
+                "behind_s": max(0.0, now - due[0]) if due else 0.0, "cpu_s": self._cpu_s}
+
     def gates(self) -> list:
         """The scenario's gate names ([] for a quiet office)."""
         scenario = self.world.scenario
@@ -230,11 +245,14 @@ class Air:
         heapq.heappush(self._timers, (when, next(self._order), action))
 
     def _loop(self):
+        cpu0 = time.thread_time()
         while not self._stopping.is_set():
             now = self.elapsed()
             while self._timers and self._timers[0][0] <= now:
                 when, _, action = heapq.heappop(self._timers)
+                self._played_to = when
                 action(when)
+            self._cpu_s = time.thread_time() - cpu0
             wait = TICK_S if not self._timers else min(TICK_S, max(0.0, self._timers[0][0] - now))
             try:
                 session, mtype, payload = self._inbox.get(timeout=wait)
@@ -282,6 +300,7 @@ class Air:
         advert = device.advert(t)
         if advert is None:
             return
+        self._sent += 1
         addr_type, addr = device.address(t)
         where = device.path.position(t)
         shadow = device.shadow.at(t)
