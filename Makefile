@@ -52,6 +52,7 @@ bench: $(READY)
 	$(BIN)/python bench/purge.py
 	$(BIN)/python bench/uplink_scan.py
 	$(BIN)/python bench/uplink_scan.py --module wroom-32
+	$(BIN)/python bench/air_rate.py
 	$(BIN)/python bench/footprint.py
 	$(BIN)/python bench/wifi_gate.py
 	$(BIN)/python bench/trace.py

@@ -1,6 +1,7 @@
 """Helpers for the air and bluetooth tests: MicroPython board scripts run by the real
 interpreter with the `bluetooth` shim against a running air (scenariokit.running_air), and a
-board's side of the air's wire spoken without MicroPython (RawClient)."""
+board's side of the air's wire spoken without MicroPython (RawClient; ScanningBoard, which
+only scans and counts)."""
 
 import json
 import os
@@ -8,6 +9,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +65,32 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+class ScanningBoard(RawClient):
+    """A board's side of the wire that scans without end and counts the adverts it gets,
+    reading on a thread of its own as a board's link does."""
+
+    def __init__(self, address, name="front"):
+        super().__init__(address)
+        self.results = 0
+        self.request("HELLO", b"\x24\x0a\xc4\x00\x00\x01", tail=name.encode())
+        self.request("SCAN_START", 1, 0, 30000, 30000, 0)
+        self.sock.settimeout(None)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        buffer = bytearray()
+        while chunk := self._recv():
+            buffer += chunk
+            self.results += sum(1 for mtype, _ in link.split_frames(buffer)
+                                if mtype == wire.MSG["SCAN_RESULT"])
+
+    def _recv(self):
+        try:
+            return self.sock.recv(1 << 16)
+        except OSError:  # closed
+            return b""
 
 
 def shim_path(directory):
