@@ -223,8 +223,11 @@ def test_a_long_wait_between_streams_keeps_the_newest_alarms(link):
     first = [e["beat"] for e in link.events(seconds=0.5)]
     beats_queued_by(link, first[-1] + 10 * (EVENT_QUEUE_MAX + 4))  # more alarms than it holds
     second = [e["beat"] for e in link.events(seconds=0.3)]
-    assert second[0] > first[-1] + 10  # the oldest went to make room
-    assert second == list(range(second[0], second[-1] + 1, 10))  # and from there on, every one
+    # Those sent as the first stream ended come first in the second (a loaded machine ends it
+    # late); then the queue's newest: one gap, where the oldest went to make room.
+    beats = first + second
+    steps = [b - a for a, b in zip(beats, beats[1:])]
+    assert len([s for s in steps if s != 10]) == 1 and max(steps) > 10, beats
 
 
 def test_hello_starts_a_session_afresh_without_what_waited(link):

@@ -31,11 +31,16 @@ def wifi_args(module=UPLINK_MODULE):
     return ("--wifi", f"{SSID}:{PASSWORD}", "--module", module)
 
 
-def press(board, n):
-    """n presses with nobody at the gate: n DENY decisions."""
+def press(board, n, timeout=15.0):
+    """n presses with nobody at the gate: n DENY decisions. Each press waits for its decision
+    (STATUS), as presses the gate has not yet taken when the machine is loaded would make one."""
     for _ in range(n):
+        before = board.status()["decisions"]
         board.control.press(BUTTON, 0.1)
-        time.sleep(0.4)
+        deadline = time.monotonic() + timeout
+        while board.status()["decisions"] == before:
+            assert time.monotonic() < deadline, "a press made no decision"
+            time.sleep(0.2)
 
 
 def decide_through_outages(board, broker, gone, wifi_down_s=0.0):
