@@ -6,6 +6,10 @@ counted from, the rule `purge` applies: its time when the gate's clock was valid
 was first collected (it was made before then): derived from the record and its first store
 alone (a record stored again keeps its row: store_many skips it). Records of counts and events
 (no IDs, never purged) have KEPT_DAY; a row written without a day has UNKNOWN_DAY.
+
+Blobs (the signed bytes, IDs) are bytearrays: Python's sqlite3 binds those as they are, while a
+bytes value first goes through its adapter lookup, which cost more than the rest of the row's
+binding (psycopg writes both alike).
 """
 
 from typing import NamedTuple
@@ -52,15 +56,17 @@ _PLATFORM, _SOURCE, _VERDICT, _TRIGGER, _MODE, _REASON, _EVENT = map(_names, (
 
 
 def _sighting(head, day, v):
-    return (*head, day, *v[:5], _PLATFORM[v[5]], _SOURCE[v[6]])
+    ident, first, last, rssi, count, platform, source = v
+    return (*head, day, ident and bytearray(ident), first, last, rssi, count, _PLATFORM[platform],
+            _SOURCE[source])
 
 
 def _decision(head, day, v):
     verdict, trigger, mode, ident, rssi, platform, latency, presses, reason = v
     if rssi == 0 and ident is None and verdict in (record.DENY, record.NO_APP):
         rssi = None  # a gate's firmware from before wrote a missing RSSI as 0
-    return (*head, day, _VERDICT[verdict], _TRIGGER[trigger], _MODE[mode], ident, rssi,
-            _PLATFORM[platform], latency, presses, _REASON[reason])
+    return (*head, day, _VERDICT[verdict], _TRIGGER[trigger], _MODE[mode],
+            ident and bytearray(ident), rssi, _PLATFORM[platform], latency, presses, _REASON[reason])
 
 
 def _count(head, day, v):
@@ -84,20 +90,25 @@ def table_rows(board: BoardRecords, now: int, rows: dict[str, list], skip=frozen
     board_id, gate_id, site, raws = board
     stored = dict.fromkeys(_ROW_COUNTS, 0)
     collected_day = now // DAY
-    records = rows["records"]
+    add_record = rows["records"].append
+    # per kind: its table, where its rows go, how they are made, whether they hold IDs
+    kinds = {kind: (table, rows[table].append, _ROW[kind], table in PERSONAL)
+             for kind, table in PAYLOAD_TABLES.items()}
+    unpacked = hostrecord.unpacked
     seq = mac = None
     for raw in raws:
-        unpacked = hostrecord.unpacked(raw)
-        if unpacked is None:
+        fields = unpacked(raw)
+        if fields is None:
             raise ValueError(f"board {board_id}: {bytes(raw).hex()} is not a record")
-        seq, kind, valid, t, values, mac = unpacked
-        table = PAYLOAD_TABLES[kind] if values is not None else "unreadable"
+        seq, kind, valid, t, values, mac = fields
+        table, add, row, personal = kinds[kind]
+        if values is None:
+            table = "unreadable"
         stored[table] += 1
         if seq in skip:
             continue
-        day = (t // DAY if valid else collected_day) if table in PERSONAL else KEPT_DAY
-        records.append((board_id, seq, bytes(raw), now, day))
+        day = (t // DAY if valid else collected_day) if personal and values is not None else KEPT_DAY
+        add_record((board_id, seq, bytearray(raw), now, day))
         if values is not None:
-            rows[table].append(_ROW[kind]((board_id, seq, gate_id, site, t, int(valid)), day, values))
+            add(row((board_id, seq, gate_id, site, t, int(valid)), day, values))
     return stored, seq, mac
-
