@@ -71,12 +71,16 @@ RESTART_FIELDS = ("mode", "trigger", "direction", "ios_read", "scan", "board", "
 # (bench/uplink_scan.py, heap_free with it off and on; mqtt_async's code, gate.uplink and
 # bzcore.uplink, buffers and objects) and more at its peaks, the gate's own tasks about 10 KB
 # more once running, and 4 KB stay for host-link replies. Forced on with 22 KB spare, it left
-# the largest free block at 888 bytes and lost most of its batches. Without PSRAM the station
-# and its socket then take 36 KB more of what the heap could grow into (docs/esp32-notes.md,
-# note 38), which gc.mem_free() still counts before they start.
-UPLINK_HEAP_BYTES = const(40000 + 32768 + 4096)
+# the largest free block at 888 bytes and lost most of its batches.
+UPLINK_RUN_BYTES = const(40000)
+# Without PSRAM the station and its socket then take what the heap could grow into, which
+# gc.mem_free() still counts before they start (docs/esp32-notes.md, note 38): 36 KB, and 9.6 KB
+# less in bzgate's image, whose Wi-Fi driver keeps 4 static RX buffers of ESP-IDF's 10.
+STATION_BYTES = const(32768 + 4096)
+STATION_BYTES_BZGATE_IMAGE = const(32768 + 4096 - 9600)
 WORD_BYTES = struct.calcsize("P")  # the heap counts in this board's words; the ESP32's are 4 bytes
 FROM_ROMFS = __file__.startswith("/rom/")  # bzgate's image: the modules run in place (note 40)
+UPLINK_HEAP_BYTES = UPLINK_RUN_BYTES + (STATION_BYTES_BZGATE_IMAGE if FROM_ROMFS else STATION_BYTES)
 _NVS_BOOT = "boot"
 
 

@@ -9,6 +9,8 @@ import boardmemory
 from _heaphold import hold
 
 _MODULE = os.getenv("BZSIM_MODULE") or boardmemory.DEFAULT_MODULE
+# a ROMFS partition: bzgate's image, with its smaller Wi-Fi buffers
+_IMAGE = boardmemory.BZGATE_IMAGE if os.getenv("BZSIM_ROMFS") else boardmemory.MICROPYTHON_IMAGE
 _WORD = struct.calcsize("P")  # host bytes per 4 ESP32 bytes: the heap holds as many objects
 _PIECE_MIN = const(1024)  # ESP32 bytes: the IDF's buffers are of about this size and larger
 _PIECES = const(16)
@@ -22,7 +24,7 @@ def take(part):
     """Switch a part on ("ble", "wifi", "socket"): its RAM is held until release(token).
     OSError(ENOMEM) when neither the Python heap nor the IDF's spare has it."""
     global _spare, _min_spare
-    need = boardmemory.PART_BYTES[part]
+    need = boardmemory.part_bytes(part, _IMAGE)
     pieces = [None] * _PIECES
     if _BALLAST:
         hold(pieces, 0, need * _WORD // 4, _PIECE_MIN * _WORD // 4)

@@ -32,13 +32,36 @@ _K = 1024
 # is still far more than the gate uses (estimate on the safe side).
 PYTHON_HEAP = {WROOM_32: 112 * _K, WROVER: 1024 * _K}
 
-# What each part takes from the pool while on (estimates, chosen so that a WROOM-32 gives Python
-# about 96 KB with BLE active and about 64 KB with BLE and the Wi-Fi station connected):
+# The two images a board may run: bzgate's (provisioning/esp32-image/BZGATE_ESP32: a ROMFS, and
+# the Wi-Fi buffers below) and MicroPython's own, as micropython.org builds it. The virtual
+# board runs bzgate's unless started with --no-romfs.
+BZGATE_IMAGE = "bzgate"
+MICROPYTHON_IMAGE = "micropython"
+
+# What each part takes from the pool while on, in MicroPython's image (estimates, chosen so that
+# a WROOM-32 gives Python about 96 KB with BLE active and about 64 KB with BLE and the Wi-Fi
+# station connected):
 # - NimBLE's host beyond its static memory: 16 KiB;
-# - the Wi-Fi driver and lwIP, station connected: 32 KiB (ESP-IDF's defaults alone hold ten
-#   static RX buffers of 1.6 KB, CONFIG_ESP_WIFI_STATIC_RX_BUFFER_NUM);
+# - the Wi-Fi driver and lwIP, station connected: 32 KiB, of which the static RX buffers below;
 # - an open TCP socket, its control block and the segments in flight: 4 KiB.
 PART_BYTES = {"ble": 16 * _K, "wifi": 32 * _K, "socket": 4 * _K}
+
+# The Wi-Fi driver's static RX buffers, "approximately 1.6KB" each, allocated when the driver
+# starts and kept until it stops (ESP-IDF's Kconfig, CONFIG_ESP_WIFI_STATIC_RX_BUFFER_NUM, range
+# 2-25): ESP-IDF's default of ten, which MicroPython's image keeps (ports/esp32/boards/
+# sdkconfig.base sets none), and four in bzgate's, which turns A-MPDU off so that fewer buffers
+# than its block-ack window of six are not a loss (the Kconfig's advice); an uplink sending
+# journal batches of a few KB needs no more.
+WIFI_RX_BUFFER_BYTES = 1600
+WIFI_STATIC_RX_BUFFERS = {MICROPYTHON_IMAGE: 10, BZGATE_IMAGE: 4}
+
+
+def part_bytes(part, image):
+    """ESP32 bytes a part ("ble", "wifi", "socket") takes while on, in an image."""
+    if part != "wifi":
+        return PART_BYTES[part]
+    fewer = WIFI_STATIC_RX_BUFFERS[MICROPYTHON_IMAGE] - WIFI_STATIC_RX_BUFFERS[image]
+    return PART_BYTES[part] - fewer * WIFI_RX_BUFFER_BYTES
 
 # Internal RAM the IDF keeps beyond the Python heap's ceiling and the parts: the port's "enough
 # internal RAM to make a HTTPS request" (mbedTLS takes 20-25 KB per connection,
