@@ -35,7 +35,7 @@ $(MQTT_ASYNC): provisioning/mqtt_async.patch tools/fetch_sdist.py | $(BIN)/pytho
 	rm $(BOARD_LIB)/micropython-mqtt.tar.gz
 
 test: $(READY)
-	$(BIN)/pytest -n 2 --dist loadfile --deselect tests/monitor/test_monitor_page.py  # two workers; each file on one
+	$(BIN)/pytest -n 4 --dist loadfile --deselect tests/monitor/test_monitor_page.py  # most tests wait on virtual boards: four workers on 2 cores; each file on one
 	$(BIN)/pytest tests/monitor/test_monitor_page.py  # its live-page timings, alone on the machine
 
 demo: $(READY)

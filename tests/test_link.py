@@ -128,3 +128,27 @@ def test_an_exempt_resent_after_a_lost_reply_carries_the_same_token(scripted):
         link.exempt("no-smartphone")
     assert len(sent) == 3 and sent[0] == sent[1] != sent[2]
     assert all(args.startswith("no-smartphone ") for args in sent)
+
+
+def test_an_event_the_gate_queued_as_a_stream_ended_comes_in_the_next_stream(scripted):
+    """The gate keeps a subscriber's events between streams and drops them on HELLO (a new host
+    session): an alarm queued just before the request that ends a stream must not be lost."""
+    queue, streams = [], []
+
+    def answer(req_id, command, args, error):
+        if command == "EVENTS":
+            streams.append(req_id)
+            sent = b"".join(wire.reply(req_id, wire.EV, e) for e in queue)
+            queue.clear()
+            return ok(req_id, None) + sent
+        if command == "HELLO":
+            queue.clear()
+        elif len(streams) == 1:
+            queue.append({"alarm": "scan-restart", "beat": 2})  # came in as this stream ended
+        return ok(req_id, {})
+    gate = scripted(answer)
+    queue.append({"alarm": "scan-restart", "beat": 1})
+    with GateLink(gate.path, timeout=1) as link:
+        first = [e["beat"] for e in link.events(seconds=0.3)]
+        second = [e["beat"] for e in link.events(seconds=0.3)]
+    assert first + second == [1, 2]

@@ -230,7 +230,8 @@ class GateLink:
                 yield data
             elif status == wire.ERR:
                 raise LinkError("events", str(data))
-        self.request("HELLO")  # any request ends the stream
+        # Any request ends the stream; not HELLO, which would drop what the gate queued meanwhile.
+        self.request("STATUS")
 
     @staticmethod
     def _object(data: object) -> dict:
