@@ -1,14 +1,16 @@
 """The Wi-Fi uplink: the journal and the live events to an MQTT broker (the contract:
-bzcore.uplink), through mqtt_async (PyPI micropython-mqtt, deployed in /lib).
+bzcore.uplink), through gate.mqtt (a small MQTT 3.1.1 client of the project's own).
 
     link = Uplink(app)               # app.config["wifi"] and app.config["mqtt"] set
     await link.run()                 # gate.app supervises it as the task "uplink"
     link.counters()                  # "uplink" in STATUS and in its status events
 
-The station (STA only: docs/esp32-notes.md, note 11) and the broker are kept up by mqtt_async's
-own keeper; the station's connects back off from BACKOFF_MIN_MS to BACKOFF_MAX_MS while neither
-the access point nor the broker answers, so a gate out of reach does not spend the radio's time
-(which BLE shares) on tries. The gate decides and journals whatever the link does: the journal
+The task keeps the station (STA only: docs/esp32-notes.md, note 11) and the broker connected:
+a try that fails, at the access point or at the broker, waits from BACKOFF_MIN_MS doubling to
+BACKOFF_MAX_MS until a broker answers, so a gate out of reach does not spend the radio's time
+(which BLE shares) on tries. A connection ends at the first failure (reset, silence past
+gate.mqtt.RESPONSE_MS, a packet that is not MQTT: counted in bad_packets), and the next try
+follows BACKOFF_MIN_MS later; last_warning says what ended the last connection or try. The gate decides and journals whatever the link does: the journal
 is the store that waits (store and forward).
 
 On every connection: subscribe to P/G/ack (retained: the host's last stored seq comes at
@@ -33,11 +35,11 @@ import time
 
 import asyncio
 import machine
-import mqtt_async
 import network
 from micropython import const
 
 from bzcore import uplink
+from gate import mqtt
 from gate.hostlink import status_fields
 
 BACKOFF_MIN_MS = const(1000)
@@ -47,112 +49,55 @@ POLL_MS = const(1000)  # new flushed records are looked for this often (the jour
 STATUS_EVERY_MS = const(60000)
 RESEND_MS = const(15000)  # an ingester holds an early batch 2 s, and commits within seconds
 RESEND_MAX_MS = const(480000)
-RESPONSE_S = const(10)  # no PUBACK or PINGRESP within this: the connection is dead
+WIFI_WAIT_MS = const(10000)  # a station still connecting after this has failed its try
+WIFI_POLL_MS = const(200)
 KEEPALIVE_S = const(60)  # the broker publishes the last will after 1.5 x this of silence
 UNKNOWN = const(-2)  # a seq not known yet
 _ONLINE = b"1"
 _OFFLINE = b"0"
 
 
-class _Log:
-    """mqtt_async's logger: the serial line is the host link's, so nothing is printed; the last
-    warning is kept (uplink.log.last, for a look at the REPL)."""
-
-    def __init__(self):
-        self.last = None
-
-    def debug(self, *_args):
-        pass
-
-    info = debug
-
-    def warning(self, text, *_args):
-        self.last = text
-
-
-class Station:
-    """The STA interface as mqtt_async drives it, with the connects backed off: a connect
-    asked for before the next try is due does nothing (the client tries again a second
-    later), and each try doubles the wait up to BACKOFF_MAX_MS, until the broker answers."""
-
-    def __init__(self, wlan):
-        self.wlan = wlan
-        self.tries = 0
-        self._wait_ms = BACKOFF_MIN_MS
-        self._due = time.ticks_ms()
-        wlan.active(True)
-        wlan.config(reconnects=0)  # the uplink reconnects, with its backoff
-
-    def active(self, *state):
-        return self.wlan.active(*state)
-
-    def isconnected(self):
-        return self.wlan.isconnected()
-
-    def status(self, *param):
-        return self.wlan.status(*param)
-
-    def disconnect(self):
-        self.wlan.disconnect()
-
-    def connect(self, ssid, password):
-        now = time.ticks_ms()
-        if time.ticks_diff(self._due, now) > 0:
-            return
-        self.tries += 1
-        self._due = time.ticks_add(now, self._wait_ms)
-        self._wait_ms = min(self._wait_ms * 2, BACKOFF_MAX_MS)
-        self.wlan.connect(ssid, password)
-
-    def answered(self):
-        self._wait_ms = BACKOFF_MIN_MS
-
-
 class Uplink:
     def __init__(self, app):
         self.app = app
         self.journal = app.journal
-        wifi, mqtt = app.config["wifi"], app.config["mqtt"]
+        self.wifi_config, self.mqtt_config = app.config["wifi"], app.config["mqtt"]
         gate_id = app.config["gate_id"]
         self.board_id = machine.unique_id()
         self.board_hex = self.board_id.hex()
         self.topics = {}
         for leaf in uplink.LEAVES:
-            self.topics[leaf] = uplink.topic(mqtt["topic_prefix"], gate_id, leaf)
-        self.station = Station(network.WLAN(network.STA_IF))
-        self.log = mqtt_async.log = _Log()
-        c = mqtt_async.MQTTConfig()
-        for key, value in (("server", mqtt["host"]), ("port", mqtt["port"]),
-                           ("user", mqtt["username"]), ("password", mqtt["password"] or ""),
-                           ("ssid", wifi["ssid"]), ("wifi_pw", wifi["password"]),
-                           ("interface", self.station), ("response_time", RESPONSE_S),
-                           ("keepalive", KEEPALIVE_S), ("subs_cb", self._message),
-                           ("connect_coro", self._connected), ("wifi_coro", self._link_changed)):
-            c[key] = value
-        c.set_last_will(self.topics[uplink.ONLINE], _OFFLINE, retain=True, qos=1)
-        self._mqtt_config = c  # a client per run(): one that was disconnected cannot connect again
+            self.topics[leaf] = uplink.topic(self.mqtt_config["topic_prefix"], gate_id, leaf).encode()
+        self.wlan = network.WLAN(network.STA_IF)
+        self.wlan.active(True)
+        self.wlan.config(reconnects=0)  # the uplink reconnects, with its backoff
+        user, password = self.mqtt_config["username"], self.mqtt_config["password"]
+        self.client = mqtt.Client(self.board_hex.encode(), user and user.encode(),
+                                  password and password.encode(), self.topics[uplink.ONLINE],
+                                  _OFFLINE, KEEPALIVE_S, self._message)
         self.up = False
         self.next_seq = UNKNOWN  # the next record to send, once a connection has found it
         self.host_seq = UNKNOWN  # the host's last ack (-1: it has none yet)
-        self._ready = asyncio.Event()  # up, and next_seq known
         self._acked = asyncio.Event()
-        self._connection = 0
+        self.wifi_tries = 0
         self.connects = 0
         self.batches = 0
         self.records = 0
         self.events = 0
         self.events_dropped = 0
         self.bad_acks = 0  # acks for another board or not acks (a misconfigured topic)
+        self.bad_packets = 0  # packets from the broker that were not MQTT (each a reconnect)
         self.resends = 0  # times the journal was sent again from an ack that stayed behind
+        self.last_warning = None  # why the last connection or try ended
         self._host_has = UNKNOWN  # the last seq the host is known to hold: its ack, or where we resumed
         self._ack_moved_ms = time.ticks_ms()
         self._resend_ms = RESEND_MS
         self.round_trip_ms = None  # the last batch's publish to its PUBACK (the field check's)
         self._events = app.subscribe_events()  # one queue for the board's life, not per run()
 
-    # --- mqtt_async's callbacks ---------------------------------------------------------------
-    def _message(self, topic, message, retained, qos):
-        got = uplink.parse_ack(message)
+    def _message(self, payload):
+        """An ack on P/G/ack (the only subscription); None: a message too long to be one."""
+        got = uplink.parse_ack(payload)
         if got is None or got[0] != self.board_hex:
             self.bad_acks += 1
             return
@@ -167,55 +112,62 @@ class Uplink:
             self.next_seq = seq + 1
         self._acked.set()
 
-    async def _link_changed(self, up):
-        self.up = up
-        if not up:
-            self._ready.clear()
+    # --- the tasks ----------------------------------------------------------------------------
+    async def run(self):
+        events = asyncio.create_task(self._send_events())
+        wait = BACKOFF_MIN_MS
+        try:
+            while True:
+                try:
+                    if await self._join():
+                        await self.client.connect(self.mqtt_config["host"], self.mqtt_config["port"])
+                        wait = BACKOFF_MIN_MS
+                        await self._connected()
+                except ValueError as e:  # the broker sent what is not MQTT
+                    self.bad_packets += 1
+                    self.last_warning = "bad packet: %s" % e
+                except OSError as e:
+                    self.last_warning = str(e)
+                finally:
+                    self.up = False
+                    self.client.close()
+                await asyncio.sleep_ms(wait)
+                wait = min(wait * 2, BACKOFF_MAX_MS)
+        finally:
+            events.cancel()
 
-    async def _connected(self, client):
-        self._connection += 1
-        connection = self._connection
+    async def _join(self):
+        """The station connected (a try when it is not, unless one is under way)?"""
+        wlan = self.wlan
+        if not wlan.isconnected() and wlan.status() != network.STAT_CONNECTING:
+            self.wifi_tries += 1
+            wlan.connect(self.wifi_config["ssid"], self.wifi_config["password"])
+        for _ in range(WIFI_WAIT_MS // WIFI_POLL_MS):
+            if wlan.status() != network.STAT_CONNECTING:
+                break
+            await asyncio.sleep_ms(WIFI_POLL_MS)
+        if not wlan.isconnected():
+            self.last_warning = "Wi-Fi: status %d" % wlan.status()
+            return False
+        return True
+
+    async def _connected(self):
+        """One connection, until it fails: where to resume, then the journal."""
+        client = self.client
+        self.up = True
         self.connects += 1
-        self.station.answered()
         self._acked.clear()
-        await client.subscribe(self.topics[uplink.ACK], 1)
-        await client.publish(self.topics[uplink.ONLINE], _ONLINE, retain=True, qos=1)
+        await client.subscribe(self.topics[uplink.ACK])
+        await client.publish(self.topics[uplink.ONLINE], _ONLINE, 1, True)
         try:
             await asyncio.wait_for_ms(self._acked.wait(), ACK_WAIT_MS)
             last = int(self.host_seq)
         except asyncio.TimeoutError:  # no ack kept by the broker: the last one this board kept
             last = self.journal.stats()["acked"]
-        if connection == self._connection and self.up:
-            self.next_seq = last + 1
-            self._host_has = last
-            self._ack_moved_ms = time.ticks_ms()
-            self._ready.set()
-
-    # --- the tasks ----------------------------------------------------------------------------
-    async def run(self):
-        client = mqtt_async.MQTTClient(self._mqtt_config)
-        self.up = False
-        extras = [asyncio.create_task(self._send_events(client)),
-                  asyncio.create_task(self._send_status(client))]
-        try:
-            await self._first_connect(client)
-            await self._send_journal(client)
-        finally:
-            for task in extras:
-                task.cancel()
-            await client.disconnect()  # ends mqtt_async's own tasks too
-
-    async def _first_connect(self, client):
-        """mqtt_async keeps the connection once it has made one; the first is ours to retry."""
-        wait = BACKOFF_MIN_MS
-        while True:
-            try:
-                await client.connect()
-                return
-            except OSError as e:
-                self.log.warning("connect failed: %s" % e)
-            await asyncio.sleep_ms(wait)
-            wait = min(wait * 2, BACKOFF_MAX_MS)
+        self.next_seq = last + 1
+        self._host_has = last
+        self._ack_moved_ms = time.ticks_ms()
+        await self._send_journal()
 
     def _resend_if_refused(self):
         """Back to the seq after the ack when it has stayed behind what was sent too long."""
@@ -229,50 +181,51 @@ class Uplink:
         self._ack_moved_ms = now
         self._resend_ms = min(self._resend_ms * 2, RESEND_MAX_MS)
 
-    async def _send_journal(self, client):
+    async def _send_journal(self):
+        """Batches in order, each at its PUBACK; the status event every STATUS_EVERY_MS."""
+        client = self.client
+        status_due = time.ticks_add(time.ticks_ms(), STATUS_EVERY_MS)
         while True:
-            await self._ready.wait()
+            if time.ticks_diff(time.ticks_ms(), status_due) >= 0:
+                status_due = time.ticks_add(status_due, STATUS_EVERY_MS)
+                status = status_fields(self.app)
+                status["type"] = "status"
+                await client.publish(self.topics[uplink.EVENTS], json.dumps(status).encode())
             self._resend_if_refused()
             records = self.journal.read_from(self.next_seq, uplink.MAX_RECORDS)
             if not records:
                 await asyncio.sleep_ms(POLL_MS)
+                await client.keep_alive()
                 continue
             first = int.from_bytes(records[0][:4], "big")  # seq: bytes 0..3
             after = first + len(records)
             payload = uplink.encode_batch(self.board_id, records)
             records = None
-            connection = self._connection
             sent = time.ticks_ms()
-            await client.publish(self.topics[uplink.JOURNAL], payload, qos=1)
+            await client.publish(self.topics[uplink.JOURNAL], payload, 1)
             self.batches += 1
             self.records += after - first
-            if connection == self._connection:  # a reconnect since has set where to go on
-                self.next_seq = max(self.next_seq, after)
-                self.round_trip_ms = time.ticks_diff(time.ticks_ms(), sent)
+            self.next_seq = max(self.next_seq, after)
+            self.round_trip_ms = time.ticks_diff(time.ticks_ms(), sent)
 
-    async def _send_events(self, client):
+    async def _send_events(self):
         while True:
             event = await self._events.get()
-            if not self.up:
-                self.events_dropped += 1
-                continue
-            await client.publish(self.topics[uplink.EVENTS], json.dumps(event), qos=0)
-            self.events += 1
-
-    async def _send_status(self, client):
-        while True:
-            await asyncio.sleep_ms(STATUS_EVERY_MS)
             if self.up:
-                status = status_fields(self.app)
-                status["type"] = "status"
-                await client.publish(self.topics[uplink.EVENTS], json.dumps(status), qos=0)
+                try:
+                    await self.client.publish(self.topics[uplink.EVENTS], json.dumps(event).encode())
+                    self.events += 1
+                    continue
+                except OSError:  # the connection broke: the journal's line of work reconnects
+                    pass
+            self.events_dropped += 1
 
     def counters(self):
         """For STATUS and the status events. Seqs not known yet are UNKNOWN."""
-        return {"up": self.up, "wifi": self.station.status(), "wifi_tries": self.station.tries,
-                "rssi": self.station.status("rssi") if self.station.isconnected() else None,
+        return {"up": self.up, "wifi": self.wlan.status(), "wifi_tries": self.wifi_tries,
+                "rssi": self.wlan.status("rssi") if self.wlan.isconnected() else None,
                 "round_trip_ms": self.round_trip_ms,
                 "connects": self.connects, "next": self.next_seq, "acked": self.host_seq,
                 "batches": self.batches, "records": self.records, "events": self.events,
-                "dropped": self.events_dropped, "bad_acks": self.bad_acks, "resends": self.resends,
-                "last_warning": self.log.last}
+                "dropped": self.events_dropped, "bad_acks": self.bad_acks, "bad_packets": self.bad_packets,
+                "resends": self.resends, "last_warning": self.last_warning}
