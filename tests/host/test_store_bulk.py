@@ -93,3 +93,27 @@ def test_store_records_called_again_in_one_transaction_stores_each_call_once(db_
         assert [r[1] for r in _dump(conn, "records") if r[0] == "b1"] == list(range(3 * COPY_FROM))
         assert conn.execute("SELECT count(*) FROM records WHERE board_id = 'b2'").fetchone()[0] == 15
         assert store.journal_position(conn, "b1") == (3 * COPY_FROM, record.mac_of(raws[-1]))
+
+
+def test_rows_there_already_past_the_journals_position_are_left_as_they_were(db_target):
+    """The store skips the records it holds before a journal's position; should rows past it be
+    there too (a journal row moved back by hand), they are not written twice, and the other
+    boards' records of the same call are stored (PostgreSQL's COPY refuses them: the savepoint is
+    undone and every table goes through its staging table)."""
+    raws = journal_bytes(KEYS["b1"], 3 * COPY_FROM)
+    others = journal_bytes(KEYS["b2"], 2 * COPY_FROM)
+    with store.open_store(db_target) as conn:
+        with store.transaction(conn):
+            _begin(conn, "b1", "b2")
+            store.store_records(conn, "b1", "gate-b1", "A", raws, NOW)
+            conn.execute("UPDATE journals SET next_seq = 0, last_mac = NULL WHERE board_id = 'b1'")
+        before = {table: _dump(conn, table) for table in ("records", "sightings", "decisions")}
+        with store.transaction(conn):
+            counts = store.store_many(conn, [store.BoardRecords("b1", "gate-b1", "A", raws),
+                                             store.BoardRecords("b2", "gate-b2", "A", others)], NOW)
+        assert counts == [_expected_counts(raws), _expected_counts(others)]
+        for table, rows in before.items():
+            assert [row for row in _dump(conn, table) if row[0] == "b1"] == rows
+        assert [bytes(r) for (r,) in conn.execute(
+            "SELECT raw FROM records WHERE board_id = 'b2' ORDER BY seq")] == others
+        assert store.journal_position(conn, "b1") == (len(raws), record.mac_of(raws[-1]))

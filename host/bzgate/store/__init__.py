@@ -274,8 +274,8 @@ def store_many(conn: Connection, boards: list[BoardRecords], now: int) -> list[d
         if last_seq is not None:
             journals.append((last_seq + 1, last_mac, board.board_id))
     partitions.prepare(conn, {row[4] for row in rows["records"]})
-    for table in COLUMNS:  # records first: every writer takes the tables in one order
-        conn.insert_rows(table, COLUMNS[table], rows[table])
+    # records first: every writer takes the tables in one order
+    conn.insert_rows({table: (COLUMNS[table], rows[table]) for table in COLUMNS})
     if journals:
         conn.executemany("UPDATE journals SET next_seq = ?, last_mac = ? WHERE board_id = ?",
                          journals)

@@ -12,9 +12,11 @@ hands it to SQLite as it is, and rewrites it once per statement for PostgreSQL (
     WITHOUT ROWID          (nothing)
 
 Rows in bulk (`insert_rows`, INSERT OR IGNORE by the table's key): SQLite's executemany; on
-PostgreSQL a COPY into a temporary table like the target (`stage_<table>`), then one INSERT ...
-SELECT ... ON CONFLICT DO NOTHING, many times faster than a statement per row; fewer rows than
-COPY_FROM go as one INSERT of many VALUES (a COPY's three round trips cost more there).
+PostgreSQL a COPY straight into each table, in a savepoint, many times faster than a statement
+per row; fewer rows than COPY_FROM go as one INSERT of many VALUES (a COPY's three round trips
+cost more there). Should a row's key be there already (the store skips the rows it holds, so
+it should not), the savepoint is undone and the rows go again through a temporary table like
+the target (`stage_<table>`) and one INSERT ... SELECT ... ON CONFLICT DO NOTHING.
 
 The schema version is SQLite's user_version, or the one row of bzgate_schema on PostgreSQL;
 PostgreSQL migrations hold an advisory lock, so ingesters starting together migrate once.
@@ -60,22 +62,42 @@ class Connection:
         else:
             self.raw.executemany(sql, rows)
 
-    def insert_rows(self, table: str, columns: tuple[str, ...], rows: list) -> None:
-        """Rows (tuples in `columns`' order) into `table`; a row whose key is there already is
-        left out, as INSERT OR IGNORE does."""
-        if not rows:
-            return
-        names = ", ".join(columns)
+    def insert_rows(self, tables: dict[str, tuple[tuple[str, ...], list]]) -> None:
+        """{table: (columns, rows as tuples in their order)}, each table's rows stored in the
+        dict's order; a row whose key is there already is left out, as INSERT OR IGNORE does."""
+        tables = {table: given for table, given in tables.items() if given[1]}
         if self.kind == "sqlite":
-            self.raw.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES "
-                                 f"({', '.join('?' * len(columns))})", rows)
+            for table, (columns, rows) in tables.items():
+                self.raw.executemany(f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "
+                                     f"VALUES ({', '.join('?' * len(columns))})", rows)
             return
-        if len(rows) < COPY_FROM:  # one statement costs fewer round trips than a COPY's three
-            marks = f"({', '.join(['%s'] * len(columns))})"
-            self.raw.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(rows))} "
-                             "ON CONFLICT DO NOTHING", [value for row in rows for value in row])
-            return
-        stage = f"stage_{table}"
+        # The store hands over rows it does not hold yet (store_many skips the others): COPY
+        # them straight into the tables, in a savepoint. Should a key be there after all, the
+        # savepoint is undone and they go through staging tables that skip what is there.
+        self.raw.execute("SAVEPOINT bulk")
+        try:
+            for table, (columns, rows) in tables.items():
+                self._append(table, columns, rows)
+        except psycopg.errors.UniqueViolation:
+            self.raw.execute("ROLLBACK TO SAVEPOINT bulk")
+            for table, (columns, rows) in tables.items():
+                self._merge(table, columns, rows)
+        self.raw.execute("RELEASE SAVEPOINT bulk")
+
+    def _append(self, table: str, columns: tuple[str, ...], rows: list) -> None:
+        """PostgreSQL: rows into `table`, a key already there an error."""
+        if len(rows) < COPY_FROM:
+            return self._insert_values(table, columns, rows, "")
+        with self.raw.cursor() as cursor, \
+                cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _merge(self, table: str, columns: tuple[str, ...], rows: list) -> None:
+        """PostgreSQL: rows into `table` but those whose key is there already."""
+        if len(rows) < COPY_FROM:
+            return self._insert_values(table, columns, rows, " ON CONFLICT DO NOTHING")
+        names, stage = ", ".join(columns), f"stage_{table}"
         staged = self.session_cache.setdefault("staged", set())
         with self.raw.cursor() as cursor:
             if table not in staged:
@@ -87,6 +109,13 @@ class Connection:
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
                            "ON CONFLICT DO NOTHING")
             cursor.execute(f"DELETE FROM {stage}")
+
+    def _insert_values(self, table: str, columns: tuple[str, ...], rows: list, then: str) -> None:
+        """A few rows as one INSERT of many VALUES: fewer round trips than a COPY's three."""
+        marks = f"({', '.join(['%s'] * len(columns))})"
+        self.raw.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                         f"{', '.join([marks] * len(rows))}{then}",
+                         [value for row in rows for value in row])
 
     def execute_ddl(self, sql: str) -> None:
         self.raw.execute(_postgres_sql(sql, ddl=True) if self.kind == "postgresql" else sql)
