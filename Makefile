@@ -3,12 +3,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
-# The gate's MQTT client: mqtt_async.py from PyPI's micropython-mqtt, fetched by name through the
-# index pip is configured with (tools/fetch_sdist.py), pinned by its hash, with
-# provisioning/mqtt_async.patch applied. It lies in provisioning/boardlib, so the wheel carries it;
-# provisioning/build.py deploys it to the board's /lib.
-BOARD_LIB := provisioning/boardlib
-MQTT_ASYNC := $(BOARD_LIB)/mqtt_async.py
+# The MQTT client of the firmware before gate.mqtt, for the benches that compare against such a
+# commit (bench/footprint.py's extract): mqtt_async.py from PyPI's micropython-mqtt, fetched by name
+# through the index pip is configured with (tools/fetch_sdist.py), pinned by its hash, with
+# bench/mqtt_async.patch applied. Boards no longer get it.
+EARLIER_LIB := bench/results/lib
+MQTT_ASYNC := $(EARLIER_LIB)/mqtt_async.py
 MQTT_ASYNC_VERSION := 0.7b4
 MQTT_ASYNC_SHA256 := 254a0af13d37cb92372538b6ded44c5f26e2e77c0d8b9b4e2d73c4f26f43e042
 
@@ -19,20 +19,20 @@ setup: $(READY)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(READY): requirements.txt constraints.txt pyproject.toml | $(BIN)/python $(MQTT_ASYNC)
+$(READY): requirements.txt constraints.txt pyproject.toml | $(BIN)/python
 	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)  # the monitor's browser tests
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(READY)
 
-$(MQTT_ASYNC): provisioning/mqtt_async.patch tools/fetch_sdist.py | $(BIN)/python
-	mkdir -p $(BOARD_LIB)
+$(MQTT_ASYNC): bench/mqtt_async.patch tools/fetch_sdist.py | $(BIN)/python
+	mkdir -p $(EARLIER_LIB)
 	$(BIN)/python tools/fetch_sdist.py micropython-mqtt==$(MQTT_ASYNC_VERSION) \
-		--sha256 $(MQTT_ASYNC_SHA256) -o $(BOARD_LIB)/micropython-mqtt.tar.gz
-	tar -xzf $(BOARD_LIB)/micropython-mqtt.tar.gz -O micropython-mqtt-$(MQTT_ASYNC_VERSION)/mqtt_async.py > $@.tmp
-	patch --quiet $@.tmp provisioning/mqtt_async.patch
+		--sha256 $(MQTT_ASYNC_SHA256) -o $(EARLIER_LIB)/micropython-mqtt.tar.gz
+	tar -xzf $(EARLIER_LIB)/micropython-mqtt.tar.gz -O micropython-mqtt-$(MQTT_ASYNC_VERSION)/mqtt_async.py > $@.tmp
+	patch --quiet $@.tmp bench/mqtt_async.patch
 	mv $@.tmp $@
-	rm $(BOARD_LIB)/micropython-mqtt.tar.gz
+	rm $(EARLIER_LIB)/micropython-mqtt.tar.gz
 
 test: $(READY)
 	$(BIN)/pytest -n 4 --dist loadfile --deselect tests/monitor/test_monitor_page.py  # most tests wait on virtual boards: four workers on 2 cores; each file on one
@@ -42,7 +42,7 @@ demo: $(READY)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" sh tools/demo.sh
 	@$(BIN)/python tools/demo.py
 
-bench: $(READY)
+bench: $(READY) $(MQTT_ASYNC)
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/classify_cost.py
 	$(BIN)/python bench/scan_path.py
@@ -54,6 +54,7 @@ bench: $(READY)
 	$(BIN)/python bench/uplink_scan.py --module wroom-32
 	$(BIN)/python bench/air_rate.py
 	$(BIN)/python bench/footprint.py
+	$(BIN)/python bench/uplink_heap.py
 	$(BIN)/python bench/wifi_gate.py
 	$(BIN)/python bench/trace.py
 	$(BIN)/python bench/trace_duplicates.py

