@@ -33,28 +33,22 @@ def publish(topic: bytes, payload: bytes, pid: int = 0, retain: bool = False) ->
     return packet(PUBLISH | (2 if pid else 0) | retain, head + payload)
 
 
-def _read_packet(conn: socket.socket) -> bytes | None:
-    head = conn.recv(1)
-    if not head:
-        return None
-    n = shift = 0
-    size = b""
-    while True:
-        byte = conn.recv(1)
-        if not byte:
-            return None
-        size += byte
-        n |= (byte[0] & 0x7F) << shift
-        shift += 7
-        if byte[0] < 0x80:
-            break
-    body = b""
-    while len(body) < n:
-        more = conn.recv(n - len(body))
+def _read_packet(stream) -> bytes | None:
+    """The next packet from the socket's file (reads wait for all they ask), or None at its end."""
+    got = stream.read(2)
+    while len(got) >= 2 and got[-1] & 0x80 and len(got) < 5:
+        more = stream.read(1)
         if not more:
             return None
-        body += more
-    return head + size + body
+        got += more
+    if len(got) < 2:
+        return None
+    n = shift = 0
+    for byte in got[1:]:
+        n |= (byte & 0x7F) << shift
+        shift += 7
+    body = stream.read(n)
+    return got + body if len(body) == n else None
 
 
 class FakeBroker:
@@ -79,14 +73,14 @@ class FakeBroker:
                 conn, _ = self._server.accept()
             except OSError:  # closed: the test is over
                 return
-            with conn:
-                self._talk(conn, self.plans.pop(0) if self.plans else {})
+            with conn, conn.makefile("rb") as stream:
+                self._talk(conn, stream, self.plans.pop(0) if self.plans else {})
 
-    def _talk(self, conn: socket.socket, plan: dict):
+    def _talk(self, conn: socket.socket, stream, plan: dict):
         packets: list[bytes] = []
         self.connections.append(packets)
         while True:
-            got = _read_packet(conn)
+            got = _read_packet(stream)
             if got is None or got[0] == DISCONNECT:
                 return
             packets.append(got)
