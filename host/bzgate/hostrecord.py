@@ -2,9 +2,10 @@
 precompiled struct per kind over all 48 bytes, and HMAC-SHA256 for the MAC chain from the
 key's two padded blocks hashed once per chain (RFC 2104), not once per record.
 
-bzcore.record is the firmware's own module and stays portable (MicroPython has no hmac and no
-struct.Struct); what this module answers equals what bzcore.record answers (decode,
-payload_fields, verify_chain), which tests/host/test_hostrecord.py checks record by record.
+bzcore.record and bzcore.uplink are the firmware's own modules and stay portable (MicroPython
+has no hashlib copies and no struct.Struct); what this module answers equals what they answer
+(decode, payload_fields, verify_chain, decode_batch), which tests/host/test_hostrecord.py checks
+record by record.
 
     unpacked(raw) -> (seq, kind, clock_valid, time, values, mac), or None for what
                      record.decode refuses; `values` are the payload's fields in
@@ -14,7 +15,7 @@ payload_fields, verify_chain), which tests/host/test_hostrecord.py checks record
 import hashlib
 import struct
 
-from bzcore import record
+from bzcore import record, uplink
 
 FIELDS = {
     record.SIGHTING: ("id", "first_seen", "last_seen", "max_rssi", "count", "platform", "source"),
@@ -33,6 +34,8 @@ _LAYOUTS = {
 _NO_ID = bytes(12)
 _NO_RSSI = 127  # bzcore.record: a decision no phone decided
 _SIGNED = 40  # the bytes the MAC covers after the previous MAC
+_SHAPE = struct.Struct(">IBB42x")  # what a batch's record is checked for: seq, kind, flags
+_BATCH_HEAD = 2  # a batch's version and board id size, before the board id
 _BLOCK = 64  # SHA-256's block, which HMAC pads its key to
 _INNER_PAD = bytes(x ^ 0x36 for x in range(256))  # bytes.translate tables: each byte XOR the pad
 _OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
@@ -99,3 +102,21 @@ def verify_chain(key: bytes, raws, prev_mac: bytes = record.GENESIS, prev_seq=No
             return index, "MAC of seq %d does not match" % seq
         prev_seq = seq
     return len(raws), None
+
+
+def decode_batch(payload):
+    """bzcore.uplink.decode_batch's answer: a well-formed batch read with one struct over its
+    records; anything else is left to uplink.decode_batch, which says why it is not one."""
+    size = record.RECORD_SIZE
+    if type(payload) is bytes and len(payload) > _BATCH_HEAD and payload[0] == uplink.VERSION:
+        start = _BATCH_HEAD + payload[1]
+        body = len(payload) - start
+        if 0 < payload[1] <= uplink.BOARD_ID_MAX and 0 < body <= uplink.MAX_RECORDS * size \
+                and not body % size:
+            shapes = list(_SHAPE.iter_unpack(payload[start:]))
+            first = shapes[0][0]
+            if all(kind in record.KIND_NAMES and not flags & ~record.FLAG_CLOCK_VALID
+                   and seq == first + n for n, (seq, kind, flags) in enumerate(shapes)):
+                return payload[_BATCH_HEAD:start].hex(), [
+                    payload[at:at + size] for at in range(start, len(payload), size)]
+    return uplink.decode_batch(payload)

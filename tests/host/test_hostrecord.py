@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bzcore import record
+from bzcore import record, uplink
 from bzgate import hostrecord
 
 CASES = json.loads((Path(__file__).parents[1] / "cases" / "records.json").read_text())
@@ -107,3 +107,28 @@ def test_a_chain_resumed_in_its_middle_verifies_the_same():
         args = (KEY, good[4:], record.mac_of(good[3]), prev_seq)
         assert hostrecord.verify_chain(*args) == record.verify_chain(*args)
     assert hostrecord.verify_chain(KEY, good[4:], record.mac_of(good[3]), 3) == (4, None)
+
+
+def _batch_answer(decode, payload):
+    try:
+        return decode(payload)
+    except ValueError as e:
+        return "ValueError", str(e)
+
+
+def test_batches_decode_the_same_whatever_is_changed_in_them():
+    rng = random.Random(11)
+    board = bytes.fromhex("a4cf12345678")
+    raws = _chain(rng, uplink.MAX_RECORDS + 1)
+    good = [uplink.encode_batch(board, raws[:k]) for k in (1, 2, uplink.MAX_RECORDS)]
+    payloads = [*good, bytearray(good[1]), memoryview(good[1]), "text", b"", b"\x01", good[1][:-1],
+                good[1] + bytes(48), good[2] + raws[-1], bytes([1, 0]) + raws[0],
+                bytes([1, 33]) + bytes(33) + raws[0], good[1][:2] + good[1][8:],
+                uplink.encode_batch(board, [raws[0], raws[2]]), uplink.encode_batch(board, raws[1:3])]
+    for pos in range(len(good[1])):
+        changed = bytearray(good[1])
+        changed[pos] ^= 1 << rng.randrange(8)
+        payloads.append(bytes(changed))
+    for payload in payloads:
+        assert _batch_answer(hostrecord.decode_batch, payload) == \
+            _batch_answer(uplink.decode_batch, payload), payload

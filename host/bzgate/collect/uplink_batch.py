@@ -23,7 +23,7 @@ stored in order.
     broken      a record does not verify: the records before it are stored, it and the rest
                 of the batch are kept as evidence, nothing of them trusted; the other boards'
                 batches in the transaction are stored as usual
-    malformed   not a batch at all (bzcore.uplink.decode_batch): kept as evidence
+    malformed   not a batch at all (hostrecord.decode_batch): kept as evidence
     no-key      the board has no key on this host: nothing stored, no ack (import its key)
 
 The boards' journal rows are taken first (intake.take_journals), in board-id order: each is a
@@ -33,8 +33,8 @@ lock until the commit, and two ingesters that lock their boards in one order can
 import logging
 from dataclasses import dataclass, field
 
-from bzcore import record, uplink
-from bzgate import store
+from bzcore import record
+from bzgate import hostrecord, store
 from bzgate.collect.board import GAP_UNCHECKED, chain_after_gap, verify_span
 from bzgate.errors import UserError
 from bzgate.keys import KeyStore
@@ -64,7 +64,7 @@ class Batch:
     def decode(self) -> str | None:
         """None when the payload is a batch (board_id and raws set), else why not."""
         try:
-            self.board_id, self.raws = uplink.decode_batch(self.payload)
+            self.board_id, self.raws = hostrecord.decode_batch(self.payload)
         except ValueError as e:
             return str(e)
         return None
@@ -102,7 +102,8 @@ def store_batches(conn, batches: list[Batch], keys: KeyStore, accept_gaps: set, 
         board.take(sorted(by_board[board_id], key=lambda b: b.first), may_wait)
         spans += board.spans
         notes += board.note()
-    store.store_many(conn, spans, now)
+    store.store_many(conn, spans, now, {board_id: position.next_seq
+                                        for board_id, position in positions.items()})
     intake.note_uplinks(conn, notes, now)
     return out
 

@@ -261,12 +261,16 @@ def store_records(conn: Connection, board_id: str, gate_id: str, site: str,
     return store_many(conn, [BoardRecords(board_id, gate_id, site, raws)], now)[0]
 
 
-def store_many(conn: Connection, boards: list[BoardRecords], now: int) -> list[dict]:
+def store_many(conn: Connection, boards: list[BoardRecords], now: int,
+               next_seqs: dict[str, int] | None = None) -> list[dict]:
     """store_records for each of `boards` (a board may come more than once, its spans in seq
-    order), in the caller's transaction, with one bulk insert per table for all of them."""
+    order), in the caller's transaction, with one bulk insert per table for all of them.
+    `next_seqs`: {board: its journal's next seq} when the caller has read them in this
+    transaction (intake.take_journals), not read again."""
     rows: dict[str, list] = {table: [] for table in COLUMNS}
     counts, journals = [], []
-    next_seqs = _next_seqs(conn, [board.board_id for board in boards if board.raws])
+    if next_seqs is None:
+        next_seqs = _next_seqs(conn, [board.board_id for board in boards if board.raws])
     for board in boards:
         skip = _stored_before(conn, board, next_seqs.get(board.board_id, 0))
         stored, last_seq, last_mac = table_rows(board, now, rows, skip)

@@ -6,6 +6,8 @@
 
 A statement for all boards rather than a few for each: an ingester's transaction holds the
 batches of hundreds of gates, and round trips to the database would be most of its time.
+(executemany sends its rows in one round trip on PostgreSQL; the journal rows are taken with
+one INSERT ... RETURNING, which saves reading them again.)
 """
 
 from typing import NamedTuple
@@ -14,9 +16,11 @@ from bzcore import record
 
 # The journal row created, or taken as it is (site and firmware kept): on PostgreSQL the update
 # locks the row until the commit, so another ingester's batch of the board waits for this one.
+# Rows are taken in the order of the VALUES.
 _TAKE = ("INSERT INTO journals (board_id, gate_id, site, first_collected, last_collected) "
-         "VALUES (?, ?, '', ?, ?) ON CONFLICT (board_id) DO UPDATE SET "
-         "gate_id = excluded.gate_id, last_collected = excluded.last_collected")
+         "VALUES {rows} ON CONFLICT (board_id) DO UPDATE SET "
+         "gate_id = excluded.gate_id, last_collected = excluded.last_collected "
+         "RETURNING board_id, next_seq, last_mac, site")
 
 # One row per board for the batches of this transaction: the seq seen only grows (batches
 # replayed late do not hide the lag); counts add up; the problem is the last batch's.
@@ -47,14 +51,13 @@ class UplinkNote(NamedTuple):
 
 
 def take_journals(conn, boards: list[tuple[str, str]], now: int) -> dict[str, Position]:
-    """Each (board, gate)'s journal row, created or taken, in board-id order (two ingesters
-    taking rows in one order cannot deadlock), and where it stands."""
+    """Each (board, gate)'s journal row (each board once), created or taken, in board-id order
+    (two ingesters taking rows in one order cannot deadlock), and where it stands."""
     boards = sorted(boards)
     if not boards:
         return {}
-    conn.executemany(_TAKE, [(board_id, gate_id, now, now) for board_id, gate_id in boards])
-    rows = conn.execute("SELECT board_id, next_seq, last_mac, site FROM journals WHERE board_id IN "
-                        f"({', '.join('?' * len(boards))})", [board_id for board_id, _ in boards])
+    rows = conn.execute(_TAKE.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * len(boards))), [
+        value for board_id, gate_id in boards for value in (board_id, gate_id, "", now, now)])
     return {board_id: Position(next_seq, record.GENESIS if mac is None else bytes(mac), site)
             for board_id, next_seq, mac, site in rows.fetchall()}
 
