@@ -117,3 +117,21 @@ def test_rows_there_already_past_the_journals_position_are_left_as_they_were(db_
         assert [bytes(r) for (r,) in conn.execute(
             "SELECT raw FROM records WHERE board_id = 'b2' ORDER BY seq")] == others
         assert store.journal_position(conn, "b1") == (len(raws), record.mac_of(raws[-1]))
+
+
+def test_any_number_of_rows_is_stored_whole_and_in_order(db_target):
+    """Around the sizes of the bulk statements (SQLite: SQLITE_CHUNKS rows a statement)."""
+    sizes = (1, 3, 4, 5, 15, 16, 17, 63, 64, 65, 85, COPY_FROM, 2 * 64 + 16 + 4 + 3)
+    raws = journal_bytes(KEYS["b1"], sum(sizes))
+    with store.open_store(db_target) as conn:
+        start = 0
+        for size in sizes:
+            with store.transaction(conn):
+                _begin(conn, "b1")
+                store.store_records(conn, "b1", "gate-b1", "A", raws[start:start + size], NOW)
+            start += size
+        assert [bytes(r) for (r,) in conn.execute(
+            "SELECT raw FROM records WHERE board_id = 'b1' ORDER BY seq")] == raws
+        total = sum(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("sightings", "decisions", "counts", "events"))
+        assert total == len(raws)
