@@ -8,6 +8,7 @@ connection's packets.
         broker.connections[-1]                               # [packet bytes, ...]
 """
 
+import contextlib
 import socket
 import threading
 
@@ -59,22 +60,31 @@ class FakeBroker:
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._talking: socket.socket | None = None
 
     def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
+        # shutdown, not close alone, ends a blocked accept or read (else it goes on listening)
+        for sock in (self._server, self._talking):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join()
         self._server.close()
 
     def _serve(self):
         while True:
             try:
                 conn, _ = self._server.accept()
-            except OSError:  # closed: the test is over
+            except OSError:  # shut down: the test is over
                 return
-            with conn, conn.makefile("rb") as stream:
+            self._talking = conn
+            with conn, conn.makefile("rb") as stream, contextlib.suppress(OSError):  # or a reset
                 self._talk(conn, stream, self.plans.pop(0) if self.plans else {})
+            self._talking = None
 
     def _talk(self, conn: socket.socket, stream, plan: dict):
         packets: list[bytes] = []

@@ -2,6 +2,8 @@
 scripted broker (tests/firmware/fakebroker.py), and on a virtual gate, where what is not MQTT
 from the broker is a counted error and a reconnect while the gate goes on deciding."""
 
+import json
+
 import pytest
 from fakebroker import CONNECT, PUBLISH, SUBSCRIBE, FakeBroker, length, packet, publish
 from gatekit import wait_until
@@ -83,7 +85,8 @@ def test_what_is_not_the_answer_ends_the_connection_with_its_reason_and_the_next
 def test_garbage_from_the_broker_is_counted_and_the_gate_reconnects_and_keeps_deciding(gate):
     with FakeBroker([{SUBSCRIBE: b"\xf0\x00"}]) as broker:
         board = gate(config={**uplink_config(broker.port), **FAST}, board_args=wifi_args())
-        assert wait_until(lambda: len(broker.connections) >= 2 and board.status()["uplink"]["up"], 30)
+        assert wait_until(lambda: len(broker.connections) >= 2 and board.status()["uplink"]["up"], 30), \
+            (broker.connections, json.dumps(board.status()["uplink"]))
         press(board, 2)
         assert wait_until(lambda: any(p[0] == PUBLISH | 2 and b"/journal" in p
                                       for p in broker.connections[-1]), 20), broker.connections[-1]
