@@ -33,7 +33,7 @@ def micropython(*args, timeout=120, path=(FIRMWARE,)):
 
 
 def install_packages(flash: Path) -> None:
-    """bzcore, gate and their libraries into `flash` as a board gets them: .mpy
+    """bzcore and gate into `flash` as a board gets them: .mpy
     (docs/esp32-notes.md, note 14). Compiling the sources on a 96K heap would measure the
     compiler, not the firmware."""
     from bzprov.build import HOST_MARCH, build  # the deploy's own build
