@@ -6,8 +6,8 @@
 
 A statement for all boards rather than a few for each: an ingester's transaction holds the
 batches of hundreds of gates, and round trips to the database would be most of its time.
-(executemany sends its rows in one round trip on PostgreSQL; the journal rows are taken with
-one INSERT ... RETURNING, which saves reading them again.)
+executemany sends all its rows in one round trip on PostgreSQL; the journal rows are taken by
+one INSERT ... RETURNING, so they are not read again.
 """
 
 from typing import NamedTuple
