@@ -34,7 +34,7 @@ _LAYOUTS = {
 _NO_ID = bytes(12)
 _NO_RSSI = 127  # bzcore.record: a decision no phone decided
 _SIGNED = 40  # the bytes the MAC covers after the previous MAC
-_SHAPE = struct.Struct(">IBB42x")  # what a batch's record is checked for: seq, kind, flags
+_SHAPE = struct.Struct(">IBB42x")  # what a record is checked for first: seq, kind, flags
 _BATCH_HEAD = 2  # a batch's version and board id size, before the board id
 _BLOCK = 64  # SHA-256's block, which HMAC pads its key to
 _INNER_PAD = bytes(x ^ 0x36 for x in range(256))  # bytes.translate tables: each byte XOR the pad
@@ -86,11 +86,13 @@ def _keyed(key: bytes) -> tuple:
 def verify_chain(key: bytes, raws, prev_mac: bytes = record.GENESIS, prev_seq=None):
     """record.verify_chain's answer (good leading records, None or why it broke)."""
     inner, outer = _keyed(key)
+    shape = _SHAPE.unpack
     for index, raw in enumerate(raws):
-        if len(raw) != record.RECORD_SIZE or raw[4] not in _LAYOUTS \
-                or raw[5] & ~record.FLAG_CLOCK_VALID:
+        if len(raw) != record.RECORD_SIZE:
             return index, "record %d is not a record" % index
-        seq = int.from_bytes(raw[:4], "big")
+        seq, kind, flags = shape(raw)
+        if kind not in _LAYOUTS or flags & ~record.FLAG_CLOCK_VALID:
+            return index, "record %d is not a record" % index
         if prev_seq is not None and seq != prev_seq + 1:
             return index, "seq %d follows seq %d" % (seq, prev_seq)
         signed = inner.copy()
