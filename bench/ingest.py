@@ -12,6 +12,7 @@ PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres); when it is missing its
 """
 
 import argparse
+import random
 import statistics
 import tempfile
 import time
@@ -32,14 +33,17 @@ BOARDS, UPLINK_BATCH = 50, 20  # the PostgreSQL part: gates at once, records per
 
 
 def journal(n: int, key: bytes = KEY) -> list[bytes]:
-    """A gate's day: sightings, with a decision every 10th record."""
+    """A gate's day: sightings, with a decision every 10th record. The IDs are random, as
+    Bluezone's are (SHA-256 output): consecutive ones would go into the ID index in order,
+    which costs SQLite far less than the scattered inserts of real IDs."""
     raws, prev = [], record.GENESIS
+    ids = random.Random(key + n.to_bytes(4, "big")).randbytes  # one crowd per gate (key)
     for seq in range(n):
         if seq % 10 == 9:
             kind, payload = record.decision(record.ALLOW, record.BUTTON, record.ENFORCE,
-                                            seq.to_bytes(12, "big"), -50, record.ANDROID, 12)
+                                            ids(12), -50, record.ANDROID, 12)
         else:
-            kind, payload = record.sighting(seq.to_bytes(12, "big"), T0 + seq, T0 + seq + 30, -55,
+            kind, payload = record.sighting(ids(12), T0 + seq, T0 + seq + 30, -55,
                                             4, record.ANDROID, record.ADV)
         raws.append(record.encode(key, prev, seq, kind, T0 + seq, True, 1, payload))
         prev = record.mac_of(raws[-1])
