@@ -67,12 +67,13 @@ HEAP_LOW_BYTES = const(1536)  # a host-link reply needs about 1 KB in one piece
 IDF_LOW_BYTES = const(4096)  # a Wi-Fi frame buffer is 1.6 KB; NimBLE panicked at 336 (docs/esp32-notes.md, note 38)
 EVENT_QUEUE_MAX = const(16)
 RESTART_FIELDS = ("mode", "trigger", "direction", "ios_read", "scan", "board", "wifi", "mqtt")
-# ESP32 bytes the uplink needs free once the gate is built: the uplink running takes about 19 KB
-# (bench/uplink_scan.py, heap_free with it off and on; mqtt_async's code, gate.uplink and
-# bzcore.uplink, buffers and objects) and more at its peaks, the gate's own tasks about 10 KB
-# more once running, and 4 KB stay for host-link replies. Forced on with 22 KB spare, it left
-# the largest free block at 888 bytes and lost most of its batches.
-UPLINK_RUN_BYTES = const(40000)
+# ESP32 bytes the uplink needs free once the gate is built: the uplink running took about 19 KB
+# with mqtt_async (bench/uplink_scan.py, heap_free with it off and on: its code, gate.uplink and
+# bzcore.uplink, buffers and objects) and more at its peaks, gate.mqtt about 3 KB less
+# (bench/uplink_heap.py), the gate's own tasks about 10 KB more once running, and 4 KB stay for
+# host-link replies. Forced on with 22 KB spare, it left the largest free block at 888 bytes and
+# lost most of its batches.
+UPLINK_RUN_BYTES = const(37000)
 # Without PSRAM the station and its socket then take what the heap could grow into, which
 # gc.mem_free() still counts before they start (docs/esp32-notes.md, note 38): 36 KB, and 9.6 KB
 # less in bzgate's image, whose Wi-Fi driver keeps 4 static RX buffers of ESP-IDF's 10.

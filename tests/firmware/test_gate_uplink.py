@@ -93,12 +93,12 @@ def test_a_board_without_heap_to_spare_keeps_deciding_without_the_uplink(gate):
 
 
 def test_a_wroom_32_counts_what_its_wifi_station_will_take_before_starting_the_uplink(gate):
-    """About 57 KB spare (a WROOM-32 given a bigger heap, its firmware in the ROMFS): more than the
-    uplink's own 40 KB, less once the station and its socket have taken their 36 KB
-    (docs/esp32-notes.md, note 38)."""
-    board = gate(config={**uplink_config(1), **FAST}, board_args=wifi_args("wroom-32") + ("--heap", "130K"))
+    """About 59 KB spare (a WROOM-32 given a bigger heap, its firmware in the ROMFS): more than the
+    uplink's own 37 KB, less once the station and its socket have taken their 27 KB in bzgate's
+    image (docs/esp32-notes.md, note 38)."""
+    board = gate(config={**uplink_config(1), **FAST}, board_args=wifi_args("wroom-32") + ("--heap", "124K"))
     status = board.status()
     assert "uplink-no-heap" in status["alarms"] and "uplink" not in status
     assert wait_until(lambda: any(e["code"] == record.HEAP_LOW for e in board.of_kind(record.EVENT)), 12)
     low = [e for e in board.of_kind(record.EVENT) if e["code"] == record.HEAP_LOW]
-    assert 40_000 < low[0]["detail"] < 40_000 + 32_768 + 4_096, low
+    assert 37_000 < low[0]["detail"] < 37_000 + 32_768 + 4_096 - 9_600, low
