@@ -114,14 +114,17 @@ class EventQueue:
 
 
 def largest_free_block():
-    """The largest bytearray the heap can give now (bisection; docs/esp32-notes.md, note 12)."""
+    """The largest block the heap can give now (bisection; docs/esp32-notes.md, note 12). Each
+    trial is a list that clear() frees at once: a bytearray let go stays taken while a stale copy
+    of its address is on the stack, which the collector scans conservatively, and the trials
+    after it fail."""
     gc.collect()
     low, high = 0, gc.mem_free()  # pyright: ignore[reportAttributeAccessIssue]
     while high - low > 256:
         mid = (low + high) // 2
         try:
-            buf = bytearray(mid)
-            del buf
+            trial = [None] * (mid // WORD_BYTES)
+            trial.clear()
             low = mid
         except MemoryError:
             high = mid

@@ -1,20 +1,39 @@
 # Holding parts of the virtual board's heap (virtual board only; never deployed): the share of
 # the shims at startup (_startup), and the RAM of the parts switched on (_idfheap).
+#
+# A piece is a list, not a bytearray: list.clear() gives its items back at once, whereas a
+# bytearray is freed only when nothing refers to it, and the collector scans the C stack
+# conservatively, where a stale copy of its address can stay for as long as nothing overwrites
+# it and keep its block taken (it did, in CI: the board found no heap at boot).
 import gc
+import struct
+
+_WORD = struct.calcsize("P")
 
 
-def largest_free():
-    """The largest bytearray the heap can give now (bisection)."""
-    low, high = 0, gc.mem_free()
-    while high - low > 32:
-        mid = (low + high) // 2
+def piece_bytes(piece):
+    """The heap a piece holds (its items)."""
+    return len(piece) * _WORD
+
+
+def let_go(pieces):
+    """Give the pieces' heap back now, whoever still refers to them."""
+    for piece in pieces:
+        if piece is not None:
+            piece.clear()
+
+
+def take_largest(at_least):
+    """A piece as large as the heap can give now, if that is at least `at_least` bytes, else
+    None. Tried from the free total down: a failed trial makes nothing."""
+    step = max(32, gc.mem_free() // 512)
+    size = gc.mem_free() - 64
+    while size >= at_least:
         try:
-            bytearray(mid)
-            low = mid
+            return [None] * (size // _WORD)
         except MemoryError:
-            high = mid
-    gc.collect()
-    return low
+            size -= step
+    return None
 
 
 def hold(held, n, total, smallest):
@@ -24,7 +43,7 @@ def hold(held, n, total, smallest):
     piece = total
     while total >= smallest and piece >= smallest and n < len(held):
         try:
-            held[n] = bytearray(piece)
+            held[n] = [None] * (piece // _WORD)
             n += 1
             total -= piece + 16
         except MemoryError:

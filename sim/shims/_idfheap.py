@@ -6,7 +6,7 @@ import os
 import struct
 
 import boardmemory
-from _heaphold import hold
+from _heaphold import hold, let_go, piece_bytes
 
 _MODULE = os.getenv("BZSIM_MODULE") or boardmemory.DEFAULT_MODULE
 # a ROMFS partition: bzgate's image, with its smaller Wi-Fi buffers
@@ -28,7 +28,7 @@ def take(part):
     pieces = [None] * _PIECES
     if _BALLAST:
         hold(pieces, 0, need * _WORD // 4, _PIECE_MIN * _WORD // 4)
-    held = sum(len(p) for p in pieces if p is not None) * 4 // _WORD
+    held = sum(piece_bytes(p) for p in pieces if p is not None) * 4 // _WORD
     short = need - held if need - held >= _PIECE_MIN else 0  # the pieces' headers aside
     if short > _spare:
         raise OSError(errno.ENOMEM)
@@ -42,6 +42,7 @@ def release(token):
     global _spare
     if token is not None:
         _spare += token[1]
+        let_go(token[0] or ())
         token[:] = [None, 0]
 
 

@@ -11,7 +11,7 @@ import micropython
 import _board
 import _flashfs
 import _romfs
-from _heaphold import hold, largest_free
+from _heaphold import hold, let_go, take_largest
 
 
 def _run(name, scope):
@@ -40,12 +40,11 @@ def _reserve_shim_memory(interpreter_used):
     gc.collect()
     board = int(os.getenv("BZSIM_HEAP_BYTES")) - interpreter_used
     _board.reserved = held = [None] * 4096
-    top = largest_free()
+    lid = take_largest(board)  # covers the top run while the holes below are filled
     n = 0
-    if top >= board:
-        lid = bytearray(top - 64)  # covers the top run while the holes below are filled
+    if lid is not None:
         n = hold(held, n, gc.mem_free(), 16)
-        del lid
+        let_go([lid])
         gc.collect()
     hold(held, n, gc.mem_free() - board, 64)
 

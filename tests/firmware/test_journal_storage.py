@@ -62,9 +62,10 @@ def test_full_storage_keeps_unacked_records_counts_drops_and_ack_reclaims(tmp_pa
         assert record.payload_fields(alarm.kind, alarm.payload)["code"] == record.STORAGE_FULL
         assert record.payload_fields(alarm.kind, alarm.payload)["detail"] == going_on["unwritten"]
 
+        since = board.control.status()["console_end"]
         board.control.power_off()
         board.control.power_on()
-        board.control.wait_console(">>> ", timeout=10)
+        board.control.wait_console(">>> ", timeout=10, since=since)  # this boot's main.py is done
         rebooted = stats(board)
         assert rebooted["acked"] == last and rebooted["next_seq"] == alarm.seq + 1
     finally:
