@@ -7,7 +7,7 @@ bzcore.uplink), through gate.mqtt (a small MQTT 3.1.1 client of the project's ow
 
 The task keeps the station (STA only: docs/esp32-notes.md, note 11) and the broker connected:
 a try that fails, at the access point or at the broker, waits from BACKOFF_MIN_MS doubling to
-BACKOFF_MAX_MS until a broker answers, so a gate out of reach does not spend the radio's time
+BACKOFF_MAX_MS until a broker answers the subscription and the online message, so a gate out of reach does not spend the radio's time
 (which BLE shares) on tries. A connection ends at the first failure (reset, silence past
 gate.mqtt.RESPONSE_MS, a packet that is not MQTT: counted in bad_packets), and the next try
 follows BACKOFF_MIN_MS later; last_warning says what ended the last connection or try. The gate decides and journals whatever the link does: the journal
@@ -87,6 +87,7 @@ class Uplink:
         self.events_dropped = 0
         self.bad_acks = 0  # acks for another board or not acks (a misconfigured topic)
         self.bad_packets = 0  # packets from the broker that were not MQTT (each a reconnect)
+        self._answered = False  # this connection got SUBACK and PUBACK (the backoff resets)
         self.resends = 0  # times the journal was sent again from an ack that stayed behind
         self.last_warning = None  # why the last connection or try ended
         self._host_has = UNKNOWN  # the last seq the host is known to hold: its ack, or where we resumed
@@ -118,10 +119,10 @@ class Uplink:
         wait = BACKOFF_MIN_MS
         try:
             while True:
+                self._answered = False
                 try:
                     if await self._join():
                         await self.client.connect(self.mqtt_config["host"], self.mqtt_config["port"])
-                        wait = BACKOFF_MIN_MS
                         await self._connected()
                 except ValueError as e:  # the broker sent what is not MQTT
                     self.bad_packets += 1
@@ -131,6 +132,8 @@ class Uplink:
                 finally:
                     self.up = False
                     self.client.close()
+                if self._answered:  # not a CONNACK alone: one followed by garbage is a failed try
+                    wait = BACKOFF_MIN_MS
                 await asyncio.sleep_ms(wait)
                 wait = min(wait * 2, BACKOFF_MAX_MS)
         finally:
@@ -159,6 +162,7 @@ class Uplink:
         self._acked.clear()
         await client.subscribe(self.topics[uplink.ACK])
         await client.publish(self.topics[uplink.ONLINE], _ONLINE, 1, True)
+        self._answered = True  # SUBACK and PUBACK: the broker speaks MQTT, a loss is retried soon
         try:
             await asyncio.wait_for_ms(self._acked.wait(), ACK_WAIT_MS)
             last = int(self.host_seq)

@@ -11,6 +11,7 @@ connection's packets.
 import contextlib
 import socket
 import threading
+import time
 
 CONNECT, PUBLISH, SUBSCRIBE, PINGREQ, DISCONNECT = 0x10, 0x30, 0x80, 0xC0, 0xE0
 
@@ -57,6 +58,7 @@ class FakeBroker:
         self.plans = list(plans)  # per connection, in order: {packet type: bytes instead of its answer}
         self.retained = retained  # a PUBLISH sent after each SUBACK (the host's retained ack)
         self.connections: list[list[bytes]] = []
+        self.accepted_at: list[float] = []  # time.monotonic() of each connection's start
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -81,6 +83,7 @@ class FakeBroker:
                 conn, _ = self._server.accept()
             except OSError:  # shut down: the test is over
                 return
+            self.accepted_at.append(time.monotonic())
             self._talking = conn
             with conn, conn.makefile("rb") as stream, contextlib.suppress(OSError):  # or a reset
                 self._talk(conn, stream, self.plans.pop(0) if self.plans else {})

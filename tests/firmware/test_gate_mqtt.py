@@ -82,6 +82,18 @@ def test_what_is_not_the_answer_ends_the_connection_with_its_reason_and_the_next
     assert len(broker.connections) == 2
 
 
+def test_a_broker_that_sends_garbage_after_every_connack_is_tried_ever_less_often(gate):
+    """A CONNACK alone does not reset the backoff (1 s, 2 s, 4 s): else such a broker would
+    take a reconnect every second, and the radio's time that BLE shares."""
+    with FakeBroker([{SUBSCRIBE: b"\xf0\x00"}] * 4) as broker:
+        board = gate(config={**uplink_config(broker.port), **FAST}, board_args=wifi_args())
+        assert wait_until(lambda: len(broker.accepted_at) >= 4, 40), board.status()["uplink"]
+        at = broker.accepted_at
+        gaps = [later - earlier for earlier, later in zip(at, at[1:4])]
+        assert gaps[2] >= 3.9 and gaps[1] >= 1.9, gaps
+        assert board.status()["uplink"]["bad_packets"] >= 3
+
+
 def test_garbage_from_the_broker_is_counted_and_the_gate_reconnects_and_keeps_deciding(gate):
     with FakeBroker([{SUBSCRIBE: b"\xf0\x00"}]) as broker:
         board = gate(config={**uplink_config(broker.port), **FAST}, board_args=wifi_args())
