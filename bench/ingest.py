@@ -96,7 +96,7 @@ def ingest_together(db, journals: dict[str, list[bytes]], size: int) -> float:
 
 
 def baseline(db: Path, raws: list[bytes]) -> float:
-    conn = store.open_store(db)  # same file settings (WAL, synchronous=NORMAL)
+    conn = store.open_store(db)  # same file settings (WAL, synchronous=FULL)
     conn.execute("CREATE TABLE plain (board_id TEXT, seq INTEGER, raw BLOB)")
     start = time.perf_counter()
     seq = 0

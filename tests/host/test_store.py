@@ -21,6 +21,14 @@ def test_a_new_store_has_every_table_at_the_current_schema_in_wal_mode(tmp_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_each_commit_is_synced_to_disk_before_anything_is_acked(tmp_path):
+    """FULL: the WAL is synced at every commit; NORMAL would sync it only at checkpoints, and a
+    power cut after collect's ack (the gate may reclaim what it acked) would lose records."""
+    FULL = 2
+    conn = store.open_store(tmp_path / "a.db")
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == FULL
+
+
 def test_opening_again_keeps_the_data(tmp_path):
     conn = store.open_store(tmp_path / "a.db")
     conn.execute("INSERT INTO audit (at, action, detail) VALUES (1, 'collect', '{}')")

@@ -228,7 +228,10 @@ def connect(target, check_same_thread: bool = True) -> Connection:
                           isolation_level=None, check_same_thread=check_same_thread)
     if read_only is None:
         raw.execute("PRAGMA journal_mode=WAL")
-        raw.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent on power loss
+        # Each commit on the disk before the gate hears its ack: the gate may then reclaim the
+        # records. NORMAL syncs the WAL only at a checkpoint, and a power cut before it loses
+        # what was acked (about 0.25 ms per commit here, one per 240 records).
+        raw.execute("PRAGMA synchronous=FULL")
         # A checkpoint (and its fsyncs) once the WAL holds 40 MB rather than 4: a collection's
         # commits of 240 records each spent most of their time in checkpoints.
         raw.execute("PRAGMA wal_autocheckpoint=10000")
