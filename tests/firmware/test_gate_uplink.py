@@ -102,3 +102,14 @@ def test_a_wroom_32_counts_what_its_wifi_station_will_take_before_starting_the_u
     assert wait_until(lambda: any(e["code"] == record.HEAP_LOW for e in board.of_kind(record.EVENT)), 12)
     low = [e for e in board.of_kind(record.EVENT) if e["code"] == record.HEAP_LOW]
     assert 37_000 < low[0]["detail"] < 37_000 + 32_768 + 4_096 - 9_600, low
+
+
+def test_the_uplinks_check_counts_the_station_of_bzgates_image(gate):
+    """Given 10 KB more (134K), a WROOM-32 running bzgate's image has 69,520 bytes spare: enough
+    for the uplink there, whose Wi-Fi takes 9.6 KB less (64,264 needed), and not with the
+    station of MicroPython's own image (73,864): a check that took one image for the other
+    would refuse it."""
+    board = gate(config={**uplink_config(1), **FAST},
+                 board_args=wifi_args("wroom-32") + ("--heap", "134K"))
+    assert wait_until(lambda: "uplink" in board.status(), 12), board.status()
+    assert "uplink-no-heap" not in board.status()["alarms"]
