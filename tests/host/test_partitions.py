@@ -122,6 +122,32 @@ def test_a_row_whose_day_was_dropped_meanwhile_is_kept_and_its_day_made_again(pg
                                                   f"sightings_d{D0 + 1}": 18}
 
 
+def test_a_purge_and_a_writer_making_a_new_day_meanwhile_both_finish(pg_url):
+    """The writer has read the records (as store_many does, for what it holds already) when a
+    purge starts; it then makes a new day's partitions (ATTACH locks the DEFAULT partition the
+    purge is judging). Neither may wait for the other: PostgreSQL would end one as a deadlock."""
+    raws = _spread(3, 20)
+    with store.open_store(pg_url) as writer, store.open_store(pg_url) as purger:
+        _store(writer, raws[:40], T0 + 2 * DAY)  # days D0 and D0 + 1
+        done = {}
+        with store.transaction(writer):
+            writer.execute("SELECT count(*) FROM records").fetchone()
+            purge = threading.Thread(target=lambda: done.update(result=_try(lambda: _purge(purger, T0 + DAY))))
+            purge.start()
+            _wait_until_waiting(writer)
+            store.begin_journal(writer, "b1", "front", "A", "0.1.0", T0 + 3 * DAY)
+            store.store_records(writer, "b1", "front", "A", raws[40:], T0 + 3 * DAY)  # day D0 + 2
+        purge.join(30)
+        assert done["result"] is None, done["result"]
+        assert sorted(partitions.day_partitions(writer, "records")) == [D0 + 1, D0 + 2]
+        assert writer.execute("SELECT count(*) FROM records").fetchone()[0] == 40
+
+
+def _purge(conn, cutoff):
+    with store.transaction(conn):
+        store.purge(conn, cutoff)
+
+
 @pytest.fixture
 def spread_store(db_target):
     """Four days of records, 100 a day, each day's first at its midnight."""

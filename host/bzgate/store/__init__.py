@@ -364,9 +364,10 @@ def purge(conn: Connection, cutoff: int) -> dict:
     records, and evidence kept before it. Counts and events (no IDs) stay, and so does each
     journal's position: the next collection still resumes where it was. Returns the counts.
 
-    On PostgreSQL the days before the cutoff's day go as whole partitions (dropped last: that
-    takes the tables' exclusive lock, held until the commit); rows are judged one by one only
-    in the cutoff's own day and the DEFAULT partitions. On SQLite every row is judged."""
+    On PostgreSQL the days before the cutoff's day go as whole partitions; rows are judged one
+    by one only in the cutoff's own day and the DEFAULT partitions, the tables locked from the
+    start (partitions.lock_for_purge). On SQLite every row is judged."""
+    partitions.lock_for_purge(conn)
     deleted = dict.fromkeys(PERSONAL, 0)
     for place in partitions.rows_to_judge(conn, cutoff // DAY):
         for table in PERSONAL:

@@ -91,6 +91,15 @@ def day_partitions(conn: Connection, table: str) -> dict[int, str]:
     return {int(match.group(1)): name for (name,) in names if (match := _DAY_NAME.search(name))}
 
 
+def lock_for_purge(conn: Connection) -> None:
+    """PostgreSQL, first thing in a purge's transaction: the three tables' exclusive lock, in
+    the writers' order, held until the commit. Taken later, at the first DROP, it waited for a
+    writer that had read the records while that writer, making a new day, waited for the
+    DEFAULT partition the purge was judging: a deadlock. Writers and readers wait meanwhile."""
+    if conn.kind == "postgresql":
+        conn.execute(f"LOCK TABLE {', '.join(PARTITIONED)} IN ACCESS EXCLUSIVE MODE")
+
+
 def rows_to_judge(conn: Connection, cutoff_day: int) -> list[dict[str, str]]:
     """Where a purge must look at rows one by one, as {table: the table or partition to read}
     for each of PARTITIONED: on SQLite the whole tables; on PostgreSQL the cutoff's day (part
