@@ -5,6 +5,7 @@ import random
 import threading
 import time
 
+from decisionkit import at_scanner
 from gatekit import phone
 
 from bzcore import record, wire
@@ -27,7 +28,7 @@ def test_a_decision_streams_to_the_host_and_the_clock_is_set_while_scanning(gate
         deadline = time.monotonic() + 10
         while link.status()["present"] < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
-        time.sleep(1.0)
+        at_scanner(board, "an", status=link.status)  # a press now is decided at once
         threading.Timer(0.5, board.control.press, (BUTTON,)).start()  # while EVENTS streams
         events = list(link.events(seconds=2.0))
         decisions = [e for e in events if "verdict" in e]
