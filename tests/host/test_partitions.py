@@ -143,6 +143,42 @@ def test_a_purge_and_a_writer_making_a_new_day_meanwhile_both_finish(pg_url):
         assert writer.execute("SELECT count(*) FROM records").fetchone()[0] == 40
 
 
+def test_a_writer_sending_a_batch_again_and_one_making_its_new_day_meanwhile_both_finish(
+        pg_url, monkeypatch):
+    """A batch sent again makes its writer read the records it holds; making a new day waits
+    for such readers (ATTACH locks the DEFAULT partition). So a writer makes its days before it
+    reads: were it to read first and then wait for the other to finish making the same day,
+    PostgreSQL would end one of them as a deadlock."""
+    raws = _spread(3, 20)
+    with store.open_store(pg_url) as again, store.open_store(pg_url) as other:
+        _store(again, raws[:30], T0)  # b1: day D0 and half of D0 + 1
+        done = {}
+        other_writer = threading.Thread(target=lambda: done.update(
+            other=_try(lambda: _store(other, _spread(3, 20)[40:], T0, board_id="b2"))))
+        real_prepare = partitions.prepare
+
+        def prepare(conn, days):
+            if conn is again and not other_writer.is_alive() and "other" not in done:
+                other_writer.start()  # makes day D0 + 2 now
+                _wait_until_waiting_or_done(again, other_writer)
+            real_prepare(conn, days)
+
+        monkeypatch.setattr(partitions, "prepare", prepare)
+        done["again"] = _try(lambda: _store(again, raws[25:], T0))  # D0 + 2 too
+        other_writer.join(30)
+        assert done == {"again": None, "other": None}, done
+        assert sorted(partitions.day_partitions(again, "records")) == [D0, D0 + 1, D0 + 2]
+        assert again.execute("SELECT count(*) FROM records").fetchone()[0] == 60 + 20
+
+
+def _wait_until_waiting_or_done(conn, thread, deadline: float = 30) -> None:
+    end = time.monotonic() + deadline
+    while thread.is_alive() and not conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+        assert time.monotonic() < end, "the other writer neither waited nor finished"
+        time.sleep(0.01)
+
+
 def _purge(conn, cutoff):
     with store.transaction(conn):
         store.purge(conn, cutoff)

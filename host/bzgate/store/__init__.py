@@ -269,15 +269,21 @@ def store_many(conn: Connection, boards: list[BoardRecords], now: int,
     transaction (intake.take_journals), not read again."""
     rows: dict[str, list] = {table: [] for table in COLUMNS}
     counts, journals = [], []
-    if next_seqs is None:
-        next_seqs = _next_seqs(conn, [board.board_id for board in boards if board.raws])
     for board in boards:
-        skip = _stored_before(conn, board, next_seqs.get(board.board_id, 0))
-        stored, last_seq, last_mac = table_rows(board, now, rows, skip)
+        stored, last_seq, last_mac = table_rows(board, now, rows)
         counts.append(stored)
         if last_seq is not None:
             journals.append((last_seq + 1, last_mac, board.board_id))
+    # Before this transaction reads the records: making a day waits for its readers, and a
+    # reader waiting to make one meanwhile would close the circle (a deadlock).
     partitions.prepare(conn, {row[4] for row in rows["records"]})
+    if next_seqs is None:
+        next_seqs = _next_seqs(conn, [board.board_id for board in boards if board.raws])
+    held = {(board.board_id, seq) for board in boards
+            for seq in _stored_before(conn, board, next_seqs.get(board.board_id, 0))}
+    if held:  # a batch sent again: what is stored already stays as it is
+        rows = {table: [row for row in kept if (row[0], row[1]) not in held]
+                for table, kept in rows.items()}
     # records first: every writer takes the tables in one order
     conn.insert_rows({table: (COLUMNS[table], rows[table]) for table in COLUMNS})
     if journals:

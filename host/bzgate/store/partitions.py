@@ -11,10 +11,12 @@ constraint. A record is still stored once: its day is derived from it and its fi
 alone (rows.py), and the store skips records before its journal's position that it already
 holds (store_many), so no second row of one (board_id, seq) is written.
 
-A writer calls `prepare(conn, days)` in its transaction before storing rows of those days; it
-makes the missing partitions under an advisory lock (writers making one at once make it once),
-each as a table of its own attached to its parent, which takes SHARE UPDATE EXCLUSIVE: writers
-of other days go on meanwhile. SQLite's tables are not partitioned: there every function here
+A writer calls `prepare(conn, days)` in its transaction before storing rows of those days and
+before it reads these tables; it makes the missing partitions under an advisory lock (writers
+making one at once make it once), each as a table of its own attached to its parent, which
+takes SHARE UPDATE EXCLUSIVE: writers of other days go on meanwhile. ATTACH waits for those
+reading the DEFAULT partition, so a writer that had read them and then waited for the
+advisory lock would deadlock with its holder. SQLite's tables are not partitioned: there every function here
 does nothing.
 """
 

@@ -82,11 +82,10 @@ _ROW = {record.SIGHTING: _sighting, record.DECISION: _decision, record.COUNT: _c
         record.EVENT: _event}
 
 
-def table_rows(board: BoardRecords, now: int, rows: dict[str, list], skip=frozenset()) -> tuple:
-    """Appends the rows of `board`'s records to rows[table] (seqs in `skip` left out: stored
-    already), collected at `now`. Returns (how many records went to each payload table, with
-    "unreadable": genuine records whose payload does not parse, kept in `records` only; the
-    seq and MAC of the last record)."""
+def table_rows(board: BoardRecords, now: int, rows: dict[str, list]) -> tuple:
+    """Appends the rows of `board`'s records to rows[table], collected at `now`. Returns (how
+    many records went to each payload table, with "unreadable": genuine records whose payload
+    does not parse, kept in `records` only; the seq and MAC of the last record)."""
     board_id, gate_id, site, raws = board
     stored = dict.fromkeys(_ROW_COUNTS, 0)
     collected_day = now // DAY
@@ -105,8 +104,6 @@ def table_rows(board: BoardRecords, now: int, rows: dict[str, list], skip=frozen
         if values is None:
             table = "unreadable"
         stored[table] += 1
-        if seq in skip:
-            continue
         day = (t // DAY if valid else collected_day) if personal and values is not None else KEPT_DAY
         add_record((board_id, seq, bytearray(raw), now, day))
         if values is not None:
