@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from collectkit import SEGMENT, db_records, journal_bytes, segment_path, start_journal_gate
-from gatekit import stop_gate
+from gatekit import stop_gate, wait_until
 from journalkit import flash_records
 
 from bzcore import record
@@ -40,9 +40,9 @@ def journal_gate():
     # out of heap while importing the firmware.
     where = Path(tempfile.mkdtemp(prefix="bzc"))
     board, keys = start_journal_gate(where, RECORDS)
-    deadline = time.monotonic() + 15
-    while len(flash_records(board.flash)) <= RECORDS and time.monotonic() < deadline:
-        time.sleep(0.3)  # the BOOT event reaches flash within 5 s
+    # The BOOT event after the journal's records: on flash at the first flush (within 5 s).
+    assert wait_until(lambda: len(flash_records(board.flash)) > RECORDS, timeout=30), \
+        "the gate's BOOT event never reached flash"
     yield board, keys
     stop_gate(board)
     shutil.rmtree(where)
@@ -276,9 +276,8 @@ GAP_FIRST = 2 * SEGMENT  # the gate's journal holds seqs from here on
 def gap_gate():
     where = Path(tempfile.mkdtemp(prefix="bzg"))
     board, keys = start_journal_gate(where, 300, first=GAP_FIRST)
-    deadline = time.monotonic() + 15
-    while len(flash_records(board.flash)) <= 300 - GAP_FIRST and time.monotonic() < deadline:
-        time.sleep(0.3)
+    assert wait_until(lambda: len(flash_records(board.flash)) > 300 - GAP_FIRST, timeout=30), \
+        "the gate's BOOT event never reached flash"
     yield board, keys
     stop_gate(board)
     shutil.rmtree(where)
