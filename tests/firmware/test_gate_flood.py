@@ -3,25 +3,34 @@ with a visitor pressing the button early and late in it; the heap is checked thr
 
 import time
 
-from decisionkit import AT_GATE, BUTTON, DECISION_BUDGET_MS, FAST
+from decisionkit import AT_GATE, BUTTON, DECISION_BUDGET_MS, FAST, ready
 from gatekit import phone
 
 from bzcore import record
 
 FLOOD_S = 60
+PRESS_AT_S = (10, 50)  # early and late in the flood
+SAMPLE_S = 2
 
 
 def test_a_flood_of_random_bluezone_ids_keeps_memory_bounded_and_decisions_fast(gate):
     board = gate(config=FAST, phones=[phone("an", "android", **AT_GATE)],
                  noise={"random_bluezone_ids_per_s": 500})
+    ready(board)  # the flood's time counts from the gate running (a press before is lost)
     started = time.monotonic()
     largest = []
+    presses = list(PRESS_AT_S)
     while time.monotonic() - started < FLOOD_S:
-        time.sleep(2)
+        # A duration, not a wait: the heap is sampled every SAMPLE_S through the flood. The
+        # presses go by the flood's time, not by the count of samples (STATUS is slower to
+        # answer on a loaded machine), so both come before the flood ends.
+        time.sleep(SAMPLE_S)
         status = board.status()
         largest.append(status["heap_largest"])
-        if len(largest) in (5, 25):
+        if presses and time.monotonic() - started >= presses[0]:
+            presses.pop(0)
             board.control.press(BUTTON)
+    assert not presses
     print(f"flood: {status['adverts']} adverts, {status['bluezone']} Bluezone, "
           f"{status['drops']} dropped, {status['evictions']} evicted, {status['glimpses']} glimpses, "
           f"largest free block {min(largest)}..{max(largest)} bytes, "
