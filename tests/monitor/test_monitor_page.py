@@ -216,6 +216,16 @@ def test_collect_is_refused_and_status_says_busy_while_the_monitor_holds_the_por
     assert "busy" in shown.output and "held by a running bzgate monitor" in shown.output
 
 
+def collect_from_page(rig, gate_ids) -> bool:
+    """A click on "collect now", True once the monitor has made a collection from each of
+    these gates since (its tile shows when the last one ended, after it was stored)."""
+    def last_collections():
+        return {g["gate_id"]: g["collect"] for g in rig["monitor"].state()["gates"]}
+    before = last_collections()
+    rig["page"].click("#collect")
+    return wait_until(lambda: all(last_collections()[g] != before[g] for g in gate_ids), 15)
+
+
 def _decisions(db: Path) -> list:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT gate_id, verdict FROM decisions ORDER BY gate_id").fetchall()
@@ -235,10 +245,9 @@ def test_the_events_view_filters_by_gate_and_collect_now_stores_the_decisions_on
     assert re.fullmatch(r"CHO QUA · Android · -\d+ dBm · [0-9A-F]{24}", allowed), allowed  # logged in
     # The gate flushes its journal every 5 s: ask again until both decisions are stored.
     def collected():
-        page.click("#collect")
-        time.sleep(1.5)
+        assert collect_from_page(rig, ("gate-a", "gate-b")), "the monitor made no collection"
         return _decisions(rig["db"]) == [("gate-a", "allow"), ("gate-b", "deny")]
-    assert wait_until(collected, 15)
+    assert wait_until(collected, 15), _decisions(rig["db"])
     assert page.locator("#collect-note").inner_text() == "Đã yêu cầu thu thập"
     page.locator("#event-rows tr.ev-collect").first.wait_for(timeout=5000)
     screenshot(page, "5-events")
@@ -272,8 +281,7 @@ def test_a_guard_opens_the_door_for_a_visitor_without_a_phone(rig):
     # In the journal: the collection the page asks for stores it, the guard in the audit.
     page.click("#nav-events")
     def stored():
-        page.click("#collect")
-        time.sleep(1.5)
+        assert collect_from_page(rig, ("gate-b",)), "the monitor made no collection"
         return ("gate-b", "exempt") in _decisions(rig["db"])
     assert wait_until(stored, 15), _decisions(rig["db"])
     page.click("#nav-gates")
