@@ -25,7 +25,8 @@ def test_the_journal_reaches_the_broker_through_a_broker_restart_and_a_wifi_drop
             board = gate(config={**uplink_config(broker.port), **FAST}, board_args=wifi_args())
             assert host.wait_for(lambda: host.records and host.online[-1:] == [b"1"]), "never connected"
             journal = decide_through_outages(
-                board, broker, lambda: host.wait_for(lambda: host.online[-1:] == [b"0"]))
+                board, broker, lambda: host.wait_for(lambda: host.online[-1:] == [b"0"]),
+                back=lambda: host.wait_for(lambda: host.online.count(b"1") >= 2, timeout=60))
             assert sum(b"verdict" in e for e in host.events) >= 3, "live decisions on the events topic"
             assert host.wait_for(lambda: len(host.records) >= len(journal), timeout=60), \
                 (len(host.records), len(journal), board.status()["uplink"])

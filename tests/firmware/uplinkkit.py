@@ -43,15 +43,16 @@ def press(board, n, timeout=15.0):
             time.sleep(0.2)
 
 
-def decide_through_outages(board, broker, gone, wifi_down_s=0.0):
+def decide_through_outages(board, broker, gone, wifi_down_s=0.0, back=lambda: True):
     """Decisions before, during and after a broker restart and a Wi-Fi drop of at least
-    wifi_down_s (gone() tells when the broker has seen the gate go); the flushed journal once
-    all 13 are on flash."""
+    wifi_down_s (back() tells when the gate is connected again after the restart, gone() when
+    the broker has seen it go after the drop); the flushed journal once all 13 are on flash."""
     press(board, 3)
     broker.stop()  # mid-stream: the gate keeps deciding into its journal
     press(board, 3)
     broker.start()
     press(board, 2)
+    assert back(), "the gate connected again after the broker's restart"
     board.control.wifi(False)  # the access point goes: the station's sockets are reset
     back = time.monotonic() + wifi_down_s
     press(board, 3)

@@ -7,7 +7,7 @@ import serial
 
 from boardkit import start_virtual_board
 
-LOOPING_MAIN = "import time\nwhile True:\n    time.sleep_ms(20)\n"
+LOOPING_MAIN = "import time\nprint('looping')\nwhile True:\n    time.sleep_ms(20)\n"
 ECHO_MAIN = """import micropython, sys
 micropython.kbd_intr(-1)
 print('echo ready')
@@ -35,6 +35,8 @@ def board_running(tmp_path, main: str):
 
 def test_mpremote_interrupts_a_running_main_and_a_running_exec(tmp_path):
     with board_running(tmp_path, LOOPING_MAIN) as board:
+        # main.py runs: before it, while the board starts, a Ctrl-C is a plain byte (as on the port)
+        board.control.wait_console("looping", timeout=30)
         assert board.mpremote("exec", "print('in')").stdout.strip() == "in"
         board.mpremote("exec", "--no-follow", "while True:\n pass")
         assert board.mpremote("exec", "print('again')").stdout.strip() == "again"
