@@ -179,6 +179,18 @@ def _wait_until_waiting_or_done(conn, thread, deadline: float = 30) -> None:
         time.sleep(0.01)
 
 
+def test_a_purge_makes_today_and_tomorrow_so_that_writers_need_not(pg_url):
+    with store.open_store(pg_url) as conn:
+        _store(conn, _spread(2, 10), T0 + 2 * DAY)
+        with store.transaction(conn):
+            store.purge(conn, T0 + DAY, today=D0 + 2)
+        assert sorted(partitions.day_partitions(conn, "sightings")) == [D0 + 1, D0 + 2, D0 + 3]
+    with store.open_store(pg_url) as writer:  # a writer of tomorrow finds its partition
+        _store(writer, [_retimed(raw, T0 + 3 * DAY + 60) for raw in _spread(1, 10)], T0 + 3 * DAY,
+               board_id="b2")
+        assert _where(writer, "sightings") == {f"sightings_d{D0 + 1}": 9, f"sightings_d{D0 + 3}": 9}
+
+
 def _purge(conn, cutoff):
     with store.transaction(conn):
         store.purge(conn, cutoff)

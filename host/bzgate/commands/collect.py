@@ -163,9 +163,10 @@ def purge_command(days: int, db: str | None, as_json: bool) -> None:
       bzgate purge --older-than 14 --json
     """
     conn = store.open_store(db)
-    cutoff = int(time.time()) - days * DAY
+    now = int(time.time())
+    cutoff = now - days * DAY
     with store.transaction(conn):
-        deleted = store.purge(conn, cutoff)
+        deleted = store.purge(conn, cutoff, today=now // DAY)
     audit.record(conn, "purge", {"older_than_days": days, "cutoff": cutoff, "deleted": deleted})
     if as_json:
         click.echo(json.dumps({"older_than_days": days, "cutoff": cutoff, "deleted": deleted}))

@@ -365,14 +365,16 @@ def uplinks(conn: Connection) -> list[dict]:
 _OLD = "(t.clock_valid <> 0 AND t.time < :cutoff) OR (t.clock_valid = 0 AND r.collected < :cutoff)"
 
 
-def purge(conn: Connection, cutoff: int) -> dict:
+def purge(conn: Connection, cutoff: int, today: int | None = None) -> dict:
     """Delete sightings and decisions older than `cutoff` (Unix seconds) with their signed
     records, and evidence kept before it. Counts and events (no IDs) stay, and so does each
     journal's position: the next collection still resumes where it was. Returns the counts.
 
     On PostgreSQL the days before the cutoff's day go as whole partitions; rows are judged one
     by one only in the cutoff's own day and the DEFAULT partitions, the tables locked from the
-    start (partitions.lock_for_purge). On SQLite every row is judged."""
+    start (partitions.lock_for_purge), and `today` (a day number) and the next get their
+    partitions while it is held: making a day waits for the DEFAULT partition's readers, which
+    a writer at midnight would otherwise do. On SQLite every row is judged."""
     partitions.lock_for_purge(conn)
     deleted = dict.fromkeys(PERSONAL, 0)
     for place in partitions.rows_to_judge(conn, cutoff // DAY):
@@ -380,6 +382,8 @@ def purge(conn: Connection, cutoff: int) -> dict:
             deleted[table] += _purge_rows(conn, place[table], place["records"], cutoff)
     for table, count in partitions.drop_days_before(conn, cutoff // DAY, PERSONAL).items():
         deleted[table] += count
+    if today is not None:
+        partitions.prepare(conn, (today, today + 1))
     deleted["evidence"] = conn.execute("DELETE FROM evidence WHERE at < ?", (cutoff,)).rowcount
     return deleted
 
