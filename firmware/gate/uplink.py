@@ -7,8 +7,8 @@ bzcore.uplink), through gate.mqtt (a small MQTT 3.1.1 client of the project's ow
 
 The task keeps the station (STA only: docs/esp32-notes.md, note 11) and the broker connected:
 a try that fails, at the access point or at the broker, waits from BACKOFF_MIN_MS doubling to
-BACKOFF_MAX_MS until a broker answers the subscription and the online message, so a gate out of reach does not spend the radio's time
-(which BLE shares) on tries. A connection ends at the first failure (reset, silence past
+BACKOFF_MAX_MS until a broker answers the subscription and the online message, so a gate out
+of reach does not spend the radio's time (which BLE shares) on tries. A connection ends at the first failure (reset, silence past
 gate.mqtt.RESPONSE_MS, a packet that is not MQTT: counted in bad_packets), and the next try
 follows BACKOFF_MIN_MS later; last_warning says what ended the last connection or try. The gate decides and journals whatever the link does: the journal
 is the store that waits (store and forward).

@@ -8,12 +8,12 @@
 import gc
 import struct
 
-_WORD = struct.calcsize("P")
+WORD = struct.calcsize("P")  # bytes of a pointer here: a list item
 
 
 def piece_bytes(piece):
     """The heap a piece holds (its items)."""
-    return len(piece) * _WORD
+    return len(piece) * WORD
 
 
 def let_go(pieces):
@@ -30,7 +30,7 @@ def take_largest(at_least):
     size = gc.mem_free() - 64
     while size >= at_least:
         try:
-            return [None] * (size // _WORD)
+            return [None] * (size // WORD)
         except MemoryError:
             size -= step
     return None
@@ -43,7 +43,7 @@ def hold(held, n, total, smallest):
     piece = total
     while total >= smallest and piece >= smallest and n < len(held):
         try:
-            held[n] = [None] * (piece // _WORD)
+            held[n] = [None] * (piece // WORD)
             n += 1
             total -= piece + 16
         except MemoryError:

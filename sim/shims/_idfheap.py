@@ -3,15 +3,13 @@
 # their sources and the model). esp32.idf_heap_info() reports it.
 import errno
 import os
-import struct
 
 import boardmemory
-from _heaphold import hold, let_go, piece_bytes
+from _heaphold import WORD, hold, let_go, piece_bytes  # WORD host bytes per 4 ESP32 bytes
 
 _MODULE = os.getenv("BZSIM_MODULE") or boardmemory.DEFAULT_MODULE
 # a ROMFS partition: bzgate's image, with its smaller Wi-Fi buffers
 _IMAGE = boardmemory.BZGATE_IMAGE if os.getenv("BZSIM_ROMFS") else boardmemory.MICROPYTHON_IMAGE
-_WORD = struct.calcsize("P")  # host bytes per 4 ESP32 bytes: the heap holds as many objects
 _PIECE_MIN = const(1024)  # ESP32 bytes: the IDF's buffers are of about this size and larger
 _PIECES = const(16)
 _BALLAST = boardmemory.ballast_in_python_heap(_MODULE)
@@ -27,8 +25,8 @@ def take(part):
     need = boardmemory.part_bytes(part, _IMAGE)
     pieces = [None] * _PIECES
     if _BALLAST:
-        hold(pieces, 0, need * _WORD // 4, _PIECE_MIN * _WORD // 4)
-    held = sum(piece_bytes(p) for p in pieces if p is not None) * 4 // _WORD
+        hold(pieces, 0, need * WORD // 4, _PIECE_MIN * WORD // 4)
+    held = sum(piece_bytes(p) for p in pieces if p is not None) * 4 // WORD
     short = need - held if need - held >= _PIECE_MIN else 0  # the pieces' headers aside
     if short > _spare:
         raise OSError(errno.ENOMEM)
@@ -49,5 +47,5 @@ def release(token):
 def regions():
     """(total, free, largest free, least free seen) per region, as esp32.idf_heap_info gives
     them: the region the Python heap took (nothing free in it), then the IDF's own."""
-    python = int(os.getenv("BZSIM_HEAP_BYTES")) * 4 // _WORD
+    python = int(os.getenv("BZSIM_HEAP_BYTES")) * 4 // WORD
     return [(python, 0, 0, 0), (_SPARE, _spare, _spare, _min_spare)]

@@ -16,8 +16,8 @@ before it reads these tables; it makes the missing partitions under an advisory 
 making one at once make it once), each as a table of its own attached to its parent, which
 takes SHARE UPDATE EXCLUSIVE: writers of other days go on meanwhile. ATTACH waits for those
 reading the DEFAULT partition, so a writer that had read them and then waited for the
-advisory lock would deadlock with its holder. SQLite's tables are not partitioned: there every function here
-does nothing.
+advisory lock would deadlock with its holder. SQLite's tables are not partitioned: there every
+function here does nothing.
 """
 
 import re
