@@ -43,13 +43,13 @@ KINDS = (KIND_ANDROID, KIND_IOS, KIND_IOS_BACKGROUND, KIND_ANDROID_V1, KIND_IOS_
          KIND_IOS_V1_BACKGROUND, KIND_IBEACON, KIND_NONE)
 
 PLATFORM_ANDROID = "android"
-PLATFORM_IOS = "ios"
+_PLATFORM_IOS = const("ios")
 
 NONE = Advert(KIND_NONE, None, None, False)
-_IOS_READ = Advert(KIND_IOS, PLATFORM_IOS, None, True)
-_IOS_BACKGROUND_READ = Advert(KIND_IOS_BACKGROUND, PLATFORM_IOS, None, True)
-_IOS_V1_READ = Advert(KIND_IOS_V1, PLATFORM_IOS, None, True)
-_IOS_V1_BACKGROUND_READ = Advert(KIND_IOS_V1_BACKGROUND, PLATFORM_IOS, None, True)
+_IOS_READ = Advert(KIND_IOS, _PLATFORM_IOS, None, True)
+_IOS_BACKGROUND_READ = Advert(KIND_IOS_BACKGROUND, _PLATFORM_IOS, None, True)
+_IOS_V1_READ = Advert(KIND_IOS_V1, _PLATFORM_IOS, None, True)
+_IOS_V1_BACKGROUND_READ = Advert(KIND_IOS_V1_BACKGROUND, _PLATFORM_IOS, None, True)
 _IBEACON = Advert(KIND_IBEACON, PLATFORM_ANDROID, None, False)
 
 # A verdict, the walk's answer in one int (a small int on every port: nothing allocated):
@@ -174,7 +174,7 @@ def _v1(buf, i, code):
         return Advert(KIND_ANDROID_V1, PLATFORM_ANDROID, bytes(buf[i:i + 6]).decode(), False)
     name = decode_v1_name(bytes(buf[i + 2:i + 1 + buf[i]]))  # V_IOS_V1: i is the name's AD
     if name is not None:
-        return Advert(KIND_IOS_V1, PLATFORM_IOS, name, False)
+        return Advert(KIND_IOS_V1, _PLATFORM_IOS, name, False)
     return _IOS_V1_READ
 
 

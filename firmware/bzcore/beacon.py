@@ -32,16 +32,17 @@ starts at a UTC midnight) in exactly the advert of an Android phone, 23 bytes
 import hashlib
 
 from bzcore import adv, ids
+from bzcore.ids import const
 
-COMPANY_ID = 0xFFFF
+_COMPANY_ID = const(0xFFFF)
 VERSION = 1
-PAYLOAD_BYTES = 14
+_PAYLOAD_BYTES = const(14)
 HASH_BYTES = 4
 MODES = ("enforce", "monitor", "count")
 # Alarm names as the monitor shows them (bzgate.monitor.state), by bit.
 ALARMS = ("clock-invalid", "storage-high", "storage-full", "scanner-stalled", "safe-mode",
           "config-error")
-COUNT_MAX = 0xFFFF
+_COUNT_MAX = const(0xFFFF)
 _FLAG_CLOCK_VALID = 0x01
 _FLAG_CHECKPOINT = 0x02
 _STATUS_HEAD = b"\x02\x01\x06\x11\xff\xff\xff"  # Flags, then the manufacturer AD up to the company
@@ -65,7 +66,7 @@ def alarm_bits(alarms):
 
 
 def _u16(value):
-    return min(max(int(value), 0), COUNT_MAX)
+    return min(max(int(value), 0), _COUNT_MAX)
 
 
 def status_advert(gate_id, mode, alarms, counts, clock_valid, checkpoint=False):
@@ -108,7 +109,7 @@ def decode_status(adv_bytes):
     version = payload[0]
     if version > VERSION:
         return {"version": version}
-    if version != VERSION or len(payload) != PAYLOAD_BYTES or payload[5] >= len(MODES):
+    if version != VERSION or len(payload) != _PAYLOAD_BYTES or payload[5] >= len(MODES):
         return None
     bits = payload[6]
     return {

@@ -44,18 +44,19 @@ Fields (default):
 import json
 
 from bzcore.checks import check_flag, is_int, value_text
+from bzcore.ids import const
 
-GATE_ID_MAX = 32
-SITE_MAX = 64
+_GATE_ID_MAX = const(32)
+_SITE_MAX = const(64)
 MODES = ("enforce", "monitor", "count")
-TRIGGERS = ("button", "beam", "tap", "none")
-DIRECTIONS = ("in", "out", "both")
+_TRIGGERS = const(("button", "beam", "tap", "none"))
+_DIRECTIONS = const(("in", "out", "both"))
 ROLES = ("relay", "green", "red", "buzzer", "button", "beam", "guard", "exit_button")
 OUTPUT_ROLES = ("relay", "green", "red", "buzzer")
 # ESP32 GPIOs a design may use (6-11 hold the flash; 34-39 are inputs only).
 GPIOS = (0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 25, 26, 27,
          32, 33, 34, 35, 36, 37, 38, 39)
-INPUT_ONLY = (34, 35, 36, 37, 38, 39)
+_INPUT_ONLY = const((34, 35, 36, 37, 38, 39))
 _GATE_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 # Board profiles: role -> (gpio, active_low). None: the board has no such part.
@@ -97,10 +98,10 @@ DEFAULTS = {
 FIELDS = ("gate_id", "site", "mode", "trigger", "direction", "near_rssi", "present_s", "wait_s", "relay_pulse_ms",
           "antipassback_s", "ios_read", "require_id", "retention_days", "checkpoint_beacon", "scan",
           "board", "wifi", "mqtt")
-OPTIONAL = ("wifi", "mqtt")  # may be left out: the uplink is off
-ADDED = ("wait_s", "direction")  # came after the first boards: a file without one takes its default
-SCAN_MIN_US = 10000
-SCAN_MAX_US = 1000000
+_OPTIONAL = const(("wifi", "mqtt"))  # may be left out: the uplink is off
+_ADDED = const(("wait_s", "direction"))  # came after the first boards: a file without one takes its default
+_SCAN_MIN_US = const(10000)
+_SCAN_MAX_US = const(1000000)
 
 # Integer fields: (lowest, highest, unit).
 _RANGES = {
@@ -111,7 +112,7 @@ _RANGES = {
     "antipassback_s": (0, 3600, "s"),
     "retention_days": (1, 365, "days"),
 }
-_CHOICES = {"mode": MODES, "trigger": TRIGGERS, "direction": DIRECTIONS}
+_CHOICES = {"mode": MODES, "trigger": _TRIGGERS, "direction": _DIRECTIONS}
 _FLAGS = ("ios_read", "require_id", "checkpoint_beacon")
 
 
@@ -133,8 +134,8 @@ def _check_text(name, value, limit):
 
 
 def _check_gate_id(value):
-    bad = "gate_id: 1 to %d characters of A-Z a-z 0-9 . _ - (got %s)" % (GATE_ID_MAX, value_text(value))
-    if type(value) is not str or not 1 <= len(value) <= GATE_ID_MAX:
+    bad = "gate_id: 1 to %d characters of A-Z a-z 0-9 . _ - (got %s)" % (_GATE_ID_MAX, value_text(value))
+    if type(value) is not str or not 1 <= len(value) <= _GATE_ID_MAX:
         return bad
     for c in value:
         if c not in _GATE_ID_CHARS:
@@ -165,9 +166,9 @@ def _checked_scan(value, errors):
     out = {}
     for key in ("interval_us", "window_us"):
         part = value.get(key, default[key])
-        if not is_int(part) or not SCAN_MIN_US <= part <= SCAN_MAX_US:
+        if not is_int(part) or not _SCAN_MIN_US <= part <= _SCAN_MAX_US:
             errors.append("scan.%s: a whole number from %d to %d us (got %s)"
-                          % (key, SCAN_MIN_US, SCAN_MAX_US, value_text(part)))
+                          % (key, _SCAN_MIN_US, _SCAN_MAX_US, value_text(part)))
             part = default[key]
         out[key] = part
     for key in value:
@@ -191,7 +192,7 @@ def _role_pin(role, value):
     where = "board.%s" % role
     if not is_int(value) or value not in GPIOS:
         return "%s: an ESP32 GPIO (0-5, 12-19, 21-23, 25-27, 32-39) or null (got %s)" % (where, value_text(value))
-    if role in OUTPUT_ROLES and value in INPUT_ONLY:
+    if role in OUTPUT_ROLES and value in _INPUT_ONLY:
         return "%s: GPIO %d is input only; outputs need 0-5, 12-19, 21-23, 25-27, 32, 33" % (where, value)
     if active not in ("high", "low") or type(active) is not str:
         return '%s: "active" is "high" or "low" (got %s)' % (where, value_text(active))
@@ -251,7 +252,7 @@ def _field_error(name, value):
     if name == "gate_id":
         return _check_gate_id(value)
     if name == "site":
-        return _check_text(name, value, SITE_MAX)
+        return _check_text(name, value, _SITE_MAX)
     if name in _RANGES:
         return _check_range(name, value)
     if name in _CHOICES:
@@ -274,10 +275,10 @@ def checked(fields):
         return defaults(), ["config: a JSON object of fields (got %s)" % value_text(fields)]
     cfg = {}
     for name in FIELDS:
-        if name in OPTIONAL:
+        if name in _OPTIONAL:
             cfg[name] = _checked_uplink(name, fields.get(name), errors)
         elif name not in fields:
-            if name not in ADDED:
+            if name not in _ADDED:
                 errors.append("%s: missing (default %s)" % (name, value_text(DEFAULTS[name])))
             cfg[name] = _copy(DEFAULTS[name])
         elif name == "scan":

@@ -7,16 +7,17 @@ configuration that has them):
 
 The uplink runs when both are set (STA mode only: docs/esp32-notes.md, note 11). A bad part
 turns the whole field off (null, with an error naming the part): never half a connection, never
-TLS quietly dropped. Secrets (SECRETS) leave the board only as SECRET_SHOWN (shown()); a new
-configuration that carries SECRET_SHOWN keeps the secret it replaces (keep_secrets()), so a
+TLS quietly dropped. Secrets (SECRETS) leave the board only as _SECRET_SHOWN (shown()); a new
+configuration that carries _SECRET_SHOWN keeps the secret it replaces (keep_secrets()), so a
 configuration read back and written again loses nothing. Error texts never hold a secret's
 value.
 """
 
 from bzcore.checks import check_flag, is_int, value_text
+from bzcore.ids import const
 
 SECRETS = (("wifi", "password"), ("mqtt", "password"))
-SECRET_SHOWN = "***"
+_SECRET_SHOWN = const("***")
 
 
 def _text_error(where, value, low, high, secret=False):
@@ -92,21 +93,21 @@ def checked(name, value, errors):
 
 
 def shown(cfg):
-    """A copy of a checked configuration fit to leave the board: each secret set is SECRET_SHOWN."""
+    """A copy of a checked configuration fit to leave the board: each secret set is _SECRET_SHOWN."""
     out = dict(cfg)
     for name, key in SECRETS:
         if type(out.get(name)) is dict and out[name].get(key):
             out[name] = dict(out[name])
-            out[name][key] = SECRET_SHOWN
+            out[name][key] = _SECRET_SHOWN
     return out
 
 
 def keep_secrets(new, current):
-    """new, with each secret given as SECRET_SHOWN replaced by the one in current."""
+    """new, with each secret given as _SECRET_SHOWN replaced by the one in current."""
     out = dict(new)
     for name, key in SECRETS:
         part = out.get(name)
-        if type(part) is dict and part.get(key) == SECRET_SHOWN and type(current.get(name)) is dict:
+        if type(part) is dict and part.get(key) == _SECRET_SHOWN and type(current.get(name)) is dict:
             out[name] = dict(part)
             out[name][key] = current[name].get(key)
     return out

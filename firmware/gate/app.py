@@ -12,10 +12,10 @@ cause.
 Tasks: scan (radio consumer), scan-watch, reader (iPhones), decide and at-once (the guard's
 and the exits' presses: policy) or count, outputs, presence (ends visits: SIGHTING records),
 beacon (the gate's own adverts), journal (flush), hostlink, and the supervisor's own loop. A
-task that raises is restarted (TASK_RESTART); one that fails RESTARTS_MAX times within
-RESTART_WINDOW_S takes the board down (TASK_FAILED, then a reset). The watchdog is fed only
-while every task has reported healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below HEAP_LOW_BYTES),
-and the IDF heap's, which NimBLE and Wi-Fi allocate from (HEAP_LOW "idf" below IDF_LOW_BYTES).
+task that raises is restarted (TASK_RESTART); one that fails _RESTARTS_MAX times within
+_RESTART_WINDOW_S takes the board down (TASK_FAILED, then a reset). The watchdog is fed only
+while every task has reported healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below _HEAP_LOW_BYTES),
+and the IDF heap's, which NimBLE and Wi-Fi allocate from (HEAP_LOW "idf" below _IDF_LOW_BYTES).
 
 Crashes (a fatal error, a watchdog reset) are counted in RTC memory (gate.crashes); three
 within ten minutes boot the board into safe mode: host link and REPL only, relay off, fast red
@@ -55,33 +55,33 @@ from gate.reader import Reader
 
 VERSION = "0.1.0"
 CONFIG_PATH = "/config.json"
-JOURNAL_ROOT = "/journal"
+_JOURNAL_ROOT = const("/journal")
 HEALTHY_MS = const(8000)
-WDT_MS = const(10000)
-MAINT_WDT_MS = const(3600000)  # the watchdog cannot be stopped: an hour for mpremote's work
-RESTARTS_MAX = const(5)
-RESTART_WINDOW_S = const(600)
+_WDT_MS = const(10000)
+_MAINT_WDT_MS = const(3600000)  # the watchdog cannot be stopped: an hour for mpremote's work
+_RESTARTS_MAX = const(5)
+_RESTART_WINDOW_S = const(600)
 HEAP_CHECK_MS = const(10000)
-GC_EVERY_BYTES = const(8192)
-HEAP_LOW_BYTES = const(1536)  # a host-link reply needs about 1 KB in one piece
-IDF_LOW_BYTES = const(4096)  # a Wi-Fi frame buffer is 1.6 KB; NimBLE panicked at 336 (docs/esp32-notes.md, note 38)
+_GC_EVERY_BYTES = const(8192)
+_HEAP_LOW_BYTES = const(1536)  # a host-link reply needs about 1 KB in one piece
+_IDF_LOW_BYTES = const(4096)  # a Wi-Fi frame buffer is 1.6 KB; NimBLE panicked at 336 (docs/esp32-notes.md, note 38)
 EVENT_QUEUE_MAX = const(16)
-RESTART_FIELDS = ("mode", "trigger", "direction", "ios_read", "scan", "board", "wifi", "mqtt")
+_RESTART_FIELDS = const(("mode", "trigger", "direction", "ios_read", "scan", "board", "wifi", "mqtt"))
 # ESP32 bytes the uplink needs free once the gate is built: the uplink running took about 19 KB
 # with mqtt_async (bench/uplink_scan.py, heap_free with it off and on: its code, gate.uplink and
 # bzcore.uplink, buffers and objects) and more at its peaks, gate.mqtt about 3 KB less
 # (bench/uplink_heap.py), the gate's own tasks about 10 KB more once running, and 4 KB stay for
 # host-link replies. Forced on with 22 KB spare, it left the largest free block at 888 bytes and
 # lost most of its batches.
-UPLINK_RUN_BYTES = const(37000)
+_UPLINK_RUN_BYTES = const(37000)
 # Without PSRAM the station and its socket then take what the heap could grow into, which
 # gc.mem_free() still counts before they start (docs/esp32-notes.md, note 38): 36 KB, and 9.6 KB
 # less in bzgate's image, whose Wi-Fi driver keeps 4 static RX buffers of ESP-IDF's 10.
-STATION_BYTES = const(32768 + 4096)
-STATION_BYTES_BZGATE_IMAGE = const(32768 + 4096 - 9600)
+_STATION_BYTES = const(32768 + 4096)
+_STATION_BYTES_BZGATE_IMAGE = const(32768 + 4096 - 9600)
 WORD_BYTES = struct.calcsize("P")  # the heap counts in this board's words; the ESP32's are 4 bytes
 FROM_ROMFS = __file__.startswith("/rom/")  # bzgate's image: the modules run in place (note 40)
-UPLINK_HEAP_BYTES = UPLINK_RUN_BYTES + (STATION_BYTES_BZGATE_IMAGE if FROM_ROMFS else STATION_BYTES)
+UPLINK_HEAP_BYTES = _UPLINK_RUN_BYTES + (_STATION_BYTES_BZGATE_IMAGE if FROM_ROMFS else _STATION_BYTES)
 _NVS_BOOT = "boot"
 
 
@@ -195,7 +195,7 @@ class App:
         key, created = secret.load_key()
         self.key = key
         self.boot_id = _next_boot_id()
-        self.journal = Journal(JOURNAL_ROOT, key, self.boot_id, clock)
+        self.journal = Journal(_JOURNAL_ROOT, key, self.boot_id, clock)
         self.journal.retention_days = cfg["retention_days"]
         self.subscribers = []
         self.alarms = []
@@ -295,7 +295,7 @@ class App:
         """Use a new, checked configuration (the host link has written config.json). Fields
         that shape the tasks or the pins take effect by a restart; the rest at once."""
         old, self.config = self.config, new
-        for name in RESTART_FIELDS:
+        for name in _RESTART_FIELDS:
             if old[name] != new[name]:
                 self.restart()
                 return
@@ -354,9 +354,9 @@ class App:
                 raise
             except Exception as e:  # noqa: BLE001 - any failure of a task is the supervisor's
                 now = clock.now()[0]
-                task.failures = [t for t in task.failures if 0 <= now - t < RESTART_WINDOW_S]
+                task.failures = [t for t in task.failures if 0 <= now - t < _RESTART_WINDOW_S]
                 task.failures.append(now)
-                if len(task.failures) >= RESTARTS_MAX:
+                if len(task.failures) >= _RESTARTS_MAX:
                     self.log(record.event(record.TASK_FAILED, len(task.failures), task.name.encode()))
                     self.journal.flush()
                     raise Fatal(task.name) from e
@@ -385,8 +385,8 @@ class App:
         self.heap_live_free = gc.mem_free()  # pyright: ignore[reportAttributeAccessIssue]
         self.heap_largest = largest_free_block()  # after a collection: live objects only
         self.idf_largest = max(region[2] for region in esp32.idf_heap_info(esp32.HEAP_DATA))
-        self._watch("heap-low", self.heap_largest, HEAP_LOW_BYTES, b"")
-        self._watch("idf-heap-low", self.idf_largest, IDF_LOW_BYTES, b"idf")
+        self._watch("heap-low", self.heap_largest, _HEAP_LOW_BYTES, b"")
+        self._watch("idf-heap-low", self.idf_largest, _IDF_LOW_BYTES, b"idf")
 
     def _watch(self, alarm, largest, least, text):
         if largest < least:
@@ -399,8 +399,8 @@ class App:
     async def run(self):
         # Collect after every few KB: the garbage of the scan path then reuses the same few
         # holes instead of spreading over the heap and splitting its large free pieces.
-        gc.threshold(GC_EVERY_BYTES)  # pyright: ignore[reportAttributeAccessIssue]
-        wdt = None if self.safe_mode else machine.WDT(timeout=WDT_MS)
+        gc.threshold(_GC_EVERY_BYTES)  # pyright: ignore[reportAttributeAccessIssue]
+        wdt = None if self.safe_mode else machine.WDT(timeout=_WDT_MS)
         self.tasks = self._tasks()
         running = [asyncio.create_task(self._supervise(task)) for task in self.tasks]
         if not self.safe_mode:
@@ -414,7 +414,7 @@ class App:
             task.cancel()
         self.shutdown()
         if wdt is not None:
-            machine.WDT(timeout=MAINT_WDT_MS)
+            machine.WDT(timeout=_MAINT_WDT_MS)
         if self._restart:
             machine.reset()
 

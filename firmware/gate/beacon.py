@@ -4,7 +4,7 @@
     task: beacon.run(healthy)                         STATUS: beacon.stats()
 
 ESP32's port has one advertising set: gap_advertise replaces its data. The radio advertises
-(non-connectable) every INTERVAL_US, and every SWITCH_MS this task gives it new data: the
+(non-connectable) every _INTERVAL_US, and every _SWITCH_MS this task gives it new data: the
 status beacon (bzcore.beacon) with the live counts, or, with `checkpoint_beacon` on, the status
 and the checkpoint advert in turn. So the status is on air for at least two events a second,
 and the checkpoint ID for two more: Bluezone phones scan in low-latency mode and hear one of
@@ -26,16 +26,16 @@ from micropython import const
 from bzcore import beacon, ids
 from gate import clock
 
-INTERVAL_US = const(250000)
-SWITCH_MS = const(500)
-STORAGE_EVERY = const(20)  # switches between two looks at the journal's flash (10 s)
-STORAGE_HIGH_PERMILLE = const(800)  # as the monitor's STORAGE_HIGH
+_INTERVAL_US = const(250000)
+_SWITCH_MS = const(500)
+_STORAGE_EVERY = const(20)  # switches between two looks at the journal's flash (10 s)
+_STORAGE_HIGH_PERMILLE = const(800)  # as the monitor's STORAGE_HIGH
 
-CHECKPOINT_OFF = "off"
-CHECKPOINT_NO_KEY = "no-key"
-CHECKPOINT_NO_CLOCK = "no-clock"
-CHECKPOINT_BEFORE_KEY = "before-key"
-CHECKPOINT_ON = "on"
+_CHECKPOINT_OFF = const("off")
+_CHECKPOINT_NO_KEY = const("no-key")
+_CHECKPOINT_NO_CLOCK = const("no-clock")
+_CHECKPOINT_BEFORE_KEY = const("before-key")
+_CHECKPOINT_ON = const("on")
 
 
 def storage_alarms(stats):
@@ -43,7 +43,7 @@ def storage_alarms(stats):
     if stats["storage_full"]:
         return ["storage-full"]
     used, free = stats["bytes"], stats["free_bytes"]
-    if free >= 0 and used + free > 0 and used * 1000 >= STORAGE_HIGH_PERMILLE * (used + free):
+    if free >= 0 and used + free > 0 and used * 1000 >= _STORAGE_HIGH_PERMILLE * (used + free):
         return ["storage-high"]
     return []
 
@@ -56,7 +56,7 @@ class Beacon:
         self.counts = {"allow": 0, "deny": 0, "no-app": 0}
         self._day = -1
         self.key = checkpoint_key
-        self.checkpoint = CHECKPOINT_OFF
+        self.checkpoint = _CHECKPOINT_OFF
         self._slot = (0, 0)  # the slot the checkpoint advert is for: [from, until)
         self._checkpoint_advert = None
         self._storage = []
@@ -88,24 +88,24 @@ class Beacon:
     def status_advert(self, t, valid):
         cfg = self.app.config
         return beacon.status_advert(cfg["gate_id"], cfg["mode"], self.alarms(valid), self.counts,
-                                    valid, self.checkpoint == CHECKPOINT_ON)
+                                    valid, self.checkpoint == _CHECKPOINT_ON)
 
     def checkpoint_advert(self, t, valid):
         """The checkpoint advert for time t, or None (self.checkpoint says why)."""
         if not self.app.config["checkpoint_beacon"]:
-            self.checkpoint = CHECKPOINT_OFF
+            self.checkpoint = _CHECKPOINT_OFF
         elif self.key is None:
-            self.checkpoint = CHECKPOINT_NO_KEY
+            self.checkpoint = _CHECKPOINT_NO_KEY
         elif not valid:
-            self.checkpoint = CHECKPOINT_NO_CLOCK
+            self.checkpoint = _CHECKPOINT_NO_CLOCK
         elif t < self.key[1]:
-            self.checkpoint = CHECKPOINT_BEFORE_KEY
+            self.checkpoint = _CHECKPOINT_BEFORE_KEY
         else:
             if self._checkpoint_advert is None or not self._slot[0] <= t < self._slot[1]:
                 ident = beacon.checkpoint_id(self.key[0], self.key[1], t)
                 self._checkpoint_advert = beacon.checkpoint_advert(ident)
                 self._slot = ids.slot_window(t, beacon.CHECKPOINT_MAX_IDS)
-            self.checkpoint = CHECKPOINT_ON
+            self.checkpoint = _CHECKPOINT_ON
             return self._checkpoint_advert
         self._checkpoint_advert = None
         return None
@@ -116,19 +116,19 @@ class Beacon:
             healthy()
             t, valid = clock.now()
             self._count(t, valid)
-            if turn % STORAGE_EVERY == 0:
+            if turn % _STORAGE_EVERY == 0:
                 self._storage = storage_alarms(self.app.journal.stats())
             data = self.checkpoint_advert(t, valid) if turn % 2 else None
             if data is None:
                 data = self.status_advert(t, valid)
-            if self.app.radio.advertise(INTERVAL_US, data):
+            if self.app.radio.advertise(_INTERVAL_US, data):
                 self.sent += 1
             else:
                 self.refused += 1
             turn += 1
-            await asyncio.sleep_ms(SWITCH_MS)
+            await asyncio.sleep_ms(_SWITCH_MS)
 
     def stats(self):
         return {"beacon": {"sent": self.sent, "refused": self.refused,
-                           "interval_ms": INTERVAL_US // 1000, "checkpoint": self.checkpoint,
+                           "interval_ms": _INTERVAL_US // 1000, "checkpoint": self.checkpoint,
                            "today": self.counts}}

@@ -15,9 +15,9 @@ import time
 import machine
 from micropython import const
 
-EPOCH_2000 = const(946684800)  # Unix seconds at 2000-01-01 00:00 UTC, where the ESP32 counts from
-VALID_FROM = const(1577836800)  # 2020-01-01 00:00 UTC: earlier means never set since power-on
-VALID_UNTIL = const(4102444800)  # 2100-01-01: later is a mistake, not a time
+_EPOCH_2000 = const(946684800)  # Unix seconds at 2000-01-01 00:00 UTC, where the ESP32 counts from
+_VALID_FROM = const(1577836800)  # 2020-01-01 00:00 UTC: earlier means never set since power-on
+_VALID_UNTIL = const(4102444800)  # 2100-01-01: later is a mistake, not a time
 
 _rtc = machine.RTC()
 _ticks_last = time.ticks_ms()
@@ -26,17 +26,17 @@ _uptime = 0
 
 def now():
     """(Unix seconds, valid)."""
-    t = int(time.time()) + EPOCH_2000
-    return t, t >= VALID_FROM
+    t = int(time.time()) + _EPOCH_2000
+    return t, t >= _VALID_FROM
 
 
 def set_utc(unix_seconds):
     """Set the RTC to unix_seconds (UTC); returns the correction in seconds. ValueError when the
     time lies outside 2020..2099, which no correct host sends."""
-    if not VALID_FROM <= unix_seconds < VALID_UNTIL:
+    if not _VALID_FROM <= unix_seconds < _VALID_UNTIL:
         raise ValueError("time outside 2020..2099")
     before = now()[0]
-    t = time.gmtime(unix_seconds - EPOCH_2000)  # (year, month, day, h, m, s, weekday, yearday)
+    t = time.gmtime(unix_seconds - _EPOCH_2000)  # (year, month, day, h, m, s, weekday, yearday)
     _rtc.datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
     return unix_seconds - before
 

@@ -9,7 +9,7 @@
     journal.ack(seq); journal.stats()                    # LOG ACK, STATUS
 
 Records wait in a RAM batch of BATCH_RECORDS and reach flash when the batch is full or every
-FLUSH_MS (docs/esp32-notes.md, note 16: each flush rewrites a 4 KiB block). Only flushed records
+_FLUSH_MS (docs/esp32-notes.md, note 16: each flush rewrites a 4 KiB block). Only flushed records
 are ever handed to the host, so a seq it has seen is never reused after a power cut.
 
 Files under root: segment files of SEGMENT_RECORDS records (one 4 KiB block each) holding the
@@ -44,10 +44,10 @@ from micropython import const
 from bzcore import record
 
 BATCH_RECORDS = const(32)
-FLUSH_MS = const(5000)
+_FLUSH_MS = const(5000)
 SEGMENT_RECORDS = const(85)  # 85 * 48 = 4080 bytes: one LittleFS block
-READ_LIMIT = const(64)  # most records one read_from returns
-RETENTION_CHECK_MS = const(60000)
+_READ_LIMIT = const(64)  # most records one read_from returns
+_RETENTION_CHECK_MS = const(60000)
 _SIZE = const(48)  # record.RECORD_SIZE
 _DAY = const(86400)
 _SUFFIX = ".seg"
@@ -248,16 +248,16 @@ class Journal:
 
     # --- the flush task ---------------------------------------------------------------------
     async def run(self):
-        """Flush every FLUSH_MS or as soon as a batch fills; apply retention every minute."""
+        """Flush every _FLUSH_MS or as soon as a batch fills; apply retention every minute."""
         checked = time.ticks_ms()
         while True:
             try:
-                await asyncio.wait_for_ms(self._due.wait(), FLUSH_MS)
+                await asyncio.wait_for_ms(self._due.wait(), _FLUSH_MS)
             except asyncio.TimeoutError:
                 pass
             self._due.clear()
             self.flush()
-            if time.ticks_diff(time.ticks_ms(), checked) >= RETENTION_CHECK_MS:
+            if time.ticks_diff(time.ticks_ms(), checked) >= _RETENTION_CHECK_MS:
                 checked = time.ticks_ms()
                 self.expire()
 
@@ -290,12 +290,12 @@ class Journal:
         """The seq after the last record on flash."""
         return self._next_seq - self._pending
 
-    def read_from(self, seq, limit=READ_LIMIT):
+    def read_from(self, seq, limit=_READ_LIMIT):
         """Up to `limit` flushed records from `seq` on, in order, as 48-byte bytes."""
         out = []
         try:
             end = self._flushed_end()
-            limit = min(limit, READ_LIMIT)
+            limit = min(limit, _READ_LIMIT)
             seq = max(seq, self._oldest)
             while self._oldest >= 0 and seq < end and len(out) < limit:
                 first = self._segment_of(seq)

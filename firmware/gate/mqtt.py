@@ -20,9 +20,9 @@ Writes go straight to the non-blocking socket, each packet whole: with one QoS 1
 flight the socket's send buffer (5.7 KB in lwIP) takes a packet at once unless the link has
 stopped taking data, and such a link is taken for dead; so no task ever waits on a write, and
 no write is split between two tasks. Each connection is a clean session: the uplink subscribes
-again and the host's ack is retained. The buffers are made once: OUT_BYTES holds a journal
+again and the host's ack is retained. The buffers are made once: _OUT_BYTES holds a journal
 batch with its header (one TCP segment: a header sent apart would wait for its ACK, Nagle's
-rule), IN_BYTES the host's ack with its topic; a longer incoming PUBLISH is read past and given
+rule), _IN_BYTES the host's ack with its topic; a longer incoming PUBLISH is read past and given
 to on_message as None.
 """
 
@@ -35,8 +35,8 @@ import asyncio
 from micropython import const
 
 RESPONSE_MS = const(10000)
-OUT_BYTES = const(1152)  # a batch of 20 records (bzcore.uplink: under 1 KB) with topic and header
-IN_BYTES = const(320)  # an ack (bzcore.uplink: at most 160 bytes) and its topic
+_OUT_BYTES = const(1152)  # a batch of 20 records (bzcore.uplink: under 1 KB) with topic and header
+_IN_BYTES = const(320)  # an ack (bzcore.uplink: at most 160 bytes) and its topic
 _CONNECT_POLL_MS = const(50)
 _CONNECT = const(0x10)
 _CONNACK = const(0x20)
@@ -109,8 +109,8 @@ class Client:
         self.on_message = on_message
         self._connect = connect_packet(client_id, user, password, will_topic, will_payload,
                                        keepalive_s)
-        self._out = bytearray(OUT_BYTES)
-        self._in = bytearray(IN_BYTES)
+        self._out = bytearray(_OUT_BYTES)
+        self._in = bytearray(_IN_BYTES)
         self._outv = memoryview(self._out)
         self._inv = memoryview(self._in)
         self._answered = asyncio.Event()
@@ -189,7 +189,7 @@ class Client:
             out[at + 1] = pid & 0xFF
             at += 2
         tail = payload
-        if at + len(payload) <= OUT_BYTES:
+        if at + len(payload) <= _OUT_BYTES:
             out[at:at + len(payload)] = payload
             at += len(payload)
             tail = None
@@ -268,7 +268,7 @@ class Client:
     async def _take_publish(self, kind, size):
         qos = kind >> 1 & 3
         buf = self._in
-        kept = min(size, IN_BYTES)
+        kept = min(size, _IN_BYTES)
         if qos > 1 or kept < 2:
             raise ValueError("PUBLISH 0x%02x of %d bytes" % (kind, size))
         await self._fill(0, kept)
@@ -282,7 +282,7 @@ class Client:
         else:  # longer than any message this client is sent: read past it
             left = size - kept
             while left:
-                n = min(left, IN_BYTES)
+                n = min(left, _IN_BYTES)
                 await self._fill(0, n)
                 left -= n
             self.on_message(None)

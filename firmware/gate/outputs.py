@@ -14,12 +14,12 @@ and on safe().
     checking  green LED blinking (0.25 s on, 0.25 s off) while a press waits for a phone,
             until the verdict shows
 A pulse that comes while the relay is still open from the one before starts after the relay
-has dropped for RELAY_GAP_MS: a turnstile counts one passage per pulse, so each ALLOW must be
+has dropped for _RELAY_GAP_MS: a turnstile counts one passage per pulse, so each ALLOW must be
 an edge of its own.
     config errors: slow red blink (1 s on, 1 s off) while idle
     safe mode: fast red blink (0.2 s on, 0.2 s off), relay off
 
-The run() task turns deadlines into pin levels every TICK_MS; show_*() only set deadlines, so
+The run() task turns deadlines into pin levels every _TICK_MS; show_*() only set deadlines, so
 a decision returns at once.
 """
 
@@ -29,18 +29,18 @@ import asyncio
 from machine import Pin
 from micropython import const
 
-LED_MS = const(2000)
-SHORT_BEEP_MS = const(100)
-LONG_BEEP_MS = const(800)
-EXIT_LED_MS = const(500)
-TICK_MS = const(20)
-SLOW_BLINK_MS = const(1000)
-FAST_BLINK_MS = const(200)
-CHECKING_BLINK_MS = const(250)
-RELAY_GAP_MS = const(150)
-TEST_MS = const(250)  # each output on, then off, this long in a self-test
+_LED_MS = const(2000)
+_SHORT_BEEP_MS = const(100)
+_LONG_BEEP_MS = const(800)
+_EXIT_LED_MS = const(500)
+_TICK_MS = const(20)
+_SLOW_BLINK_MS = const(1000)
+_FAST_BLINK_MS = const(200)
+_CHECKING_BLINK_MS = const(250)
+_RELAY_GAP_MS = const(150)
+_TEST_MS = const(250)  # each output on, then off, this long in a self-test
 
-BLINK_NONE = const(0)
+_BLINK_NONE = const(0)
 BLINK_SLOW = const(1)  # a configuration error
 BLINK_FAST = const(2)  # safe mode
 
@@ -90,7 +90,7 @@ class Outputs:
         self._beep_until = now
         self._beep2_from = now  # EXEMPT's second beep
         self._beep2_until = now
-        self.blink = BLINK_NONE
+        self.blink = _BLINK_NONE
         self.checking = False
         self.pulses = 0
         self._testing = False
@@ -104,17 +104,17 @@ class Outputs:
         self.update()
 
     def show_allow(self, pulse_ms):
-        self._show_green(LED_MS, SHORT_BEEP_MS)
+        self._show_green(_LED_MS, _SHORT_BEEP_MS)
         self._pulse(pulse_ms)
 
     def show_exempt(self, pulse_ms):
-        self._show_green(LED_MS, SHORT_BEEP_MS)
-        self._beep2_from = self._until(2 * SHORT_BEEP_MS)
-        self._beep2_until = self._until(3 * SHORT_BEEP_MS)
+        self._show_green(_LED_MS, _SHORT_BEEP_MS)
+        self._beep2_from = self._until(2 * _SHORT_BEEP_MS)
+        self._beep2_until = self._until(3 * _SHORT_BEEP_MS)
         self._pulse(pulse_ms)
 
     def show_exit(self, pulse_ms):
-        self._show_green(EXIT_LED_MS, 0)
+        self._show_green(_EXIT_LED_MS, 0)
         self._pulse(pulse_ms)
 
     def _show_green(self, led_ms, beep_ms):
@@ -125,9 +125,9 @@ class Outputs:
 
     def show_deny(self):
         self.checking = False
-        self._red_until = self._until(LED_MS)
+        self._red_until = self._until(_LED_MS)
         self._green_until = time.ticks_ms()
-        self._beep_until = self._until(LONG_BEEP_MS)
+        self._beep_until = self._until(_LONG_BEEP_MS)
         self.update()
 
     def show_no_app(self, pulse_ms):
@@ -136,7 +136,7 @@ class Outputs:
 
     def _pulse(self, ms):
         now = time.ticks_ms()
-        gap = RELAY_GAP_MS if time.ticks_diff(self._relay_until, now) > 0 else 0
+        gap = _RELAY_GAP_MS if time.ticks_diff(self._relay_until, now) > 0 else 0
         self._relay_from = time.ticks_add(now, gap)
         self._relay_until = time.ticks_add(self._relay_from, ms)
         self.pulses += 1
@@ -164,10 +164,10 @@ class Outputs:
                 if out.pin is None:
                     continue
                 out.set(True)
-                await asyncio.sleep_ms(TEST_MS)
+                await asyncio.sleep_ms(_TEST_MS)
                 came_on = out.is_on()
                 out.set(False)
-                await asyncio.sleep_ms(TEST_MS)
+                await asyncio.sleep_ms(_TEST_MS)
                 results[name] = came_on and not out.is_on()
         finally:
             self._testing = False
@@ -181,14 +181,14 @@ class Outputs:
                        and time.ticks_diff(self._relay_until, now) > 0)
         green = time.ticks_diff(self._green_until, now) > 0
         if self.checking:
-            green = (time.ticks_diff(now, 0) // CHECKING_BLINK_MS) % 2 == 0
+            green = (time.ticks_diff(now, 0) // _CHECKING_BLINK_MS) % 2 == 0
         self.green.set(green)
         self.buzzer.set(time.ticks_diff(self._beep_until, now) > 0
                         or (time.ticks_diff(now, self._beep2_from) >= 0
                             and time.ticks_diff(self._beep2_until, now) > 0))
         red = time.ticks_diff(self._red_until, now) > 0
         if not red and self.blink:
-            period = SLOW_BLINK_MS if self.blink == BLINK_SLOW else FAST_BLINK_MS
+            period = _SLOW_BLINK_MS if self.blink == BLINK_SLOW else _FAST_BLINK_MS
             red = (time.ticks_diff(now, 0) // period) % 2 == 0
         self.red.set(red)
 
@@ -196,4 +196,4 @@ class Outputs:
         while True:
             healthy()
             self.update()
-            await asyncio.sleep_ms(TICK_MS)
+            await asyncio.sleep_ms(_TICK_MS)

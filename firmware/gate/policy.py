@@ -14,7 +14,7 @@ Anti-passback follows the device: the presence entry that opened the gate keeps 
 an iPhone's read turns its address into an ID, and the ID keeps it in `opened` when the phone
 comes back under a new address or a new entry. One phone never admits two people.
 
-Presses (or beam breaks) while a decision is under way, or within MERGE_MS of the one that
+Presses (or beam breaks) while a decision is under way, or within _MERGE_MS of the one that
 started it (a bouncing button, a visitor pressing twice), join that decision: its record counts
 them (`presses`) and STATUS counts the extras (`presses_merged`). None is lost unseen.
 
@@ -26,7 +26,7 @@ ends, no DENY follows, and the record counts that press's presses. EXIT is a per
 exit_press() opens the door at once, never refused; an exit neither meets anti-passback nor
 counts as a phone's admission. EXEMPT and EXIT name no phone. Both are made by run_at_once(),
 a task of their own, so that neither waits behind a press that is checking; presses of the
-guard or exit input within MERGE_MS join the one they follow, as on the button.
+guard or exit input within _MERGE_MS join the one they follow, as on the button.
 
 Modes (config "mode"):
     enforce  as above; ALLOW, EXEMPT and EXIT pulse the relay; DENY leaves it off.
@@ -49,8 +49,8 @@ from micropython import const
 from bzcore import record
 
 _OPENED_MAX = const(32)  # anti-passback entries kept by ID
-COUNT_PERIOD_MS = const(60000)
-MERGE_MS = const(300)  # presses this soon after the one that started a decision join it
+_COUNT_PERIOD_MS = const(60000)
+_MERGE_MS = const(300)  # presses this soon after the one that started a decision join it
 _HEALTH_MS = const(1000)
 
 
@@ -61,12 +61,12 @@ class _AtOnce:
     def __init__(self, flag):
         self.flag = flag
         self.trigger = 0  # trigger code of the press under way
-        self.at_ms = time.ticks_add(time.ticks_ms(), -MERGE_MS)
+        self.at_ms = time.ticks_add(time.ticks_ms(), -_MERGE_MS)
         self.extra = 0
 
     def press(self, trigger):
         now = time.ticks_ms()
-        if self.trigger or time.ticks_diff(now, self.at_ms) < MERGE_MS:
+        if self.trigger or time.ticks_diff(now, self.at_ms) < _MERGE_MS:
             self.extra += 1
             return
         self.at_ms = now
@@ -89,7 +89,7 @@ class Policy:
         self._answered = False  # an EXEMPT answered the press being checked
         self.opened = {}  # ID -> ticks_ms it last opened the gate
         self._pending = 0  # trigger code of the decision under way
-        self._at_ms = time.ticks_add(time.ticks_ms(), -MERGE_MS)
+        self._at_ms = time.ticks_add(time.ticks_ms(), -_MERGE_MS)
         self._tap_entry = -1
         self._extra = 0  # presses that joined the decision under way
         self.checking = False
@@ -113,7 +113,7 @@ class Policy:
     def press(self, trigger):
         """A button press or beam break (called from the pin IRQ)."""
         now = time.ticks_ms()
-        if self._pending or time.ticks_diff(now, self._at_ms) < MERGE_MS:
+        if self._pending or time.ticks_diff(now, self._at_ms) < _MERGE_MS:
             self._extra += 1  # joins the decision under way (or just made)
             return
         self._arm(trigger, now, -1)
@@ -316,7 +316,7 @@ class Policy:
 
     # ---- count mode ----------------------------------------------------------------------
 
-    async def count_minutes(self, radio, healthy, period_ms=COUNT_PERIOD_MS):
+    async def count_minutes(self, radio, healthy, period_ms=_COUNT_PERIOD_MS):
         """COUNT records each minute: devices near and present, adverts heard, drops."""
         adverts = radio.adverts
         drops = radio.ring.drops
@@ -344,7 +344,7 @@ async def _woken(flag, ms):
 
 
 async def _merge_wait(at_ms):
-    """Until MERGE_MS after a press: a bounce or a second press joins its record."""
-    left = MERGE_MS - time.ticks_diff(time.ticks_ms(), at_ms)
+    """Until _MERGE_MS after a press: a bounce or a second press joins its record."""
+    left = _MERGE_MS - time.ticks_diff(time.ticks_ms(), at_ms)
     if left > 0:
         await asyncio.sleep_ms(left)

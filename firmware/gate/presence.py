@@ -35,9 +35,9 @@ from bzcore import record
 KEY_ID = const(1)
 KEY_ADDR = const(2)
 KEY_BYTES = const(13)
-HYSTERESIS_DB = const(6)
+_HYSTERESIS_DB = const(6)
 VISIT_GAP_MS = const(30000)
-ASK_MS = const(2000)
+_ASK_MS = const(2000)
 NEAR_NOW_MS = const(1500)
 MIN_ADVERTS = const(2)  # a visit of one advert is noise (or a flood): counted, not recorded
 _SMOOTH_SHIFT = const(2)  # each reading moves the average a quarter of the way...
@@ -213,7 +213,7 @@ class Presence:
 
     def set_near(self, near_rssi):
         self.near_enter = near_rssi << 4
-        self.near_leave = (near_rssi - HYSTERESIS_DB) << 4
+        self.near_leave = (near_rssi - _HYSTERESIS_DB) << 4
         self._limits[0] = self.near_enter  # for update_known()
         self._limits[1] = self.near_leave
 
@@ -252,7 +252,7 @@ class Presence:
             self.keys[o:o + KEY_BYTES] = key
             self.hashes[i] = self.hashes[self.size]  # the key's, left there by _find()
             self.has_id[i] = key[0] == KEY_ID
-            self.asked_ms[i] = time.ticks_add(now_ms, -ASK_MS)
+            self.asked_ms[i] = time.ticks_add(now_ms, -_ASK_MS)
             self.platform[i] = platform
             self.source[i] = record.ADV
             s = rssi << 4
@@ -298,10 +298,10 @@ class Presence:
         return i
 
     def needs_read(self, i, now_ms):
-        """True (at most once per ASK_MS) while an iPhone's ID is unknown or past its slot."""
+        """True (at most once per _ASK_MS) while an iPhone's ID is unknown or past its slot."""
         if self.has_id[i] and time.ticks_diff(self.id_until[i], now_ms) > 0:
             return False
-        if time.ticks_diff(now_ms, self.asked_ms[i]) < ASK_MS:
+        if time.ticks_diff(now_ms, self.asked_ms[i]) < _ASK_MS:
             return False
         self.asked_ms[i] = now_ms
         return True
@@ -385,7 +385,7 @@ class Presence:
 
     def near_now(self, i, now_ms):
         """True while the entry was heard at or above near_rssi within NEAR_NOW_MS and its
-        average has not fallen HYSTERESIS_DB below since (a phone that stepped back, or one
+        average has not fallen _HYSTERESIS_DB below since (a phone that stepped back, or one
         strong reading of a phone that stands back)."""
         return self.strong[i] and _ticks_diff(now_ms, self.strong_ms[i]) <= NEAR_NOW_MS \
             and self.smooth[i] >= self.near_leave

@@ -9,13 +9,13 @@ full ring drops the advert and counts it; any exception is counted, never raised
 (docs/esp32-notes.md, note 2).
 
 GATT events are passed on to a second handler (the iPhone reader). The scan is continuous
-(interval == window), restarted after every GATT read and every `RESTART_MS`; a scan that has
-heard nothing for `SILENT_MS` is restarted, and after `MAX_RESTARTS` such restarts in a row the
+(interval == window), restarted after every GATT read and every `_RESTART_MS`; a scan that has
+heard nothing for `_SILENT_MS` is restarted, and after `_MAX_RESTARTS` such restarts in a row the
 BLE stack is switched off and on. Each recovery is reported through `on_recovery(code)`.
 
 The radio also sends the gate's own adverts (gate.beacon decides what): non-connectable, at
 `advertise(interval_us, data)`. NimBLE interleaves advertising events with the scan, and each
-event (3 channels) takes the receiver away for about ADV_EVENT_US (an estimate: three
+event (3 channels) takes the receiver away for about _ADV_EVENT_US (an estimate: three
 21-23-byte PDUs at 1 Mbit/s with the channel switches and the controller's scheduling), so the
 scan-time share in STATUS counts that time as not scanned.
 """
@@ -36,14 +36,14 @@ _IRQ_SCAN_RESULT = const(5)
 _IRQ_SCAN_DONE = const(6)
 
 # Kind codes in the ring: bzcore.adv's verdict codes 1-7 (V_IOS_V1_BACKGROUND is read over GATT
-# as K_IOS_V1_READ). Up to K_IOS_V1 the advert carries the ID; from FIRST_NEEDS_READ on the
+# as K_IOS_V1_READ). Up to _K_IOS_V1 the advert carries the ID; from FIRST_NEEDS_READ on the
 # device is an iPhone read over GATT; iBeacons have no ID at all.
-K_ANDROID = const(1)
-K_ANDROID_V1 = const(2)
-K_IOS_V1 = const(3)
-K_IBEACON = const(4)
-K_IOS = const(5)
-K_IOS_BACKGROUND = const(6)
+_K_ANDROID = const(1)
+_K_ANDROID_V1 = const(2)
+_K_IOS_V1 = const(3)
+_K_IBEACON = const(4)
+_K_IOS = const(5)
+_K_IOS_BACKGROUND = const(6)
 K_IOS_V1_READ = const(7)
 FIRST_NEEDS_READ = const(5)
 # gate.presence's KEY_ID, KEY_ADDR and KEY_BYTES, for viper code (it reads constants at compile
@@ -56,12 +56,12 @@ _ZEROS_AFTER_V1_CODE = bytes(6)
 _PLATFORM = bytes((0, ANDROID, ANDROID, IOS, ANDROID, IOS, IOS, IOS))
 
 RING_SIZE = const(32)
-WAKE = const(2)  # Ring.push: the advert went into an empty ring
-SILENT_MS = const(60000)
-RESTART_MS = const(600000)
-MAX_RESTARTS = const(2)
+_WAKE = const(2)  # Ring.push: the advert went into an empty ring
+_SILENT_MS = const(60000)
+_RESTART_MS = const(600000)
+_MAX_RESTARTS = const(2)
 
-ADV_EVENT_US = const(3000)
+_ADV_EVENT_US = const(3000)
 
 # What on_recovery(code) is told (the app turns them into events).
 SCAN_RESTART = const(1)
@@ -102,7 +102,7 @@ class Ring:
         """Copy in the advert of a _IRQ_SCAN_RESULT (data: addr_type, addr, adv_type, rssi,
         adv_data) whose verdict is `found` (not V_NONE): the slot's key is the ID or v1 code at
         its place in the advert, or the address type and address, zero-padded. Returns 0 (and
-        counts it) when full, else WAKE when the ring was empty (the consumer is waiting for
+        counts it) when full, else _WAKE when the ring was empty (the consumer is waiting for
         it), else 1."""
         head = int(self.head)
         nxt = head + 1
@@ -114,14 +114,14 @@ class Ring:
             return 0
         key = self.keys[head]
         code = found & 0x0F  # adv.VERDICT_CODE
-        if code == K_IOS_V1 and not _v1_code_key(key, data):
+        if code == _K_IOS_V1 and not _v1_code_key(key, data):
             code = K_IOS_V1_READ
-        if code != K_IOS_V1:
+        if code != _K_IOS_V1:
             k = ptr8(key)  # pyright: ignore[reportUndefinedVariable]
-            if code <= K_ANDROID_V1:
+            if code <= _K_ANDROID_V1:
                 src = ptr8(data[4])  # pyright: ignore[reportUndefinedVariable]
                 at = found >> 4  # adv.VERDICT_AT_SHIFT; the IRQ has no SCAN_RSP
-                n = 12 if code == K_ANDROID else 6
+                n = 12 if code == _K_ANDROID else 6
                 k[0] = _KEY_ID
                 o = 1
             else:
@@ -146,7 +146,7 @@ class Ring:
         kinds = ptr8(self.kind)  # pyright: ignore[reportUndefinedVariable]
         kinds[head] = code
         self.head = nxt
-        return WAKE if head == tail else 1
+        return _WAKE if head == tail else 1
 
     def pending(self):
         return self.head != self.tail
@@ -199,7 +199,7 @@ class Radio:
                     kept = self.ring.push(data, found)
                     if kept:
                         self.bluezone += 1
-                        if kept == WAKE:  # the consumer drains all there is once woken
+                        if kept == _WAKE:  # the consumer drains all there is once woken
                             self.flag.set()
             else:
                 self._other_event(event, data)
@@ -286,7 +286,7 @@ class Radio:
 
     def _advertised_until(self, now):
         if self.adv_interval_us:
-            us = (time.ticks_diff(now, self._adv_since) * ADV_EVENT_US // (self.adv_interval_us // 1000)
+            us = (time.ticks_diff(now, self._adv_since) * _ADV_EVENT_US // (self.adv_interval_us // 1000)
                   + self._adv_rem_us)
             self._adv_ms += us // 1000
             self._adv_rem_us = us % 1000
@@ -343,7 +343,7 @@ class Radio:
 
     # ---- the watch task ------------------------------------------------------------------
 
-    async def watch(self, healthy, silent_ms=SILENT_MS, period_ms=RESTART_MS, tick_ms=1000):
+    async def watch(self, healthy, silent_ms=_SILENT_MS, period_ms=_RESTART_MS, tick_ms=1000):
         """Keep the scan alive: restart it when silent or due, reset BLE when that fails.
 
         healthy() is the supervisor's heartbeat for this task.
@@ -362,7 +362,7 @@ class Radio:
                 continue
             if time.ticks_diff(now, self._last_result) >= silent_ms:
                 self._last_result = now
-                if silent_restarts >= MAX_RESTARTS:
+                if silent_restarts >= _MAX_RESTARTS:
                     silent_restarts = 0
                     self.resets += 1
                     self.reset_ble()

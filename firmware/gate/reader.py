@@ -8,9 +8,9 @@ note 8), and the value must be 12 bytes (v1: the 10-character name, decoded to i
 scan resumes after every read.
 
 An ID read is cached by address until its ID slot ends (bzcore.ids.slot_window); an address
-whose read failed, timed out or lacks the service is left alone for DENY_MS. Reads never
-starve scanning: after a read of d ms the next waits READ_SPACING * d ms, so the scan keeps at
-least READ_SPACING / (READ_SPACING + 1) of the time (6/7 with 6: a margin over 80 % for
+whose read failed, timed out or lacks the service is left alone for _DENY_MS. Reads never
+starve scanning: after a read of d ms the next waits _READ_SPACING * d ms, so the scan keeps at
+least _READ_SPACING / (_READ_SPACING + 1) of the time (6/7 with 6: a margin over 80 % for
 the moments around each read).
 
 on_id(key, ident, until_ms) is told of each ID, read or cached (key: address type + address).
@@ -36,15 +36,15 @@ _FAILED_CONNECT = const(0xFF)
 ID_CHAR = bluetooth.UUID("00004E56-73F5-4BC4-A12F-17D1AD07A689")
 V1_NAME_CHAR = bluetooth.UUID("08590F7E-DB05-467E-8757-72F6FAEB13D4")
 ID_BYTES = const(12)
-V1_NAME_BYTES = const(10)
+_V1_NAME_BYTES = const(10)
 
-CONNECT_MS = const(1500)  # a background iPhone advertises about once a second
-STEP_MS = const(2000)  # discovery, read and disconnect each get this long
-DENY_MS = const(60000)
-READ_SPACING = const(6)
-QUEUE_MAX = const(8)
-TABLE_MAX = const(32)  # cache and deny-list entries
-SLOT_IDS = const(96)  # iPhones roll IDs every 900 s
+_CONNECT_MS = const(1500)  # a background iPhone advertises about once a second
+_STEP_MS = const(2000)  # discovery, read and disconnect each get this long
+_DENY_MS = const(60000)
+_READ_SPACING = const(6)
+_QUEUE_MAX = const(8)
+_TABLE_MAX = const(32)  # cache and deny-list entries
+_SLOT_IDS = const(96)  # iPhones roll IDs every 900 s
 _POLL_MS = const(5)
 _CONNECT_GRACE_MS = const(300)  # the stack's own connect timeout reports first
 
@@ -53,15 +53,15 @@ OK = const(0)
 TIMEOUT = const(1)
 FAILED = const(2)
 ABSENT = const(3)
-BAD_VALUE = const(4)
+_BAD_VALUE = const(4)
 
 
 def _bounded_put(table, key, value, now_ms):
-    """table[key] = (value, until_ms) with at most TABLE_MAX entries: expired ones go first."""
-    if key not in table and len(table) >= TABLE_MAX:
+    """table[key] = (value, until_ms) with at most _TABLE_MAX entries: expired ones go first."""
+    if key not in table and len(table) >= _TABLE_MAX:
         for k in [k for k, v in table.items() if time.ticks_diff(v[1], now_ms) <= 0]:
             del table[k]
-        if len(table) >= TABLE_MAX:
+        if len(table) >= _TABLE_MAX:
             del table[next(iter(table))]
     table[key] = value
 
@@ -119,7 +119,7 @@ class Reader:
         for job in self.queue:
             if job[0] == key:
                 return
-        if len(self.queue) >= QUEUE_MAX:
+        if len(self.queue) >= _QUEUE_MAX:
             self.queue_drops += 1
             return
         self.queue.append((key, v1))
@@ -162,11 +162,11 @@ class Reader:
                 self.radio.resume()
             took = time.ticks_diff(time.ticks_ms(), started)
             self.busy_ms += took
-            self._next_ms = time.ticks_add(time.ticks_ms(), took * READ_SPACING)
+            self._next_ms = time.ticks_add(time.ticks_ms(), took * _READ_SPACING)
             self.outcomes[outcome] += 1
             now = time.ticks_ms()
             if ident is None:
-                _bounded_put(self.denied, key, (outcome, time.ticks_add(now, DENY_MS)), now)
+                _bounded_put(self.denied, key, (outcome, time.ticks_add(now, _DENY_MS)), now)
             else:
                 until = time.ticks_add(now, self._ms_to_slot_end())
                 _bounded_put(self.cache, key, (ident, until), now)
@@ -175,8 +175,8 @@ class Reader:
     def _ms_to_slot_end(self):
         t, valid = self.clock_now()
         if not valid:
-            return ids.slot_seconds(SLOT_IDS) * 1000  # at most one slot, wherever it started
-        return (ids.slot_window(t, SLOT_IDS)[1] - t) * 1000
+            return ids.slot_seconds(_SLOT_IDS) * 1000  # at most one slot, wherever it started
+        return (ids.slot_window(t, _SLOT_IDS)[1] - t) * 1000
 
     async def _until(self, done, ms):
         deadline = time.ticks_add(time.ticks_ms(), ms)
@@ -191,11 +191,11 @@ class Reader:
         self._reset_state()
         ble = self.ble
         try:
-            ble.gap_connect(key[0], key[1:], CONNECT_MS)
+            ble.gap_connect(key[0], key[1:], _CONNECT_MS)
         except OSError:
             return FAILED, None
         if not await self._until(lambda: self._conn is not None or self._disconnected,
-                                 CONNECT_MS + _CONNECT_GRACE_MS):
+                                 _CONNECT_MS + _CONNECT_GRACE_MS):
             try:
                 ble.gap_connect(None)  # a pending connect blocks every later one
             except OSError:
@@ -213,28 +213,28 @@ class Reader:
                 ble.gap_disconnect(conn)
             except OSError:
                 pass
-            await self._until(lambda: self._disconnected, STEP_MS)
+            await self._until(lambda: self._disconnected, _STEP_MS)
         return outcome, ident
 
     async def _fetch(self, conn, uuid, v1):
         self.ble.gattc_discover_characteristics(conn, 1, 0xFFFF, uuid)
-        if not await self._until(lambda: self._chars_done or self._disconnected, STEP_MS):
+        if not await self._until(lambda: self._chars_done or self._disconnected, _STEP_MS):
             return TIMEOUT, None
         if self._handle is None:
             return (FAILED if self._disconnected or self._link_lost else ABSENT), None
         self.ble.gattc_read(conn, self._handle)
-        if not await self._until(lambda: self._read_done or self._disconnected, STEP_MS):
+        if not await self._until(lambda: self._read_done or self._disconnected, _STEP_MS):
             return TIMEOUT, None
         value = self._value
         if value is None:
             return FAILED, None
         if v1:
-            code = adv.decode_v1_name(value) if len(value) == V1_NAME_BYTES else None
+            code = adv.decode_v1_name(value) if len(value) == _V1_NAME_BYTES else None
             if code is None:
-                return BAD_VALUE, None
+                return _BAD_VALUE, None
             return OK, code.encode()
         if len(value) != ID_BYTES:
-            return BAD_VALUE, None
+            return _BAD_VALUE, None
         return OK, value
 
     def stats(self):

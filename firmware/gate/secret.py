@@ -17,10 +17,10 @@ import esp32
 from bzcore import record, wire
 
 NAMESPACE = "bzgate"
-KEY_NAME = "key"
+_KEY_NAME = const("key")
 KEY_BYTES = 32
-CHECKPOINT_KEY_NAME = "cpkey"
-CHECKPOINT_DAY_NAME = "cpday"
+_CHECKPOINT_KEY_NAME = const("cpkey")
+_CHECKPOINT_DAY_NAME = const("cpday")
 
 
 def load_key():
@@ -28,13 +28,13 @@ def load_key():
     nvs = esp32.NVS(NAMESPACE)
     buf = bytearray(KEY_BYTES)
     try:
-        if nvs.get_blob(KEY_NAME, buf) == KEY_BYTES:
+        if nvs.get_blob(_KEY_NAME, buf) == KEY_BYTES:
             return bytes(buf), False
     except OSError:  # no key yet (ENOENT), or a blob of another size
         pass
     key = os.urandom(KEY_BYTES)
     try:
-        nvs.set_blob(KEY_NAME, key)
+        nvs.set_blob(_KEY_NAME, key)
         nvs.commit()
     except OSError:  # NVS full or failing: the key still chains this boot's records
         pass
@@ -46,9 +46,9 @@ def load_checkpoint():
     nvs = esp32.NVS(NAMESPACE)
     buf = bytearray(KEY_BYTES)
     try:
-        if nvs.get_blob(CHECKPOINT_KEY_NAME, buf) != KEY_BYTES:
+        if nvs.get_blob(_CHECKPOINT_KEY_NAME, buf) != KEY_BYTES:
             return None
-        day = nvs.get_i32(CHECKPOINT_DAY_NAME)
+        day = nvs.get_i32(_CHECKPOINT_DAY_NAME)
     except OSError:
         return None
     return bytes(buf), day * 86400

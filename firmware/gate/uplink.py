@@ -6,28 +6,28 @@ bzcore.uplink), through gate.mqtt (a small MQTT 3.1.1 client of the project's ow
     link.counters()                  # "uplink" in STATUS and in its status events
 
 The task keeps the station (STA only: docs/esp32-notes.md, note 11) and the broker connected:
-a try that fails, at the access point or at the broker, waits from BACKOFF_MIN_MS doubling to
-BACKOFF_MAX_MS until a broker answers the subscription and the online message, so a gate out
+a try that fails, at the access point or at the broker, waits from _BACKOFF_MIN_MS doubling to
+_BACKOFF_MAX_MS until a broker answers the subscription and the online message, so a gate out
 of reach does not spend the radio's time (which BLE shares) on tries. A connection ends at the first failure (reset, silence past
 gate.mqtt.RESPONSE_MS, a packet that is not MQTT: counted in bad_packets), and the next try
-follows BACKOFF_MIN_MS later; last_warning says what ended the last connection or try. The gate decides and journals whatever the link does: the journal
+follows _BACKOFF_MIN_MS later; last_warning says what ended the last connection or try. The gate decides and journals whatever the link does: the journal
 is the store that waits (store and forward).
 
 On every connection: subscribe to P/G/ack (retained: the host's last stored seq comes at
 once), publish "1" on P/G/online ("0" is the last will), then send the journal from the seq
-after the host's ack, or, when no ack comes within ACK_WAIT_MS (a broker that lost its retained
+after the host's ack, or, when no ack comes within _ACK_WAIT_MS (a broker that lost its retained
 messages), from the seq after the last ack this board kept. Batches of up to
 uplink.MAX_RECORDS flushed records go QoS 1, one at a time (one batch in RAM), in order; the
 host stores by (board, seq), so a batch sent twice across a reconnect is stored once. Each ack
 also goes to the journal, as the host link's LOG ACK does: acked records may be reclaimed.
-An ack that stays behind what was sent for RESEND_MS means the host refused a batch (ingesters
+An ack that stays behind what was sent for _RESEND_MS means the host refused a batch (ingesters
 sharing the load may get a batch before its predecessor, and store neither out of order): the
-journal is sent again from the seq after the ack, and the wait doubles, up to RESEND_MAX_MS,
+journal is sent again from the seq after the ack, and the wait doubles, up to _RESEND_MAX_MS,
 while the ack does not move (a host that is down is not flooded).
 
 Live events (decisions and alarms, as the host link's EVENTS) go QoS 0 to P/G/events while the
 link is up; those that find it down are counted, not kept. A {"type": "status", ...STATUS}
-object follows every STATUS_EVERY_MS.
+object follows every _STATUS_EVERY_MS.
 """
 
 import json
@@ -42,17 +42,17 @@ from bzcore import uplink
 from gate import mqtt
 from gate.hostlink import status_fields
 
-BACKOFF_MIN_MS = const(1000)
-BACKOFF_MAX_MS = const(32000)
-ACK_WAIT_MS = const(2000)  # the retained ack follows the SUBACK at once, if the broker has one
-POLL_MS = const(1000)  # new flushed records are looked for this often (the journal flushes every 5 s)
-STATUS_EVERY_MS = const(60000)
-RESEND_MS = const(15000)  # an ingester holds an early batch 2 s, and commits within seconds
-RESEND_MAX_MS = const(480000)
-WIFI_WAIT_MS = const(10000)  # a station still connecting after this has failed its try
-WIFI_POLL_MS = const(200)
+_BACKOFF_MIN_MS = const(1000)
+_BACKOFF_MAX_MS = const(32000)
+_ACK_WAIT_MS = const(2000)  # the retained ack follows the SUBACK at once, if the broker has one
+_POLL_MS = const(1000)  # new flushed records are looked for this often (the journal flushes every 5 s)
+_STATUS_EVERY_MS = const(60000)
+_RESEND_MS = const(15000)  # an ingester holds an early batch 2 s, and commits within seconds
+_RESEND_MAX_MS = const(480000)
+_WIFI_WAIT_MS = const(10000)  # a station still connecting after this has failed its try
+_WIFI_POLL_MS = const(200)
 KEEPALIVE_S = const(60)  # the broker publishes the last will after 1.5 x this of silence
-UNKNOWN = const(-2)  # a seq not known yet
+_UNKNOWN = const(-2)  # a seq not known yet
 _ONLINE = b"1"
 _OFFLINE = b"0"
 
@@ -76,8 +76,8 @@ class Uplink:
                                   password and password.encode(), self.topics[uplink.ONLINE],
                                   _OFFLINE, KEEPALIVE_S, self._message)
         self.up = False
-        self.next_seq = UNKNOWN  # the next record to send, once a connection has found it
-        self.host_seq = UNKNOWN  # the host's last ack (-1: it has none yet)
+        self.next_seq = _UNKNOWN  # the next record to send, once a connection has found it
+        self.host_seq = _UNKNOWN  # the host's last ack (-1: it has none yet)
         self._acked = asyncio.Event()
         self.wifi_tries = 0
         self.connects = 0
@@ -90,9 +90,9 @@ class Uplink:
         self._answered = False  # this connection got SUBACK and PUBACK (the backoff resets)
         self.resends = 0  # times the journal was sent again from an ack that stayed behind
         self.last_warning = None  # why the last connection or try ended
-        self._host_has = UNKNOWN  # the last seq the host is known to hold: its ack, or where we resumed
+        self._host_has = _UNKNOWN  # the last seq the host is known to hold: its ack, or where we resumed
         self._ack_moved_ms = time.ticks_ms()
-        self._resend_ms = RESEND_MS
+        self._resend_ms = _RESEND_MS
         self.round_trip_ms = None  # the last batch's publish to its PUBACK (the field check's)
         self._events = app.subscribe_events()  # one queue for the board's life, not per run()
 
@@ -105,18 +105,18 @@ class Uplink:
         seq = int(got[1] or 0)  # parse_ack gives an int (-1: none yet)
         if seq != self._host_has:
             self._ack_moved_ms = time.ticks_ms()
-            self._resend_ms = RESEND_MS
+            self._resend_ms = _RESEND_MS
         self.host_seq = self._host_has = seq
         if seq >= 0:
             self.journal.ack(seq)
-        if self.next_seq != UNKNOWN and seq >= self.next_seq:  # the host has these already
+        if self.next_seq != _UNKNOWN and seq >= self.next_seq:  # the host has these already
             self.next_seq = seq + 1
         self._acked.set()
 
     # --- the tasks ----------------------------------------------------------------------------
     async def run(self):
         events = asyncio.create_task(self._send_events())
-        wait = BACKOFF_MIN_MS
+        wait = _BACKOFF_MIN_MS
         try:
             while True:
                 self._answered = False
@@ -133,9 +133,9 @@ class Uplink:
                     self.up = False
                     self.client.close()
                 if self._answered:  # not a CONNACK alone: one followed by garbage is a failed try
-                    wait = BACKOFF_MIN_MS
+                    wait = _BACKOFF_MIN_MS
                 await asyncio.sleep_ms(wait)
-                wait = min(wait * 2, BACKOFF_MAX_MS)
+                wait = min(wait * 2, _BACKOFF_MAX_MS)
         finally:
             events.cancel()
 
@@ -145,10 +145,10 @@ class Uplink:
         if not wlan.isconnected() and wlan.status() != network.STAT_CONNECTING:
             self.wifi_tries += 1
             wlan.connect(self.wifi_config["ssid"], self.wifi_config["password"])
-        for _ in range(WIFI_WAIT_MS // WIFI_POLL_MS):
+        for _ in range(_WIFI_WAIT_MS // _WIFI_POLL_MS):
             if wlan.status() != network.STAT_CONNECTING:
                 break
-            await asyncio.sleep_ms(WIFI_POLL_MS)
+            await asyncio.sleep_ms(_WIFI_POLL_MS)
         if not wlan.isconnected():
             self.last_warning = "Wi-Fi: status %d" % wlan.status()
             return False
@@ -164,7 +164,7 @@ class Uplink:
         await client.publish(self.topics[uplink.ONLINE], _ONLINE, 1, True)
         self._answered = True  # SUBACK and PUBACK: the broker speaks MQTT, a loss is retried soon
         try:
-            await asyncio.wait_for_ms(self._acked.wait(), ACK_WAIT_MS)
+            await asyncio.wait_for_ms(self._acked.wait(), _ACK_WAIT_MS)
             last = int(self.host_seq)
         except asyncio.TimeoutError:  # no ack kept by the broker: the last one this board kept
             last = self.journal.stats()["acked"]
@@ -175,7 +175,7 @@ class Uplink:
 
     def _resend_if_refused(self):
         """Back to the seq after the ack when it has stayed behind what was sent too long."""
-        if self._host_has == UNKNOWN or self.next_seq <= self._host_has + 1:
+        if self._host_has == _UNKNOWN or self.next_seq <= self._host_has + 1:
             return
         now = time.ticks_ms()
         if time.ticks_diff(now, self._ack_moved_ms) < self._resend_ms:
@@ -183,22 +183,22 @@ class Uplink:
         self.next_seq = self._host_has + 1
         self.resends += 1
         self._ack_moved_ms = now
-        self._resend_ms = min(self._resend_ms * 2, RESEND_MAX_MS)
+        self._resend_ms = min(self._resend_ms * 2, _RESEND_MAX_MS)
 
     async def _send_journal(self):
-        """Batches in order, each at its PUBACK; the status event every STATUS_EVERY_MS."""
+        """Batches in order, each at its PUBACK; the status event every _STATUS_EVERY_MS."""
         client = self.client
-        status_due = time.ticks_add(time.ticks_ms(), STATUS_EVERY_MS)
+        status_due = time.ticks_add(time.ticks_ms(), _STATUS_EVERY_MS)
         while True:
             if time.ticks_diff(time.ticks_ms(), status_due) >= 0:
-                status_due = time.ticks_add(status_due, STATUS_EVERY_MS)
+                status_due = time.ticks_add(status_due, _STATUS_EVERY_MS)
                 status = status_fields(self.app)
                 status["type"] = "status"
                 await client.publish(self.topics[uplink.EVENTS], json.dumps(status).encode())
             self._resend_if_refused()
             records = self.journal.read_from(self.next_seq, uplink.MAX_RECORDS)
             if not records:
-                await asyncio.sleep_ms(POLL_MS)
+                await asyncio.sleep_ms(_POLL_MS)
                 await client.keep_alive()
                 continue
             first = int.from_bytes(records[0][:4], "big")  # seq: bytes 0..3
@@ -225,7 +225,7 @@ class Uplink:
             self.events_dropped += 1
 
     def counters(self):
-        """For STATUS and the status events. Seqs not known yet are UNKNOWN."""
+        """For STATUS and the status events. Seqs not known yet are _UNKNOWN."""
         return {"up": self.up, "wifi": self.wlan.status(), "wifi_tries": self.wifi_tries,
                 "rssi": self.wlan.status("rssi") if self.wlan.isconnected() else None,
                 "round_trip_ms": self.round_trip_ms,
