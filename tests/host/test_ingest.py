@@ -6,6 +6,7 @@ nothing twice; the command ends cleanly on Ctrl-C."""
 
 import json
 import signal
+import sqlite3
 import threading
 
 import pytest
@@ -20,7 +21,7 @@ from bzcore import record
 from bzgate import store
 from bzgate.cli import main
 from bzgate.keys import KeyStore
-from bzgate.store import ingesters
+from bzgate.store import dialect, ingesters
 
 BOARD = bytes.fromhex("30aea4c1d2e3")
 
@@ -157,6 +158,34 @@ def test_a_forged_record_and_junk_are_refused_with_evidence_and_the_ingester_goe
         refusals = [json.loads(d) for (d,) in conn.execute(
             "SELECT detail FROM audit WHERE action = 'ingest-refused' ORDER BY rowid")]
     assert len(refusals) == 3 and "seq 25" in refusals[0]["why"]
+
+
+def test_a_refusal_is_audited_with_its_evidence_though_the_first_audit_write_fails(tmp_path, keys, broker, gate_for, monkeypatch):
+    """The audit row goes into the evidence's transaction: a failure writing it stores neither,
+    and the window is stored again, so the refusal is never acked unaudited."""
+    failed = []
+    execute = dialect.Connection.execute
+
+    def audit_fails_once(self, sql, params=()):
+        if sql.startswith("INSERT INTO audit") and not failed:
+            failed.append(sql)
+            raise sqlite3.OperationalError("disk I/O error")
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(dialect.Connection, "execute", audit_fails_once)
+    prefix = unique("t")
+    db = tmp_path / "x.db"
+    with running_ingester(broker, prefix, db, keys) as ingester:
+        gate = gate_for(prefix, 10)
+        gate.publish_payload(b"not a batch")
+        assert wait_until(lambda: ingester.counts["malformed"] == 1, 20)
+        assert gate.sync()
+    assert failed
+    assert db_records(db) == gate.journal
+    assert len(evidence(db)) == 1
+    with store.open_store(db) as conn:
+        audited = conn.execute("SELECT count(*) FROM audit WHERE action = 'ingest-refused'").fetchone()[0]
+    assert audited == 1
 
 
 def test_an_exempt_arrives_with_its_reason_and_an_exit_without(tmp_path, keys, broker, gate_for):

@@ -210,6 +210,8 @@ class Ingester:
         def write(conn):
             outcome = store_batches(conn, batches, self.keys, self.accept_gaps,
                                     int(time.time()), may_wait)
+            for action, detail in outcome.audits:  # committed with the evidence they tell of
+                audit.add(conn, action, detail)
             self.lag_ms = int((time.monotonic() - oldest) * 1000)
             self.last_commit = int(time.time())
             ingesters.beat(conn, self._beat(len(outcome.waiting), outcome))
@@ -253,13 +255,6 @@ class Ingester:
             self.counts[result] += n
         self.records += outcome.records
         self.accept_gaps -= outcome.gaps_crossed
-        for action, detail in outcome.audits:
-            try:
-                audit.record(self.conn, action, detail)
-            except DATABASE_ERRORS as e:  # the evidence is in; the next window reconnects
-                log.warning("the audit of %s was not written (%s): %s", action, e, detail)
-                self._drop_connection()
-                return
 
     def _in_database(self, write):
         """write(conn) in one transaction, tried again on a fresh connection while the database

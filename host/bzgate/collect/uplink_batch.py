@@ -78,7 +78,7 @@ class Outcome:
     waiting: list = field(default_factory=list)  # gaps handed back, to offer again
     counts: dict = field(default_factory=lambda: dict.fromkeys(RESULTS, 0))
     records: int = 0  # records newly stored
-    audits: list = field(default_factory=list)  # (action, detail), written after the commit
+    audits: list = field(default_factory=list)  # (action, detail), written in the same transaction
     gaps_crossed: set = field(default_factory=set)  # gates whose accepted gap is used up
 
 

@@ -17,8 +17,14 @@ def os_user() -> str:
 
 
 def record(conn: Connection, action: str, detail: dict) -> None:
-    """Adds one audit row; `detail` is stored as JSON with the user who asked."""
+    """Adds one audit row in a transaction of its own."""
     with transaction(conn):
-        conn.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
-                     (int(time.time()), action,
-                      json.dumps({"user": os_user(), **detail}, ensure_ascii=False)))
+        add(conn, action, detail)
+
+
+def add(conn: Connection, action: str, detail: dict) -> None:
+    """Adds one audit row in the caller's transaction, so that it commits with what it tells of;
+    `detail` is stored as JSON with the user who asked."""
+    conn.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
+                 (int(time.time()), action,
+                  json.dumps({"user": os_user(), **detail}, ensure_ascii=False)))
