@@ -50,6 +50,7 @@ bench: $(READY) $(MQTT_ASYNC)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_mqtt.py
 	$(BIN)/python bench/purge.py
+	$(BIN)/python bench/migrate.py
 	$(BIN)/python bench/uplink_scan.py
 	$(BIN)/python bench/uplink_scan.py --module wroom-32
 	$(BIN)/python bench/air_rate.py

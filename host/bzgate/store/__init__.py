@@ -63,6 +63,10 @@ _DAY_COLUMNS = f"""
     ALTER TABLE records ADD COLUMN day INTEGER NOT NULL DEFAULT {UNKNOWN_DAY};
     ALTER TABLE sightings ADD COLUMN day INTEGER NOT NULL DEFAULT {UNKNOWN_DAY};
     ALTER TABLE decisions ADD COLUMN day INTEGER NOT NULL DEFAULT {UNKNOWN_DAY};
+"""
+# SQLite fills the column in place; each row is written once (rows.py's rule, as
+# partitions.partition_by_day applies it on PostgreSQL while it copies).
+_DAY_FILL = f"""
     UPDATE sightings SET day = time / {DAY} WHERE clock_valid <> 0;
     UPDATE sightings SET day = r.collected / {DAY} FROM records r
         WHERE sightings.clock_valid = 0 AND r.board_id = sightings.board_id AND r.seq = sightings.seq;
@@ -81,7 +85,10 @@ def _add_days(conn) -> None:
     """The day a row's age counts from (bzgate.store.rows), on the tables the purge deletes
     from; PostgreSQL partitions them by it."""
     _run(conn, _DAY_COLUMNS)
-    partitions.partition_by_day(conn)
+    if conn.kind == "postgresql":
+        partitions.partition_by_day(conn)
+    else:
+        _run(conn, _DAY_FILL)
 
 
 MIGRATIONS = [
