@@ -137,18 +137,22 @@ class Morning:
 
 
 SLOT_S = 900  # an Android phone keeps the ID it started advertising with past its slot's end
+ADDRESS_HELD_S = config.defaults()["present_s"]  # how long the gate acts on a phone it heard
 
 
 def owner(air: Air, event: dict, t: float):
     """The phone a decision admitted: the one whose ID (this slot's, or the last one's:
-    docs/protocol.md §2.1) or, for an unread iPhone, address it names at t; None when no phone
-    in the air has it."""
+    docs/protocol.md §2.1) or, for an unread iPhone, address it names; None when no phone in
+    the air has it. An address is the phone's at t or ADDRESS_HELD_S before: a phone may draw
+    its next one between the gate's last advert from it and the verdict (seen once: seed 1's
+    crowd-5 at 42.72 s, its press at 42.79 s), and every phone's addresses are its own."""
     for phone in air.world.phones:
         if event.get("id"):
             if any(ident is not None and ident.hex() == event["id"].lower()
                    for ident in (phone.id_at(t), phone.id_at(t - SLOT_S))):
                 return phone
-        elif event.get("addr") and phone.address(t)[1].hex() == event["addr"].lower():
+        elif event.get("addr") and any(phone.address(moment)[1].hex() == event["addr"].lower()
+                                       for moment in (t, t - ADDRESS_HELD_S)):
             return phone
     return None
 
@@ -160,6 +164,7 @@ def decision_data(air: Air, t: float, event: dict) -> dict:
     gate = air.world.gate_position(GATE)
     return {"t": t, "verdict": event["verdict"], "latency_ms": event["latency_ms"],
             "presses": event.get("presses", 1), "rssi": event.get("rssi"),
+            "id": event.get("id"), "addr": event.get("addr"),
             "owner": found.name if found else None,
             "owner_m": round(distance(found.path.position(t), gate), 2) if found else None}
 

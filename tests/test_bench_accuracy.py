@@ -59,3 +59,32 @@ def test_a_press_the_run_ended_on_is_left_out_an_earlier_unanswered_one_is_lost(
     rows = accuracy.outcomes(morning)
     assert "em" not in {r["phone"] for r in rows}, "20 s before the end: no time to answer"
     assert [r["phone"] for r in rows if r["verdict"] is None] == ["cu"]
+
+
+class _Phone:
+    """A phone of the air as owner() reads it: no ID (an unread iPhone), an address that
+    changes at `rotates_at`."""
+
+    def __init__(self, name, before, after, rotates_at):
+        self.name, self._before, self._after, self._at = name, before, after, rotates_at
+
+    def id_at(self, t):
+        return None
+
+    def address(self, t):
+        return 1, self._before if t < self._at else self._after
+
+
+class _Air:
+    def __init__(self, phones):
+        self.world = type("World", (), {"phones": phones})()
+
+
+def test_an_address_decision_is_the_phone_s_that_drew_a_new_address_just_before_the_verdict():
+    air = _Air([_Phone("ios", b"\x41" * 6, b"\x42" * 6, rotates_at=42.72),
+                _Phone("other", b"\x51" * 6, b"\x52" * 6, rotates_at=1000.0)])
+    assert accuracy.owner(air, {"addr": "41" * 6}, 43.10).name == "ios"  # heard just before
+    assert accuracy.owner(air, {"addr": "42" * 6}, 43.10).name == "ios"
+    assert accuracy.owner(air, {"addr": "51" * 6}, 43.10).name == "other"
+    assert accuracy.owner(air, {"addr": "61" * 6}, 43.10) is None  # nobody's: a wrong-phone admit
+    assert accuracy.owner(air, {"addr": "41" * 6}, 42.72 + accuracy.ADDRESS_HELD_S + 1) is None
