@@ -22,8 +22,7 @@ from benchdb import pg_database, pg_reachable
 from purge import BEFORE, BOARDS
 
 from bzgate import store
-
-TABLES = ("records", "sightings", "decisions")
+from bzgate.store.partitions import PARTITIONED
 
 
 def plain_copy(db: str) -> float:
@@ -31,11 +30,11 @@ def plain_copy(db: str) -> float:
     conn = store.connect(store.db_path(db))
     start = time.perf_counter()
     with conn.transaction():
-        for table in TABLES:
+        for table in PARTITIONED:
             conn.execute(f"CREATE TABLE {table}_copy AS SELECT * FROM {table}")
     seconds = time.perf_counter() - start
     with conn.transaction():
-        for table in TABLES:
+        for table in PARTITIONED:
             conn.execute(f"DROP TABLE {table}_copy")
     conn.close()
     return seconds

@@ -34,7 +34,7 @@ def partition_by_day(conn: Connection) -> None:
     """Migration: the three tables rebuilt as partitioned ones, their rows, keys and indexes
     kept. Each row's day (rows.py's rule) is worked out as it is copied, so that every row is
     written once: filling the column first with UPDATE wrote each row and its index entries
-    once more (a 2-million-record store took 20 times a plain copy)."""
+    once more (a 2-million-record store took 16.5 times a plain copy: bench/migrate.py)."""
     old = {table: f"{table}_unpartitioned" for table in PARTITIONED}
     indexes = {}
     for table in PARTITIONED:
@@ -44,7 +44,8 @@ def partition_by_day(conn: Connection) -> None:
         conn.execute(f"ALTER TABLE {table} RENAME TO {old[table]}")
         conn.execute(f"CREATE TABLE {table} (LIKE {old[table]} INCLUDING DEFAULTS) PARTITION BY RANGE (day)")
         conn.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
-    conn.execute(f"CREATE TABLE records_kept PARTITION OF records FOR VALUES FROM ({KEPT_DAY}) TO (MAXVALUE)")
+    conn.execute(f"CREATE TABLE records_kept PARTITION OF records "
+                 f"FOR VALUES FROM ({KEPT_DAY}) TO (MAXVALUE)")
     days = _copied_days(old)
     for (day,) in conn.execute(f"SELECT DISTINCT row_day FROM (SELECT row_day FROM ({days['sightings']}) s "
                                f"UNION ALL SELECT row_day FROM ({days['decisions']}) d) o "
@@ -66,23 +67,24 @@ def partition_by_day(conn: Connection) -> None:
 
 
 def _copied_days(old: dict[str, str]) -> dict[str, str]:
-    """{table: a SELECT of the unpartitioned table's rows with their day as row_day}: a sighting's or
-    decision's from its time, or before the gate's clock was set from its record's collection
-    (UNKNOWN_DAY without one); a record's that of its sighting or decision, else KEPT_DAY."""
-    def payload_day(p: str, r: str) -> str:
-        return (f"CASE WHEN {p}.clock_valid <> 0 THEN {p}.time / {DAY} "
-                f"ELSE {r}.collected / {DAY} END")
+    """{table: a SELECT of the unpartitioned table's rows with their day as row_day}: a
+    sighting's or decision's from its time, or before the gate's clock was set from its
+    record's collection (UNKNOWN_DAY without one); a record's that of its sighting or decision,
+    else KEPT_DAY. The record of each row is `r`; sightings are `s`, decisions `d`."""
+    def payload_day(p: str) -> str:
+        return f"CASE WHEN {p}.clock_valid <> 0 THEN {p}.time / {DAY} ELSE r.collected / {DAY} END"
 
-    def joined(p: str) -> str:
-        return f"{old[p]} {p[0]} ON {p[0]}.board_id = r.board_id AND {p[0]}.seq = r.seq"
+    def joined(table: str) -> str:
+        p = table[0]
+        return f"{old[table]} {p} ON {p}.board_id = r.board_id AND {p}.seq = r.seq"
 
-    days = {}
-    for p in ("sightings", "decisions"):
-        days[p] = (f"SELECT {p[0]}.*, COALESCE({payload_day(p[0], 'r')}, {UNKNOWN_DAY}) AS row_day "
-                   f"FROM {old['records']} r RIGHT JOIN {joined(p)}")
-    days["records"] = (f"SELECT r.*, COALESCE(CASE WHEN s.board_id IS NOT NULL THEN {payload_day('s', 'r')} END, "
-                       f"CASE WHEN d.board_id IS NOT NULL THEN {payload_day('d', 'r')} END, {KEPT_DAY}) AS row_day "
-                       f"FROM {old['records']} r LEFT JOIN {joined('sightings')} LEFT JOIN {joined('decisions')}")
+    days = {table: f"SELECT {table[0]}.*, COALESCE({payload_day(table[0])}, {UNKNOWN_DAY}) AS row_day "
+                   f"FROM {old['records']} r RIGHT JOIN {joined(table)}"
+            for table in ("sightings", "decisions")}
+    days["records"] = (f"SELECT r.*, COALESCE(CASE WHEN s.board_id IS NOT NULL THEN {payload_day('s')} END, "
+                       f"CASE WHEN d.board_id IS NOT NULL THEN {payload_day('d')} END, {KEPT_DAY}) "
+                       f"AS row_day FROM {old['records']} r "
+                       f"LEFT JOIN {joined('sightings')} LEFT JOIN {joined('decisions')}")
     return days
 
 
