@@ -2,9 +2,11 @@
 ready, the gate decides live, the host collects its journal, reports the compliance the crowd
 really has, exports, and the trace finds Lan at the front door."""
 
+import importlib.util
 import json
 import re
 import subprocess
+from types import SimpleNamespace
 
 from toolchain import BIN, REPO
 
@@ -51,3 +53,13 @@ def test_demo_runs_the_morning_from_gate_to_trace():
                         json.loads((OUT / "f0-today.json").read_text())["data"])
     lan_ids, hoa_ids = ({i.hex().upper() for i in ids.day_ids(key, 96)} for key in (lan_key, hoa_key))
     assert lan in matched and matched <= lan_ids and not matched & hoa_ids, out
+
+
+def test_before_the_air_has_released_lan_her_visit_lies_at_the_end_of_time():
+    """The air takes release_visitors() on its own thread: the demo's first look may come
+    before Lan is in it (a fresh clone's `make demo` once ended there with StopIteration)."""
+    spec = importlib.util.spec_from_file_location("demo", REPO / "tools" / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    air = SimpleNamespace(world=SimpleNamespace(phones=[]), elapsed=lambda: 3.0)
+    assert demo.lan_journaled_in(air) == float("inf")

@@ -128,8 +128,11 @@ def show_event(air: Air, event: dict) -> None:
 
 def lan_journaled_in(air: Air) -> float:
     """Seconds until the board has journaled Lan's visit (her path's end is known once she
-    has gone in; until then it lies at the end of time)."""
-    lan = next(phone for phone in air.world.phones if phone.name == "Lan")
+    has gone in; until then it lies at the end of time, as it does before the air has taken
+    the release of the visitors, which it does on its own thread)."""
+    lan = next((phone for phone in air.world.phones if phone.name == "Lan"), None)
+    if lan is None:
+        return float("inf")
     return lan.path.leaves + VISIT_CLOSED_S - air.elapsed()
 
 
