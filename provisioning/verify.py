@@ -8,6 +8,9 @@ running (mpremote would stop it). Each check gives pass/fail and what was seen:
     storage   the journal is readable, not full, and has free space
     ble       the scan hears adverts (STATUS "adverts" grows) within BLE_WAIT_S
     outputs   OUTPUTS TEST: relay, green, red and buzzer each follow on and off
+    uplink    with Wi-Fi and MQTT configured: the uplink runs (a board without PSRAM has too
+              little heap for it, alarm uplink-no-heap), reaches the broker and an ingester
+              acks its journal within UPLINK_WAIT_S; without them, a pass that says so
 """
 
 import hmac
@@ -24,6 +27,11 @@ from bzprov.inventory import Inventory
 BLE_WAIT_S = 10
 CLOCK_SLACK_S = 120  # the gate's clock may be this far from the host's (records carry UTC)
 STORAGE_MIN_BYTES = 64 * 1024  # about 1300 records: a few days of a busy entrance
+UPLINK_WAIT_S = 30  # a station's join, the MQTT connection and the first batch's ack
+# The station's status codes (network.WLAN.status() on the ESP32 port) that say what to fix.
+WIFI_FAILURES = {201: "no access point of that SSID heard", 202: "the Wi-Fi password was refused",
+                 203: "the access point refused the association", 204: "the Wi-Fi handshake timed out",
+                 200: "the access point's beacons stopped"}
 
 
 @dataclass
@@ -101,7 +109,32 @@ def _outputs(link: GateLink, **_) -> Check:
     return Check("outputs", True, ", ".join(sorted(outputs, key=ROLES.index)) + " cycled (the door opened briefly)")
 
 
-CHECKS = (_clock, _config, _key, _storage, _ble, _outputs)
+def _uplink(link: GateLink, status: dict, **_) -> Check:
+    if "uplink-no-heap" in status.get("alarms", []):
+        return Check("uplink", False, "Wi-Fi and MQTT are configured, but this board has too little "
+                     "heap to run the uplink (a board without PSRAM, such as a WROOM-32): its records "
+                     "stay on it until `bzgate collect`. Use a WROVER, or configure it without wifi and mqtt")
+    deadline = time.monotonic() + UPLINK_WAIT_S
+    while (uplink := status.get("uplink")) is not None:
+        if uplink["up"] and uplink["acked"] >= 0:  # -1: the host holds none yet, -2: unknown
+            return Check("uplink", True, f"the broker reached over Wi-Fi (RSSI {uplink['rssi']} dBm), "
+                         f"the journal acked up to seq {uplink['acked']}")
+        if time.monotonic() >= deadline:
+            return Check("uplink", False, _uplink_stuck(uplink))
+        time.sleep(1)
+        status = link.status()
+    return Check("uplink", True, "not configured: the journal is collected over USB (bzgate collect)")
+
+
+def _uplink_stuck(uplink: dict) -> str:
+    if uplink["up"]:
+        return (f"connected to the broker, but no ingester acked the journal in {UPLINK_WAIT_S} s: "
+                "is `bzgate ingest` running with this gate's topic prefix?")
+    why = WIFI_FAILURES.get(uplink["wifi"]) or uplink["last_warning"] or "no answer"
+    return f"not connected to the broker in {UPLINK_WAIT_S} s ({uplink['wifi_tries']} Wi-Fi tries): {why}"
+
+
+CHECKS = (_clock, _config, _key, _storage, _ble, _outputs, _uplink)
 
 
 def verify(port: str, store: KeyStore, inventory: Inventory) -> list[Check]:

@@ -167,7 +167,8 @@ def _verify_table(port, store, inventory) -> bool:
 @keys_option
 @_inventory
 def verify_command(port, keys_path, inventory_path) -> None:
-    """Self-test of a running gate: clock, config, key (challenge-response), storage, BLE, outputs.
+    """Self-test of a running gate: clock, config, key (challenge-response), storage, BLE,
+    outputs, and the uplink when Wi-Fi and MQTT are configured.
 
     \b
     Examples:
