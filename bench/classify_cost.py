@@ -51,6 +51,10 @@ ADVERTS = {
                                             + "0609" + "48522D5365",
     "no: malformed (a structure runs past the end)": "02010605FF4C0010",
     "no: 0x22B5 with 11 bytes and 0x4E56": "02011A0EFFB522130CEA6472130C185D8643" "0303564E",
+    # The longest walks a 31-byte advert allows: 15 structures of a type byte alone. Type 0x01
+    # skips at the walk's first tests; 0x06 (a 128-bit UUID list, empty) goes through them all.
+    "no: 15 one-byte structures, Flags (0x01)": "0101" * 15,
+    "no: 15 one-byte structures, 128-bit UUID list (0x06)": "0106" * 15,
 }
 NATIVE_MODULES = ("bzcore/adv.py", "bzcore/advviper.py", "gate/radio.py", "gate/presence.py")
 
