@@ -45,24 +45,13 @@ demo: $(READY)
 # Every bench runs, one that misses its bar (exit status 1) or fails too; the misses are listed at the end.
 MISSED := bench/results/missed.txt
 bench: $(READY) $(MQTT_ASYNC)
-	@rm -f $(MISSED)
-	$(BIN)/python bench/accuracy.py || echo 'bench/accuracy.py' >> $(MISSED)
-	$(BIN)/python bench/classify_cost.py || echo 'bench/classify_cost.py' >> $(MISSED)
-	$(BIN)/python bench/scan_path.py || echo 'bench/scan_path.py' >> $(MISSED)
-	$(BIN)/python bench/export.py || echo 'bench/export.py' >> $(MISSED)
-	$(BIN)/python bench/ingest.py || echo 'bench/ingest.py' >> $(MISSED)
-	$(BIN)/python bench/ingest_mqtt.py || echo 'bench/ingest_mqtt.py' >> $(MISSED)
-	$(BIN)/python bench/purge.py || echo 'bench/purge.py' >> $(MISSED)
-	$(BIN)/python bench/migrate.py || echo 'bench/migrate.py' >> $(MISSED)
-	$(BIN)/python bench/uplink_scan.py || echo 'bench/uplink_scan.py' >> $(MISSED)
-	$(BIN)/python bench/uplink_scan.py --module wroom-32 || echo 'bench/uplink_scan.py --module wroom-32' >> $(MISSED)
-	$(BIN)/python bench/air_rate.py || echo 'bench/air_rate.py' >> $(MISSED)
-	$(BIN)/python bench/footprint.py || echo 'bench/footprint.py' >> $(MISSED)
-	$(BIN)/python bench/uplink_heap.py || echo 'bench/uplink_heap.py' >> $(MISSED)
-	$(BIN)/python bench/wifi_gate.py || echo 'bench/wifi_gate.py' >> $(MISSED)
-	$(BIN)/python bench/trace.py || echo 'bench/trace.py' >> $(MISSED)
-	$(BIN)/python bench/trace_duplicates.py || echo 'bench/trace_duplicates.py' >> $(MISSED)
-	@if [ -s $(MISSED) ]; then echo 'benches that missed a bar or failed:'; cat $(MISSED); exit 1; fi
+	@rm -f $(MISSED); \
+	for run in accuracy classify_cost scan_path export ingest ingest_mqtt purge migrate uplink_scan \
+	    'uplink_scan --module wroom-32' air_rate footprint uplink_heap wifi_gate trace trace_duplicates; do \
+	  set -- $$run; script=bench/$$1.py; shift; echo "$(BIN)/python $$script $$*"; \
+	  $(BIN)/python $$script "$$@" || echo "$$script $$*" >> $(MISSED); \
+	done; \
+	if [ -s $(MISSED) ]; then echo 'benches that missed a bar or failed:'; cat $(MISSED); exit 1; fi
 
 # dist/bzgate-*.whl: the host tools with the firmware and its board libraries, for pip or pipx
 wheel: $(READY)
