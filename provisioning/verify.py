@@ -115,23 +115,25 @@ def _uplink(link: GateLink, status: dict, **_) -> Check:
                      "heap to run the uplink (a board without PSRAM, such as a WROOM-32): its records "
                      "stay on it until `bzgate collect`. Use a WROVER, or configure it without wifi and mqtt")
     deadline = time.monotonic() + UPLINK_WAIT_S
+    failure = None  # the last Wi-Fi failure seen: between tries the station says "connecting"
     while (uplink := status.get("uplink")) is not None:
-        if uplink["up"] and uplink["acked"] >= 0:  # -1: the host holds none yet, -2: unknown
+        if uplink.get("up") and uplink.get("acked", -2) >= 0:  # -1: the host holds none yet, -2: unknown
             return Check("uplink", True, f"the broker reached over Wi-Fi (RSSI {uplink['rssi']} dBm), "
                          f"the journal acked up to seq {uplink['acked']}")
+        failure = WIFI_FAILURES.get(uplink.get("wifi"), failure)
         if time.monotonic() >= deadline:
-            return Check("uplink", False, _uplink_stuck(uplink))
+            return Check("uplink", False, _uplink_stuck(uplink, failure))
         time.sleep(1)
         status = link.status()
     return Check("uplink", True, "not configured: the journal is collected over USB (bzgate collect)")
 
 
-def _uplink_stuck(uplink: dict) -> str:
-    if uplink["up"]:
+def _uplink_stuck(uplink: dict, wifi_failure: str | None) -> str:
+    if uplink.get("up"):
         return (f"connected to the broker, but no ingester acked the journal in {UPLINK_WAIT_S} s: "
                 "is `bzgate ingest` running with this gate's topic prefix?")
-    why = WIFI_FAILURES.get(uplink["wifi"]) or uplink["last_warning"] or "no answer"
-    return f"not connected to the broker in {UPLINK_WAIT_S} s ({uplink['wifi_tries']} Wi-Fi tries): {why}"
+    why = wifi_failure or uplink.get("last_warning") or "no answer"
+    return f"not connected to the broker in {UPLINK_WAIT_S} s ({uplink.get('wifi_tries')} Wi-Fi tries): {why}"
 
 
 CHECKS = (_clock, _config, _key, _storage, _ble, _outputs, _uplink)

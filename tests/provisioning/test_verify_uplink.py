@@ -1,7 +1,7 @@
 """`provision verify`'s uplink check on virtual gates: a WROOM-32 configured for Wi-Fi and MQTT
 fails it (no heap for the uplink: its records would stay on the board), a WROVER passes once an
 ingester acks its journal and fails while nobody does, and a gate without the uplink passes
-saying its journal is collected over USB."""
+saying its journal is collected over USB; one whose Wi-Fi password is refused fails and says so."""
 
 from services import PrivateBroker
 from gatekit import wait_until
@@ -58,3 +58,15 @@ def test_a_gate_without_the_uplink_passes_and_says_how_its_journal_leaves(gate, 
     board = gate(config=FAST, board_args=("--module", boardmemory.WROOM_32), noise=NOISE)
     check = uplink_check(board, tmp_path)
     assert check.passed and "collected over USB" in check.detail
+
+
+def test_a_gate_whose_wifi_password_is_refused_fails_and_says_so(gate, tmp_path, monkeypatch):
+    with PrivateBroker() as broker:
+        config = uplink_config(broker.port)
+        config["wifi"]["password"] = "not-the-password"
+        board = gate(config={**config, **FAST}, board_args=wifi_args(boardmemory.WROVER), noise=NOISE)
+        assert wait_until(lambda: board.status()["uplink"]["wifi"] == 202, 30), "no refused try"  # STAT_WRONG_PASSWORD
+        monkeypatch.setattr(verify_module, "UPLINK_WAIT_S", 2)  # it has tried: what it saw is known
+        check = uplink_check(board, tmp_path)
+    assert not check.passed
+    assert "not connected to the broker" in check.detail and "the Wi-Fi password was refused" in check.detail
