@@ -10,7 +10,8 @@ Order, so that no step leaves a key only one side knows:
    random bytes, into the host store first; the checkpoint key K0 likewise: the host store's,
    else 32 new random bytes from today's UTC midnight, into the host store first;
 4. key (when new to the board), K0 and config.json go onto the board, which resets into the gate;
-5. over the host link: the gate answers with the new gate id, its clock is set to UTC;
+5. over the host link: the gate answers with the new gate id, its clock is set to UTC, and a
+   configuration the board cannot run is reported (the uplink on a board without PSRAM);
 6. the inventory records the board.
 """
 
@@ -26,6 +27,7 @@ from bzgate.link.serial import GateLink, LinkError
 from bzprov import boardkey, mpremote, update
 from bzprov.inventory import Inventory
 from bzprov.mpremote import BoardError
+from bzprov.verify import NO_HEAP_FOR_UPLINK
 
 KEY_SOURCES = {"host store": "the one the host store holds for this board",
                "board": "the board's own, now in the host store too",
@@ -127,8 +129,11 @@ def configure(port: str, given: dict, store: KeyStore, inventory: Inventory, loc
     try:
         with GateLink(port) as link:
             clock = link.time_set()["time"]
+            alarms = link.status()["alarms"]
     except LinkError as e:
         raise BoardError(f"{port}: setting the gate's clock failed: {e}") from None
+    if "uplink-no-heap" in alarms:
+        report("warning: " + NO_HEAP_FOR_UPLINK)
     if location is None:
         location = inventory.boards().get(facts.board_id.lower(), {}).get("location", "")
     inventory.record(facts.board_id, mac=facts.mac, firmware=hello.get("firmware"), gate_id=cfg["gate_id"],

@@ -109,11 +109,14 @@ def _outputs(link: GateLink, **_) -> Check:
     return Check("outputs", True, ", ".join(sorted(outputs, key=ROLES.index)) + " cycled (the door opened briefly)")
 
 
+NO_HEAP_FOR_UPLINK = ("Wi-Fi and MQTT are configured, but this board has too little heap to run the "
+                      "uplink (a board without PSRAM, such as a WROOM-32): its records stay on it until "
+                      "`bzgate collect`. Use a WROVER, or configure it without wifi and mqtt")
+
+
 def _uplink(link: GateLink, status: dict, **_) -> Check:
     if "uplink-no-heap" in status.get("alarms", []):
-        return Check("uplink", False, "Wi-Fi and MQTT are configured, but this board has too little "
-                     "heap to run the uplink (a board without PSRAM, such as a WROOM-32): its records "
-                     "stay on it until `bzgate collect`. Use a WROVER, or configure it without wifi and mqtt")
+        return Check("uplink", False, NO_HEAP_FOR_UPLINK)
     deadline = time.monotonic() + UPLINK_WAIT_S
     failure = None  # the last Wi-Fi failure seen: between tries the station says "connecting"
     while (uplink := status.get("uplink")) is not None:

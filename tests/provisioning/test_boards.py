@@ -214,12 +214,17 @@ def test_configure_keeps_the_boards_fields_and_prints_what_changes(where, boards
     shown = bzgate(where, *configure, "--set", 'wifi={"ssid": "gate-lan-2", "password": "***"}')
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert _on_flash(where, 1)["wifi"] == {"ssid": "gate-lan-2", "password": "correct horse"}
+    assert "warning" not in shown.stdout  # Wi-Fi alone: no uplink to start
+    uplink = bzgate(where, *configure, "--set", 'mqtt={"host": "127.0.0.1", "port": 1883, "topic_prefix": "bzgate"}')
+    assert uplink.returncode == 0, uplink.stdout + uplink.stderr  # configured: the gate decides without it
+    assert "warning: Wi-Fi and MQTT are configured, but this board has too little heap" in uplink.stdout  # a WROOM-32
 
     keep = where / "keep.csv"  # a fleet row's empty cells keep the board's fields too
-    keep.write_text(f"port,gate_id,site,mode,wifi\n{board.serial},door-1,,,off\n")
+    keep.write_text(f"port,gate_id,site,mode,wifi,mqtt\n{board.serial},door-1,,,off,off\n")
     fleet = bzgate(where, "provision", "fleet", str(keep), "--steps", "configure")
     assert fleet.returncode == 0, fleet.stdout + fleet.stderr
     assert '[door-1] config: wifi: {"ssid": "gate-lan-2", "password": "***"} → null' in fleet.stdout.splitlines()
+    assert "warning" not in fleet.stdout
     on_flash = _on_flash(where, 1)
     assert (on_flash["mode"], on_flash["site"], on_flash["wifi"]) == ("monitor", "HQ 2", None)
 
