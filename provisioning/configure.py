@@ -131,7 +131,7 @@ def configure(port: str, given: dict, store: KeyStore, inventory: Inventory, loc
             clock = link.time_set()["time"]
             alarms = link.status()["alarms"]
     except LinkError as e:
-        raise BoardError(f"{port}: setting the gate's clock failed: {e}") from None
+        raise BoardError(f"{port}: setting the gate's clock or reading its alarms failed: {e}") from None
     if "uplink-no-heap" in alarms:
         report("warning: " + NO_HEAP_FOR_UPLINK)
     if location is None:
