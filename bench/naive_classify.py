@@ -30,7 +30,7 @@ def classify(data, scan_rsp=None):
             uuid128 += [body[k:k + 16] for k in range(0, len(body) - 15, 16)]
         elif ad_type == 0xFF and len(body) >= 2:
             mfr.setdefault(body[:2], []).append(body[2:])
-        elif ad_type in (8, 9) and name is None:
+        elif ad_type in (8, 9) and len(body) == 10 and name is None:  # a v1 name's length
             name = body
     bluezone = mfr.get(b"\xb5\x22", [])
     apple = mfr.get(b"\x4c\x00", [])

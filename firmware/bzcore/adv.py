@@ -235,7 +235,7 @@ def verdict_portable(adv, scan_rsp, len=len):
                     while j + 16 <= end:
                         flags |= _uuid128_flag(buf, j)
                         j += 16
-                elif not name_at:
+                elif length == 11 and not name_at:  # 10 characters: the length of a v1 name
                     name_at = base + i + 1  # + 1: zero means no name
             i = end
         if scan_rsp is None or base:

@@ -63,14 +63,28 @@ def verdict(adv, scan_rsp, len) -> int:
         i = 0
         while i < n:
             length = int(p[i])
-            if not length:
-                break
             end = i + 1 + length
             if end > n:
                 flags = before
                 break
+            if length < 3:  # nothing Bluezone sends is this short: the cheapest way past it
+                if not length:
+                    break
+                i = end
+                continue
             ad_type = int(p[i + 1])
-            if ad_type == 0xFF:
+            # 16-bit UUID lists (0x02, 0x03) first: the commonest type that can matter, and the
+            # longest walks a 31-byte advert allows are lists of one (bench/classify_cost.py)
+            if uint(ad_type - 2) <= uint(1):  # pyright: ignore[reportUndefinedVariable]
+                j = i + 3  # each UUID's second byte; length >= 3: there is one at least
+                while True:
+                    if int(p[j]) == 0x4E and int(p[j - 1]) == 0x56:
+                        flags |= _F_UUID16
+                        break
+                    j += 2
+                    if j >= end:
+                        break
+            elif ad_type == 0xFF:
                 if length >= 9:
                     company = int(p[i + 2])
                     if company == 0xB5 and int(p[i + 3]) == 0x22:
@@ -96,44 +110,36 @@ def verdict(adv, scan_rsp, len) -> int:
                                 k += 1
                             if k == 16:
                                 flags |= _F_IBEACON
-            elif ad_type >= 0x02 and ad_type <= 0x09:  # the usual 0x01 (Flags) and others skip all
-                if ad_type <= 0x03:
-                    j = i + 2
-                    while j + 1 < end:
-                        if int(p[j]) == 0x56 and int(p[j + 1]) == 0x4E:
-                            flags |= _F_UUID16
-                            break
-                        j += 2
-                elif ad_type >= 0x08:
-                    if not name_at:
-                        name_at = base + i + 1  # + 1: zero means no name
-                elif ad_type >= 0x06:
-                    j = i + 2
-                    while j + 16 <= end:  # _uuid128_flag()
-                        new = 0
-                        old = 0
-                        if int(p[j]) == 0x67 and int(p[j + 1]) == 0xA6:
-                            new = _F_IOS
-                            old = _F_V1_IOS
-                        elif int(p[j]) == 0x89 and int(p[j + 1]) == 0xA8:
-                            old = _F_V1_ANDROID
-                        found = 0
-                        if not old:
-                            pass  # not one of Bluezone's first two bytes
-                        elif (int(p[j + 12]) == 0x56 and int(p[j + 13]) == 0x4E
-                                and int(p[j + 14]) == 0 and int(p[j + 15]) == 0):
-                            found = new
-                        elif (int(p[j + 12]) == 0xF4 and int(p[j + 13]) == 0x39
-                              and int(p[j + 14]) == 0x0A and int(p[j + 15]) == 0xE2):
-                            found = old
-                        if found:
-                            ref = ptr8(_UUID128_MIDDLE)  # pyright: ignore[reportUndefinedVariable]
-                            k = 0
-                            while k < 10 and p[j + 2 + k] == ref[k]:
-                                k += 1
-                            if k == 10:
-                                flags |= found
-                        j += 16
+            elif ad_type >= 0x08:
+                if ad_type <= 0x09 and length == 11 and not name_at:
+                    name_at = base + i + 1  # + 1: zero means no name
+            elif ad_type >= 0x06:  # 0x00, 0x01 (Flags), 0x04 and 0x05 (32-bit UUIDs) skip
+                j = i + 2
+                while j + 16 <= end:  # _uuid128_flag()
+                    new = 0
+                    old = 0
+                    if int(p[j]) == 0x67 and int(p[j + 1]) == 0xA6:
+                        new = _F_IOS
+                        old = _F_V1_IOS
+                    elif int(p[j]) == 0x89 and int(p[j + 1]) == 0xA8:
+                        old = _F_V1_ANDROID
+                    found = 0
+                    if not old:
+                        pass  # not one of Bluezone's first two bytes
+                    elif (int(p[j + 12]) == 0x56 and int(p[j + 13]) == 0x4E
+                            and int(p[j + 14]) == 0 and int(p[j + 15]) == 0):
+                        found = new
+                    elif (int(p[j + 12]) == 0xF4 and int(p[j + 13]) == 0x39
+                          and int(p[j + 14]) == 0x0A and int(p[j + 15]) == 0xE2):
+                        found = old
+                    if found:
+                        ref = ptr8(_UUID128_MIDDLE)  # pyright: ignore[reportUndefinedVariable]
+                        k = 0
+                        while k < 10 and p[j + 2 + k] == ref[k]:
+                            k += 1
+                        if k == 10:
+                            flags |= found
+                    j += 16
             i = end
         if rsp_n < 0 or base:
             break
