@@ -1,7 +1,9 @@
 """Records per second stored as `bzgate collect` stores a pulled journal (verify the MAC chain,
 decode, store into records and the payload tables, in transactions of COMMIT_EVERY): this
 tree's code against the code of an earlier commit (--before, bench/earlier.py) and against a plain executemany of the same 48-byte records into one
-table, same batches, same pragmas, in one run. Then the same into PostgreSQL, as an ingester
+table, same batches, same pragmas, in one run; and this tree's into a database that holds
+--held records already (a site's earlier days: each commit then rewrites more pages of the
+random IDs' index, so the figure falls as the database grows). Then the same into PostgreSQL, as an ingester
 takes it: 50 boards' batches of 20 records, one transaction per batch (both trees) and, this
 tree only, one transaction for each round of 50 batches (store_many). Each figure is the
 median of --rounds runs, the code of both trees taking turns.
@@ -95,6 +97,12 @@ def ingest_together(db, journals: dict[str, list[bytes]], size: int) -> float:
     return seconds
 
 
+def ingest_after(db, held: list[bytes], raws: list[bytes]) -> float:
+    """Seconds of ingest() of `raws` into a database holding `held`, another board's records."""
+    ingest(db, {"earlier": held}, COMMIT_EVERY)
+    return ingest(db, {"board": raws}, COMMIT_EVERY)
+
+
 def baseline(db: Path, raws: list[bytes]) -> float:
     conn = store.open_store(db)  # same file settings (WAL, synchronous=FULL)
     conn.execute("CREATE TABLE plain (board_id TEXT, seq INTEGER, raw BLOB)")
@@ -147,6 +155,8 @@ def rounds(count: int, runs: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--held", type=int, default=500_000,
+                        help="records in the database before the last figure's ingest (0: left out)")
     parser.add_argument("--pg-records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3, help="runs of each, taking turns")
     parser.add_argument("--before", default=BEFORE, help="the commit to compare against")
@@ -161,12 +171,15 @@ def main() -> None:
             "plain": lambda: baseline(Path(fresh("plain")), raws),
             "before": lambda: measure_before(args.before, "sqlite", fresh("before"), n),
             "now": lambda: measure("sqlite", fresh("now"), n)})
+        after = ingest_after(fresh("held"), journal(args.held), raws) if args.held else None
     print(f"ingest of {n:,} records into SQLite, {COMMIT_EVERY} per transaction, median of "
           f"{args.rounds} runs each:")
     line(f"collect's ingest, {args.before} (verify + decode + store)", n, sqlite["before"])
     line("collect's ingest, this tree", n, sqlite["now"], sqlite["before"])
     line("plain executemany of the raw records", n, sqlite["plain"])
     print(f"  plain / this tree: {sqlite['now'] / sqlite['plain']:.1f}x the time")
+    if after:
+        line(f"this tree, into a database holding {args.held:,} (one run)", n, after)
     if not pg_reachable():
         print("PostgreSQL: nothing on 127.0.0.1:5432, not measured")
         return

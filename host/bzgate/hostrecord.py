@@ -25,13 +25,13 @@ FIELDS = {
     record.EVENT: ("code", "detail", "text"),
 }
 # Header (seq, kind, flags, time, boot id), the kind's payload in its 26 bytes, the MAC.
-_LAYOUTS = {
+LAYOUTS = {
     record.SIGHTING: struct.Struct(">IBBII 12sIIbHBB 1x 8s"),
     record.DECISION: struct.Struct(">IBBII BBB12sbBHBB 5x 8s"),
     record.COUNT: struct.Struct(">IBBII HHII 14x 8s"),
     record.EVENT: struct.Struct(">IBBII BiB20s 8s"),
 }
-_NO_ID = bytes(12)
+NO_ID = bytes(12)
 _NO_RSSI = 127  # bzcore.record: a decision no phone decided
 _SIGNED = 40  # the bytes the MAC covers after the previous MAC
 _SHAPE = struct.Struct(">IBB42x")  # what a record is checked for first: seq, kind, flags
@@ -42,11 +42,11 @@ _OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
 
 
 def _sighting(v):
-    return (v[5] if v[5] != _NO_ID else None,) + v[6:12]
+    return (v[5] if v[5] != NO_ID else None,) + v[6:12]
 
 
 def _decision(v):
-    return (v[5], v[6], v[7], v[8] if v[8] != _NO_ID else None,
+    return (v[5], v[6], v[7], v[8] if v[8] != NO_ID else None,
             v[9] if v[9] != _NO_RSSI else None, v[10], v[11], v[12] or 1, v[13])
 
 
@@ -67,7 +67,7 @@ def unpacked(raw):
     """One record's header and payload values, as the module docstring says."""
     if len(raw) != record.RECORD_SIZE:
         return None
-    layout = _LAYOUTS.get(raw[4])
+    layout = LAYOUTS.get(raw[4])
     if layout is None or raw[5] & ~record.FLAG_CLOCK_VALID:
         return None
     v = layout.unpack(raw)
@@ -91,7 +91,7 @@ def verify_chain(key: bytes, raws, prev_mac: bytes = record.GENESIS, prev_seq=No
         if len(raw) != record.RECORD_SIZE:
             return index, "record %d is not a record" % index
         seq, kind, flags = shape(raw)
-        if kind not in _LAYOUTS or flags & ~record.FLAG_CLOCK_VALID:
+        if kind not in LAYOUTS or flags & ~record.FLAG_CLOCK_VALID:
             return index, "record %d is not a record" % index
         if prev_seq is not None and seq != prev_seq + 1:
             return index, "seq %d follows seq %d" % (seq, prev_seq)

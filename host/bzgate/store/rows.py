@@ -55,12 +55,6 @@ _PLATFORM, _SOURCE, _VERDICT, _TRIGGER, _MODE, _REASON, _EVENT = map(_names, (
     record.MODE_NAMES, record.REASON_NAMES, record.EVENT_NAMES))
 
 
-def _sighting(head, day, v):
-    ident, first, last, rssi, count, platform, source = v
-    return (*head, day, ident and bytearray(ident), first, last, rssi, count, _PLATFORM[platform],
-            _SOURCE[source])
-
-
 def _decision(head, day, v):
     verdict, trigger, mode, ident, rssi, platform, latency, presses, reason = v
     if rssi == 0 and ident is None and verdict in (record.DENY, record.NO_APP):
@@ -78,8 +72,7 @@ def _event(head, day, v):
     return (*head, code, _EVENT[code], detail, text.decode("utf-8", "replace"))
 
 
-_ROW = {record.SIGHTING: _sighting, record.DECISION: _decision, record.COUNT: _count,
-        record.EVENT: _event}
+_ROW = {record.DECISION: _decision, record.COUNT: _count, record.EVENT: _event}
 
 
 def table_rows(board: BoardRecords, now: int, rows: dict[str, list]) -> tuple:
@@ -89,13 +82,28 @@ def table_rows(board: BoardRecords, now: int, rows: dict[str, list]) -> tuple:
     board_id, gate_id, site, raws = board
     stored = dict.fromkeys(_ROW_COUNTS, 0)
     collected_day = now // DAY
-    add_record = rows["records"].append
-    # per kind: its table, where its rows go, how they are made, whether they hold IDs
+    add_record, add_sighting = rows["records"].append, rows["sightings"].append
+    # per kind but sightings: its table, where its rows go, how they are made, whether they hold IDs
     kinds = {kind: (table, rows[table].append, _ROW[kind], table in PERSONAL)
-             for kind, table in PAYLOAD_TABLES.items()}
+             for kind, table in PAYLOAD_TABLES.items() if kind != record.SIGHTING}
     unpacked = hostrecord.unpacked
+    sighting = hostrecord.LAYOUTS[record.SIGHTING].unpack
+    no_id = hostrecord.NO_ID
+    sightings = 0
     seq = mac = None
     for raw in raws:
+        # A sighting (nine records in ten) read and made into its rows in one step: half the
+        # time of the general way below, which unpacked's tuple of values and the calls cost.
+        if raw[4] == record.SIGHTING and raw[5] & ~record.FLAG_CLOCK_VALID == 0 \
+                and len(raw) == record.RECORD_SIZE:
+            seq, _, valid, t, _, ident, first, last, rssi, count, platform, source, mac = sighting(raw)
+            day = t // DAY if valid else collected_day
+            add_record((board_id, seq, bytearray(raw), now, day))
+            add_sighting((board_id, seq, gate_id, site, t, valid, day,
+                          None if ident == no_id else bytearray(ident), first, last, rssi, count,
+                          _PLATFORM[platform], _SOURCE[source]))
+            sightings += 1
+            continue
         fields = unpacked(raw)
         if fields is None:
             raise ValueError(f"board {board_id}: {bytes(raw).hex()} is not a record")
@@ -108,4 +116,5 @@ def table_rows(board: BoardRecords, now: int, rows: dict[str, list]) -> tuple:
         add_record((board_id, seq, bytearray(raw), now, day))
         if values is not None:
             add(row((board_id, seq, gate_id, site, t, int(valid)), day, values))
+    stored["sightings"] += sightings
     return stored, seq, mac
