@@ -13,14 +13,22 @@ PWRON, HARD, WDT, DEEPSLEEP, SOFT = 1, 2, 3, 4, 5
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory):
+def started(tmp_path_factory):
+    """The board once its power-on boot has run, and what that boot wrote: each test can then
+    run alone, or after any other."""
     flash = tmp_path_factory.mktemp("resets") / "flash"
     flash.mkdir()
     (flash / "boot.py").write_text(BOOT)
     (flash / "main.py").write_text(MAIN)
     board = start_virtual_board(flash)
-    yield board
+    wait_for_boot(board, 0)
+    yield board, boots(board)
     board.stop()
+
+
+@pytest.fixture
+def board(started):
+    return started[0]
 
 
 def boots(board) -> list[str]:
@@ -36,9 +44,8 @@ def wait_for_boot(board, since: int, timeout: float = 10) -> None:
     board.control.wait_console("information.\r\n>>> ", timeout=timeout, since=since + seen.rindex("rst:"))
 
 
-def test_power_on_runs_boot_then_main(board):
-    wait_for_boot(board, 0)
-    assert boots(board) == [f"boot {PWRON}", "main"]
+def test_power_on_runs_boot_then_main(started):
+    assert started[1] == [f"boot {PWRON}", "main"]
 
 
 def test_mpremote_soft_reset_runs_boot_only_and_says_soft_reset(board):
