@@ -3,8 +3,8 @@ decode, store into records and the payload tables, in transactions of COMMIT_EVE
 tree's code against the code of an earlier commit (--before, bench/earlier.py) and against a plain executemany of the same 48-byte records into one
 table, same batches, same pragmas, in one run; and this tree's into a database that holds
 --held records already (a site's earlier days: each commit then rewrites more pages of the
-random IDs' index, so the figure falls as the database grows). Then the same into PostgreSQL, as an ingester
-takes it: 50 boards' batches of 20 records, one transaction per batch (both trees) and, this
+random IDs' index, so the figure falls as the database grows). Then the same into PostgreSQL,
+as an ingester takes it: 50 boards' batches of 20 records, one transaction per batch (both trees) and, this
 tree only, one transaction for each round of 50 batches (store_many). Each figure is the
 median of --rounds runs, the code of both trees taking turns.
 

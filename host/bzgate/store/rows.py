@@ -89,7 +89,7 @@ def table_rows(board: BoardRecords, now: int, rows: dict[str, list]) -> tuple:
     unpacked = hostrecord.unpacked
     sighting = hostrecord.LAYOUTS[record.SIGHTING].unpack
     no_id = hostrecord.NO_ID
-    sightings = 0
+    sightings_before = len(rows["sightings"])  # the general way below adds none
     seq = mac = None
     for raw in raws:
         # A sighting (nine records in ten) read and made into its rows in one step: half the
@@ -102,7 +102,6 @@ def table_rows(board: BoardRecords, now: int, rows: dict[str, list]) -> tuple:
             add_sighting((board_id, seq, gate_id, site, t, valid, day,
                           None if ident == no_id else bytearray(ident), first, last, rssi, count,
                           _PLATFORM[platform], _SOURCE[source]))
-            sightings += 1
             continue
         fields = unpacked(raw)
         if fields is None:
@@ -116,5 +115,5 @@ def table_rows(board: BoardRecords, now: int, rows: dict[str, list]) -> tuple:
         add_record((board_id, seq, bytearray(raw), now, day))
         if values is not None:
             add(row((board_id, seq, gate_id, site, t, int(valid)), day, values))
-    stored["sightings"] += sightings
+    stored["sightings"] = len(rows["sightings"]) - sightings_before
     return stored, seq, mac
