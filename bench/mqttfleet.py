@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 
-from bzcore import uplink
+from bzcore import uplink, uplinkhost
 
 
 @dataclass
@@ -100,7 +100,7 @@ def _publish(broker, prefix, share, options, timeout, ready, go, results) -> Non
 
     def on_ack(client, userdata, message) -> None:
         ack = uplink.parse_ack(message.payload)
-        gate = gates.get(uplink.parse_topic(message.topic)[1])
+        gate = gates.get(uplinkhost.parse_topic(message.topic)[1])
         if ack is None or gate is None or ack[1] <= gate.acked:
             return  # an older ack (another ingester's, late): nothing new is stored
         with news:

@@ -10,7 +10,7 @@ import pty
 import threading
 import tty
 
-from bzcore import wire
+from bzcore import wire, wirehost
 
 
 class ScriptedGate:
@@ -56,4 +56,4 @@ class ScriptedGate:
 
 
 def ok(req_id, data):
-    return wire.reply(req_id, wire.OK, data)
+    return wirehost.reply(req_id, wire.OK, data)

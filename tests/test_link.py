@@ -7,14 +7,14 @@ import json
 import pytest
 from linkkit import ok
 
-from bzcore import wire
+from bzcore import wire, wirehost
 from bzgate.link.serial import GateLink, LinkError
 
 
 def test_lines_that_are_not_the_reply_are_skipped(scripted):
     def answer(req_id, command, args, error):
         return (b"DECISION allow (a console print)\r\n" + b"\x00\xff garbage\n"
-                + ok(req_id + 1, {"other": 1}) + wire.reply(req_id, wire.EV, {"late": 1})
+                + ok(req_id + 1, {"other": 1}) + wirehost.reply(req_id, wire.EV, {"late": 1})
                 + ok(req_id, {"gate_id": "g1"}))
     gate = scripted(answer)
     with GateLink(gate.path, timeout=2) as link:
@@ -54,7 +54,7 @@ def test_no_reply_at_all_is_a_clear_error(scripted):
 
 def test_a_refusal_is_not_retried_and_carries_the_field_errors(scripted):
     def answer(req_id, command, args, error):
-        return wire.reply(req_id, wire.ERR, {"error": wire.ERR_REFUSED, "message": "config unchanged",
+        return wirehost.reply(req_id, wire.ERR, {"error": wire.ERR_REFUSED, "message": "config unchanged",
                                             "errors": ["mode: one of enforce | monitor | count"]})
     gate = scripted(answer)
     with GateLink(gate.path, timeout=1) as link:
@@ -138,7 +138,7 @@ def test_an_event_the_gate_queued_as_a_stream_ended_comes_in_the_next_stream(scr
     def answer(req_id, command, args, error):
         if command == "EVENTS":
             streams.append(req_id)
-            sent = b"".join(wire.reply(req_id, wire.EV, e) for e in queue)
+            sent = b"".join(wirehost.reply(req_id, wire.EV, e) for e in queue)
             queue.clear()
             return ok(req_id, None) + sent
         if command == "HELLO":

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import config_cases
 import wire_cases
-from bzcore import config, wire
+from bzcore import config, wire, wirehost
 from toolchain import BOARD_HEAP, CASES, MICROPYTHON, REPO
 
 MODULES = {"config_cases": config_cases, "wire_cases": wire_cases}
@@ -59,15 +59,15 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40
 @given(st.integers(1, wire.ID_MAX), commands, printable)
 def test_a_request_parses_back(req_id, command, args):
     args = args.strip()
-    got = wire.parse_request(wire.request(req_id, command, args).rstrip(b"\n"))
+    got = wire.parse_request(wirehost.request(req_id, command, args).rstrip(b"\n"))
     assert got == (req_id, command, args, None)
 
 
-@given(st.integers(0, wire.ID_MAX), st.sampled_from(wire.STATUSES), json_values)
+@given(st.integers(0, wire.ID_MAX), st.sampled_from(wirehost.STATUSES), json_values)
 def test_a_reply_parses_back_or_is_a_too_long_error(req_id, status, data):
-    line = wire.reply(req_id, status, data)
+    line = wirehost.reply(req_id, status, data)
     assert len(line) <= wire.REPLY_MAX and line.endswith(b"\n")
-    got_id, got_status, got_data, error = wire.parse_reply(line.rstrip(b"\n"))
+    got_id, got_status, got_data, error = wirehost.parse_reply(line.rstrip(b"\n"))
     assert error is None and got_id == req_id
     assert (got_status, got_data) in ((status, data), (wire.ERR, {"error": wire.ERR_TOO_LONG,
                                                                   "message": "reply longer than 1024 bytes"}))
@@ -75,7 +75,7 @@ def test_a_reply_parses_back_or_is_a_too_long_error(req_id, status, data):
 
 @given(st.integers(1, wire.ID_MAX), commands, st.data())
 def test_a_damaged_request_is_never_taken_for_another(req_id, command, data):
-    sent = wire.request(req_id, command, "17").rstrip(b"\n")
+    sent = wirehost.request(req_id, command, "17").rstrip(b"\n")
     line = bytearray(sent)
     pos = data.draw(st.integers(0, len(line) - 1))
     line[pos] ^= data.draw(st.integers(1, 255))
@@ -89,7 +89,7 @@ def test_a_damaged_request_is_never_taken_for_another(req_id, command, data):
 def test_parsers_take_any_bytes(raw):
     req = wire.parse_request(raw)
     assert req[3] in (None, wire.ERR_CRC, wire.ERR_FORMAT, wire.ERR_UNKNOWN)
-    rep = wire.parse_reply(raw)
+    rep = wirehost.parse_reply(raw)
     assert rep[3] in (None, wire.ERR_CRC, wire.ERR_FORMAT)
 
 
@@ -105,8 +105,8 @@ def test_the_line_reader_takes_any_bytes_and_keeps_lines_short(raw, limit):
 
 @given(st.lists(st.binary(min_size=48, max_size=48), max_size=wire.RECORDS_PER_REPLY))
 def test_a_full_chunk_of_records_fits_one_reply(records):
-    line = wire.reply(wire.ID_MAX, wire.OK, {"records": wire.records_text(records), "next": 2**32 - 1})
-    assert wire.records_from_text(wire.parse_reply(line.rstrip(b"\n"))[2]["records"]) == records
+    line = wirehost.reply(wire.ID_MAX, wire.OK, {"records": wire.records_text(records), "next": 2**32 - 1})
+    assert wirehost.records_from_text(wirehost.parse_reply(line.rstrip(b"\n"))[2]["records"]) == records
 
 
 @settings(max_examples=300)

@@ -1,10 +1,10 @@
-# bzcore.wire cases (tests/cases/wire.json), the same on MicroPython and CPython; run by
-# tests/test_link_cases.py (core_cases.report prints them under MicroPython).
+# bzcore.wire and bzcore.wirehost cases (tests/cases/wire.json), the same on MicroPython and
+# CPython; run by tests/test_link_cases.py (core_cases.report prints them under MicroPython).
 import json
 
 from casekit import expect
 
-from bzcore import wire
+from bzcore import wire, wirehost
 
 _READ = {wire.LINE: "line", wire.OVERLONG: "overlong", wire.BREAK_IN: "break-in"}
 
@@ -31,7 +31,7 @@ def _request_check(case):
 
 def _reply_check(case):
     def check():
-        got = wire.parse_reply(_raw(case["line"]).rstrip(b"\n"))
+        got = wirehost.parse_reply(_raw(case["line"]).rstrip(b"\n"))
         expect(list(got), case["want"], "parse_reply")
     return check
 
@@ -52,14 +52,14 @@ def _reader_check(case):
 
 def _limits_check():
     def check():
-        request = wire.request(wire.ID_MAX, "CONFIG SET", "x" * 200)
+        request = wirehost.request(wire.ID_MAX, "CONFIG SET", "x" * 200)
         expect(wire.parse_request(request)[3], None, "a long line still parses")
-        too_long = wire.reply(3, wire.OK, {"text": "y" * wire.REPLY_MAX})
+        too_long = wirehost.reply(3, wire.OK, {"text": "y" * wire.REPLY_MAX})
         expect(len(too_long) <= wire.REPLY_MAX, True, "a reply stays short")
-        expect(wire.parse_reply(too_long)[2]["error"], wire.ERR_TOO_LONG, "too-long error")
+        expect(wirehost.parse_reply(too_long)[2]["error"], wire.ERR_TOO_LONG, "too-long error")
         records = [bytes([n] * 48) for n in range(wire.RECORDS_PER_REPLY)]
-        full = wire.reply(wire.ID_MAX, wire.OK, {"records": wire.records_text(records), "next": 4294967295})
-        expect(wire.records_from_text(wire.parse_reply(full)[2]["records"]), records, "records")
+        full = wirehost.reply(wire.ID_MAX, wire.OK, {"records": wire.records_text(records), "next": 4294967295})
+        expect(wirehost.records_from_text(wirehost.parse_reply(full)[2]["records"]), records, "records")
     return check
 
 

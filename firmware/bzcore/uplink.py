@@ -1,4 +1,4 @@
-"""The MQTT uplink contract, shared by the gate (publisher) and the host (ingester).
+"""The MQTT uplink contract and the gate's part of it (the publisher's); the host's: uplinkhost.
 
 Topics, with prefix P (config mqtt.topic_prefix) and the gate's gate_id G:
 
@@ -15,6 +15,9 @@ A journal batch:
     then k x 48-byte records (bzcore.record), consecutive seqs ascending, 1 <= k <= MAX_RECORDS
 
 The host publishes the ack only after its database commit, so the ack is where a gate resumes.
+
+The board encodes batches, parses acks and makes topic names here; decoding batches, making acks
+and reading topic names is the host's part, in bzcore.uplinkhost, which the board never loads.
 """
 
 import json
@@ -56,41 +59,7 @@ def encode_batch(board_id, records):
     return bytes(out)
 
 
-def decode_batch(payload):
-    """(board id as lower-case hex, [48-byte records]) from a journal payload.
-
-    Raises ValueError, and nothing else, when the payload is not a well-formed batch: wrong
-    version, board id or size, a block that is not a record, or seqs that are not consecutive.
-    The records' MACs are not checked here: that needs the board's key (record.verify_chain).
-    """
-    if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise ValueError("a batch is bytes")
-    payload = bytes(payload)
-    if len(payload) < _HEAD or payload[0] != VERSION:
-        raise ValueError("not a version %d batch" % VERSION)
-    n = payload[1]
-    if not 0 < n <= BOARD_ID_MAX:
-        raise ValueError("board id of %d bytes" % n)
-    body = len(payload) - _HEAD - n
-    k = body // record.RECORD_SIZE
-    if body <= 0 or body % record.RECORD_SIZE or k > MAX_RECORDS:
-        raise ValueError("%d bytes after the board id: not 1 to %d records" % (max(body, 0),
-                                                                                MAX_RECORDS))
-    records = []
-    seq = None
-    for at in range(_HEAD + n, len(payload), record.RECORD_SIZE):
-        raw = payload[at:at + record.RECORD_SIZE]
-        rec = record.decode(raw)
-        if rec is None:
-            raise ValueError("block %d is not a record" % len(records))
-        if seq is not None and rec.seq != seq + 1:
-            raise ValueError("seq %d follows seq %d" % (rec.seq, seq))
-        seq = rec.seq
-        records.append(raw)
-    return payload[_HEAD:_HEAD + n].hex(), records
-
-
-def _is_board_hex(text):
+def is_board_hex(text):
     if not isinstance(text, str) or not 0 < len(text) <= 2 * BOARD_ID_MAX or len(text) % 2:
         return False
     for c in text:
@@ -99,18 +68,8 @@ def _is_board_hex(text):
     return True
 
 
-def _is_seq(seq):
+def is_seq(seq):
     return isinstance(seq, int) and not isinstance(seq, bool) and -1 <= seq <= 0xFFFFFFFF
-
-
-def ack_payload(board_hex, seq):
-    """The retained ack: the last seq of `board_hex` the host has committed (-1: none yet)."""
-    if not _is_board_hex(board_hex):
-        raise ValueError("board id: lower-case hex of 1 to %d bytes" % BOARD_ID_MAX)
-    if not _is_seq(seq):
-        raise ValueError("seq: -1 or a record's seq")
-    # Written out rather than json.dumps: the same bytes on both interpreters.
-    return ('{"board": "%s", "seq": %d}' % (board_hex, seq)).encode()
 
 
 def parse_ack(payload):
@@ -127,7 +86,7 @@ def parse_ack(payload):
         return None
     board = ack.get("board")
     seq = ack.get("seq")
-    if not _is_board_hex(board) or not _is_seq(seq):
+    if not is_board_hex(board) or not is_seq(seq):
         return None
     return board, seq
 
@@ -148,25 +107,3 @@ def topic(prefix, gate_id, leaf):
     if not _is_topic_part(gate_id) or leaf not in LEAVES:
         raise ValueError("gate id: one topic level; leaf: one of " + ", ".join(LEAVES))
     return prefix + "/" + gate_id + "/" + leaf
-
-
-def parse_topic(name):
-    """(prefix, gate id, leaf) of an uplink topic (str or bytes), or None. Never raises."""
-    if isinstance(name, (bytes, bytearray, memoryview)):
-        try:
-            name = str(bytes(name), "utf-8")
-        except ValueError:
-            return None
-    if not isinstance(name, str):
-        return None
-    cut = name.rfind("/")
-    leaf = name[cut + 1:]
-    rest = name[:cut] if cut > 0 else ""
-    cut = rest.rfind("/")
-    gate_id = rest[cut + 1:]
-    prefix = rest[:cut] if cut > 0 else ""
-    try:
-        topic(prefix, gate_id, leaf)
-    except ValueError:
-        return None
-    return prefix, gate_id, leaf

@@ -1,4 +1,4 @@
-"""Host-link framing: one request line, one reply line, both ends of the USB serial link.
+"""Host-link framing: one request line, one reply line, the board's end of the USB serial link.
 
 A line is BODY "*" CRC "\\n", where CRC is the CRC-32 of BODY as 8 lower-case hex digits and BODY
 holds no control bytes. The host sends one request and waits for its reply (the ESP32 stdin ring
@@ -10,7 +10,10 @@ bytes and a reply line at most REPLY_MAX.
 
 ID 0 answers a line whose id could not be read. An ERR reply's JSON is
 {"error": code, "message": text}, code one of the ERR_* names. Journal records travel as
-base64 text (`records_text`, `records_from_text`), RECORDS_PER_REPLY at most per reply.
+base64 text (`records_text`), RECORDS_PER_REPLY at most per reply.
+
+The board parses requests and makes replies; the host's end (requests made, replies read, the
+records back from their text) is bzcore.wirehost, which the board never loads.
 
 `LineReader` collects request bytes on the board in a preallocated buffer and recognises
 mpremote's break-in (CR, Ctrl-C, CR: it sends "\\r\\x03" then "\\r\\x01").
@@ -36,7 +39,6 @@ OK = "OK"
 ERR = "ERR"
 EV = "EV"
 END = "END"
-STATUSES = (OK, ERR, EV, END)
 
 ERR_CRC = "crc"  # the checksum does not match: resend
 ERR_FORMAT = "format"  # not ID COMMAND ARGS, or control bytes in the line
@@ -89,7 +91,7 @@ def unframe(line):
     return body, None
 
 
-def _leading_id(body):
+def leading_id(body):
     """The decimal id at the start of body and the rest after one space; id 0 when unreadable."""
     space = body.find(b" ")
     head = body if space < 0 else body[:space]
@@ -101,19 +103,12 @@ def _leading_id(body):
     return value, b"" if space < 0 else body[space + 1:]
 
 
-def request(req_id, command, args=""):
-    text = "%d %s" % (req_id, command)
-    if args:
-        text += " " + args
-    return frame(text)
-
-
 def parse_request(line):
     """(id, command, args text, error code or None) for a request line."""
     body, error = unframe(line)
     if error:
-        return _leading_id(bytes(line))[0] if error == ERR_CRC else 0, None, "", error
-    req_id, rest = _leading_id(body)
+        return leading_id(bytes(line))[0] if error == ERR_CRC else 0, None, "", error
+    req_id, rest = leading_id(body)
     if not req_id:
         return 0, None, "", ERR_FORMAT
     try:
@@ -160,39 +155,14 @@ def reply_pieces(req_id, status, data=None):
     yield ("*%08x\n" % (crc & 0xFFFFFFFF)).encode()
 
 
-def reply(req_id, status, data=None):
-    """One reply line (bytes); see reply_pieces."""
-    return b"".join(reply_pieces(req_id, status, data))
-
-
 def error_reply(req_id, code, message):
     """A short ERR line (bytes)."""
     return frame("%d %s %s" % (req_id, ERR, json.dumps({"error": code, "message": message[:200]})))
 
 
-def parse_reply(line):
-    """(id, status, data, error code or None); data is the decoded JSON or None."""
-    body, error = unframe(line)
-    if error:
-        return 0, None, None, error
-    req_id, rest = _leading_id(body)
-    status, _, data = rest.partition(b" ")
-    try:
-        status = status.decode()
-        if status not in STATUSES:
-            return req_id, None, None, ERR_FORMAT
-        return req_id, status, json.loads(data) if data else None, None
-    except (ValueError, UnicodeError):  # bad UTF-8 or JSON
-        return req_id, None, None, ERR_FORMAT
-
-
 def records_text(records):
     """Journal records (bytes each) as a list of base64 strings for a reply."""
     return [binascii.b2a_base64(r).decode().rstrip("\n") for r in records]
-
-
-def records_from_text(texts):
-    return [binascii.a2b_base64(t) for t in texts]
 
 
 class LineReader:

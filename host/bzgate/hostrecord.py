@@ -2,7 +2,7 @@
 precompiled struct per kind over all 48 bytes, and HMAC-SHA256 for the MAC chain from the
 key's two padded blocks hashed once per chain (RFC 2104), not once per record.
 
-bzcore.record and bzcore.uplink are the firmware's own modules and stay portable (MicroPython
+bzcore.record and bzcore.uplinkhost are the firmware's own modules and stay portable (MicroPython
 has no hashlib copies and no struct.Struct); what this module answers equals what they answer
 (decode, payload_fields, verify_chain, decode_batch), which tests/host/test_hostrecord.py checks
 record by record.
@@ -15,7 +15,7 @@ record by record.
 import hashlib
 import struct
 
-from bzcore import record, uplink
+from bzcore import record, uplink, uplinkhost
 
 FIELDS = {
     record.SIGHTING: ("id", "first_seen", "last_seen", "max_rssi", "count", "platform", "source"),
@@ -107,8 +107,8 @@ def verify_chain(key: bytes, raws, prev_mac: bytes = record.GENESIS, prev_seq=No
 
 
 def decode_batch(payload):
-    """bzcore.uplink.decode_batch's answer: a well-formed batch read with one struct over its
-    records; anything else is left to uplink.decode_batch, which says why it is not one."""
+    """bzcore.uplinkhost.decode_batch's answer: a well-formed batch read with one struct over its
+    records; anything else is left to uplinkhost.decode_batch, which says why it is not one."""
     size = record.RECORD_SIZE
     if type(payload) is bytes and len(payload) > _BATCH_HEAD and payload[0] == uplink.VERSION:
         start = _BATCH_HEAD + payload[1]
@@ -121,4 +121,4 @@ def decode_batch(payload):
                    and seq == first + n for n, (seq, kind, flags) in enumerate(shapes)):
                 return payload[_BATCH_HEAD:start].hex(), [
                     payload[at:at + size] for at in range(start, len(payload), size)]
-    return uplink.decode_batch(payload)
+    return uplinkhost.decode_batch(payload)

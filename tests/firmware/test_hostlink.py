@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from gatekit import deploy
 
 from boardkit import VirtualBoard
-from bzcore import config, record, wire
+from bzcore import config, record, wire, wirehost
 from bzgate import cli
 from bzgate.link.serial import GateLink, LinkError
 
@@ -248,7 +248,7 @@ def raw_exchange(port, data: bytes, errors: int, timeout: float = 20.0) -> list[
     deadline = time.monotonic() + timeout
     while sum(r[1] == wire.ERR for r in replies) < errors and time.monotonic() < deadline:
         *lines, pending = (pending + bytes(port.read(max(1, port.in_waiting)))).split(b"\n")
-        replies += [wire.parse_reply(line) for line in lines if b"*" in line]
+        replies += [wirehost.parse_reply(line) for line in lines if b"*" in line]
     return replies
 
 

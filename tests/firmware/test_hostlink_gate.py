@@ -8,7 +8,7 @@ import time
 from decisionkit import at_scanner
 from gatekit import phone
 
-from bzcore import record, wire
+from bzcore import record, wire, wirehost
 from bzcore.config import PROFILES
 from bzgate.link.serial import LinkError
 
@@ -35,7 +35,7 @@ def test_a_decision_streams_to_the_host_and_the_clock_is_set_while_scanning(gate
         assert decisions, events
         after = link.status()
     # A busy gate's STATUS leaves a quarter of a reply for the fields later versions add
-    assert len(wire.reply(wire.ID_MAX, wire.OK, after)) < wire.REPLY_MAX * 3 // 4
+    assert len(wirehost.reply(wire.ID_MAX, wire.OK, after)) < wire.REPLY_MAX * 3 // 4
     assert after["clock_valid"] is True and after["time"] >= 1_790_000_000
     assert after["adverts"] > before["adverts"]  # scanning went on through every command
     assert after["boot_id"] == before["boot_id"]

@@ -14,7 +14,7 @@ import time
 import paho.mqtt.client as mqtt
 from decisionkit import BUTTON
 
-from bzcore import record, uplink
+from bzcore import record, uplink, uplinkhost
 
 SSID, PASSWORD = "gate-lan", "correct horse"
 # wait_s 0: a press nobody's phone answers is a DENY at once, so each press is one decision
@@ -95,7 +95,7 @@ class Host:
         leaf = message.topic.rsplit("/", 1)[1]
         with self.lock:
             if leaf == uplink.JOURNAL:
-                board, records = uplink.decode_batch(message.payload)
+                board, records = uplinkhost.decode_batch(message.payload)
                 self.batches += 1
                 seqs = [int.from_bytes(raw[:4], "big") for raw in records]
                 if self.refuse_seq in seqs and not self.refused:
@@ -109,7 +109,7 @@ class Host:
                     self.records[seq] = raw
                 last = max(self.records)
                 if all(s in self.records for s in range(last + 1)):  # stored without a gap
-                    client.publish(self.topics[uplink.ACK], uplink.ack_payload(board, last),
+                    client.publish(self.topics[uplink.ACK], uplinkhost.ack_payload(board, last),
                                    qos=1, retain=True)
             elif leaf == uplink.EVENTS:
                 self.events.append(message.payload)

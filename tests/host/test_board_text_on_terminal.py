@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from linkkit import ok
 
-from bzcore import wire
+from bzcore import wire, wirehost
 from bzgate.cli import main
 
 SITE = "HQ\nbzgate: all gates OK\x1b]0;owned\x07"
@@ -22,7 +22,7 @@ def older_gate(req_id, command, args, error):
                "CONFIG GET": {"config": {"gate_id": GATE_ID, "site": SITE, "mode": "enforce\x07"}},
                "STATUS": {"mode": "monitor\x1b[5m", "clock_valid": True, "decisions": 3,
                           "alarms": ["config-error\x1b]8;;http://x\x07"], "storage": {"bytes": 1, "free_bytes": 9}}}
-    return ok(req_id, answers[command]) if command in answers else wire.reply(req_id, wire.ERR, {})
+    return ok(req_id, answers[command]) if command in answers else wirehost.reply(req_id, wire.ERR, {})
 
 
 def _no_controls(text):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bzcore import record, uplink
+from bzcore import record, uplink, uplinkhost
 from bzgate import hostrecord
 
 CASES = json.loads((Path(__file__).parents[1] / "cases" / "records.json").read_text())
@@ -131,4 +131,4 @@ def test_batches_decode_the_same_whatever_is_changed_in_them():
         payloads.append(bytes(changed))
     for payload in payloads:
         assert _batch_answer(hostrecord.decode_batch, payload) == \
-            _batch_answer(uplink.decode_batch, payload), payload
+            _batch_answer(uplinkhost.decode_batch, payload), payload

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from linkkit import ok
 
-from bzcore import wire
+from bzcore import wire, wirehost
 from bzgate.cli import main
 from bzprov.fields import given_fields
 
@@ -65,7 +65,7 @@ def test_unknown_steps_are_refused(tmp_path):
 
 
 def test_a_board_that_fails_makes_the_exit_status_non_zero_and_others_go_on(tmp_path, scripted):
-    refusing = [scripted(lambda req_id, *_: wire.reply(req_id, wire.ERR, {"error": "busy", "message": "no"}))
+    refusing = [scripted(lambda req_id, *_: wirehost.reply(req_id, wire.ERR, {"error": "busy", "message": "no"}))
                 for _ in range(2)]
     text = (f"port,gate_id,site,location,mode,trigger\n{refusing[0].path},door-1,HQ,lobby,enforce,button\n"
             f"{refusing[1].path},door-2,HQ,hall,monitor,beam\n")

@@ -41,7 +41,7 @@ import socket
 import threading
 import time
 
-from bzcore import uplink
+from bzcore import uplink, uplinkhost
 from bzgate import store
 from bzgate.collect.uplink_batch import RESULTS, Batch, store_batches
 from bzgate.collect.window import Message, gather
@@ -177,7 +177,7 @@ class Ingester:
             log.warning("lost the broker (%s); reconnecting", reason)
 
     def _on_message(self, client, userdata, message) -> None:
-        parsed = uplink.parse_topic(message.topic)
+        parsed = uplinkhost.parse_topic(message.topic)
         if parsed is None or parsed[2] != uplink.JOURNAL:
             client.ack(message.mid, message.qos)  # not ours to store: the broker may drop it
             return
@@ -222,7 +222,7 @@ class Ingester:
             return []
         for gate_id, ack in outcome.acks.items():
             self.client.publish(uplink.topic(self.prefix, gate_id, uplink.ACK),
-                                uplink.ack_payload(*ack), qos=1, retain=True)
+                                uplinkhost.ack_payload(*ack), qos=1, retain=True)
         with self._acking:
             for message in (batch.tag for batch in outcome.done):
                 if self.outstanding.get(message.mid) is message:

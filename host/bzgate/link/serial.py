@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 import serial
 
-from bzcore import wire
+from bzcore import wire, wirehost
 
 DEFAULT_BAUD = 115200
 DEFAULT_TIMEOUT = 3.0
@@ -119,7 +119,7 @@ class GateLink:
                    statuses: tuple = (wire.OK, wire.ERR)) -> tuple[str, object] | None:
         """(status, data) of the next line answering req_id (or id 0: a garbled request)."""
         while (line := self._read_line(deadline)) is not None:
-            got_id, status, data, error = wire.parse_reply(line)
+            got_id, status, data, error = wirehost.parse_reply(line)
             if error is None and status in statuses and got_id in (req_id, 0):
                 return status, data
             if error is None and status == wire.EV and got_id == self._stream_id and isinstance(data, dict):
@@ -132,7 +132,7 @@ class GateLink:
         if any(ord(c) < 32 or ord(c) == 127 for c in args):
             raise ValueError("control characters in a request")
         req_id = self._new_id()
-        line = wire.request(req_id, command, args)
+        line = wirehost.request(req_id, command, args)
         if len(line) > wire.REQUEST_MAX:
             raise ValueError(f"{command} request of {len(line)} bytes; the gate takes {wire.REQUEST_MAX}")
         self.port.write(line)
@@ -206,7 +206,7 @@ class GateLink:
         """Journal records from seq on, chunk by chunk, until the gate has no more."""
         while True:
             data = self._object(self.request("LOG PULL", str(seq)))
-            records = wire.records_from_text(data["records"])
+            records = wirehost.records_from_text(data["records"])
             if not records:
                 return
             yield from records
@@ -224,7 +224,7 @@ class GateLink:
         yield from late
         req_id = self._stream_id = self._send("EVENTS", "")
         deadline = time.monotonic() + seconds
-        while (answer := self._reply_for(req_id, deadline, wire.STATUSES)) is not None:
+        while (answer := self._reply_for(req_id, deadline, wirehost.STATUSES)) is not None:
             status, data = answer
             if status == wire.EV and isinstance(data, dict):
                 yield data
@@ -245,7 +245,7 @@ def _compact(fields: dict) -> str:
 
 
 def _fits(fields: dict) -> bool:
-    return len(wire.request(wire.ID_MAX, "CONFIG STAGE", _compact(fields))) <= wire.REQUEST_MAX
+    return len(wirehost.request(wire.ID_MAX, "CONFIG STAGE", _compact(fields))) <= wire.REQUEST_MAX
 
 
 def _line_sized_parts(fields: dict) -> Iterator[tuple[str, object]]:

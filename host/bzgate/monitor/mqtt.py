@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 
-from bzcore import uplink
+from bzcore import uplink, uplinkhost
 from bzgate.collect.uplink import check_prefix
 from bzgate.link.broker import Broker
 from bzgate.monitor.state import Board, status_problem
@@ -78,7 +78,7 @@ class MqttSource:
                 self.board.lost(key, f"broker {self.broker.url}: {reason}")
 
     def _on_message(self, client, userdata, message) -> None:
-        parsed = uplink.parse_topic(message.topic)
+        parsed = uplinkhost.parse_topic(message.topic)
         if parsed is None or parsed[0] != self.prefix or parsed[2] not in (uplink.EVENTS,
                                                                            uplink.ONLINE):
             return  # not subscribed to: a wildcard's match of another depth, or a stray leaf
