@@ -1,8 +1,13 @@
 # The baseline classify() is measured against: the obvious way, a full AD walk that builds a
-# list of structures (bzcore.adv.structures), then the rules of docs/protocol.md §7.2 over that
+# list of structures (bzcore.advwalk.structures), then the rules of docs/protocol.md §7.2 over that
 # list with slices.
 # Runs on MicroPython and CPython; tests/test_bench_baseline.py keeps it agreeing with classify.
 from bzcore import adv
+
+try:
+    from bzcore import advwalk as walk  # structures() and is_v1_code()
+except ImportError:  # a firmware tree from before bzcore.advwalk: bench/classify_cost.py runs one
+    walk = adv
 
 IOS_UUID = bytes.fromhex("67A607ADD1172FA1C44BF573564E0000")
 V1_ANDROID_UUID = bytes.fromhex("89A807ADD1172FA1C44BF573F4390AE2")
@@ -11,7 +16,7 @@ IBEACON = bytes.fromhex("0215C7AFEF7B17884F4AA87D691D53BF21C400140014")
 
 
 def _packet_structures(data):
-    found = adv.structures(data or b"")
+    found = walk.structures(data or b"")
     if found and found[-1][0] is None:
         return []  # a malformed packet counts for nothing
     return found
@@ -42,7 +47,7 @@ def classify(data, scan_rsp=None):
     overflow = [m for m in apple if len(m) == 17 and m[0] == 1]
     if [m for m in overflow if m[1] & 0x08]:
         return adv.Advert("ios-background", "ios", None, True)
-    codes = [m.decode() for m in bluezone if len(m) == 6 and adv.is_v1_code(m.decode())]
+    codes = [m.decode() for m in bluezone if len(m) == 6 and walk.is_v1_code(m.decode())]
     if V1_ANDROID_UUID in uuid128 and codes:
         return adv.Advert("android-v1", "android", codes[0], False)
     if V1_IOS_UUID in uuid128:

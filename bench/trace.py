@@ -30,7 +30,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "host"))
 
-from bzcore import ids  # noqa: E402
+from bzcore import idexpand, ids  # noqa: E402
 from bzgate import store  # noqa: E402
 from bzgate.trace import matching as trace
 from bzgate.trace.f0 import F0Record  # noqa: E402
@@ -69,7 +69,7 @@ def _rows(records: list[F0Record], sightings: int, days: int, seed: int):
     span = (days + 6) * ids.DAY_SECONDS
     planted: list[list[tuple[int, bytes]]] = [[] for _ in range(GATES)]
     for record in records[::PLANTED_EVERY]:
-        for ident, valid_from, _ in rng.sample(list(ids.expand_f0(*record)), PLANTED):
+        for ident, valid_from, _ in rng.sample(list(idexpand.expand_f0(*record)), PLANTED):
             planted[rng.randrange(GATES)].append((valid_from + rng.randrange(600), ident))
     random_ids = os.urandom(12 * sightings)
     taken = 0

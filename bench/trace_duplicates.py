@@ -21,7 +21,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "host"))
 
-from bzcore import ids  # noqa: E402
+from bzcore import idexpand, ids  # noqa: E402
 from bzgate import store  # noqa: E402
 
 DAY = 1600387200  # 2020-09-18 00:00 UTC
@@ -41,7 +41,7 @@ def f0_file(path: Path, copies: int, days: int) -> int:
 def small_db(path: Path) -> None:
     """One sighting of the record's first ID, in its slot: a trace that finds nothing would
     measure nothing."""
-    first_id = next(ids.expand_f0(KEY, DAY, 96, DAY + ids.DAY_SECONDS - 1))[0]
+    first_id = next(idexpand.expand_f0(KEY, DAY, 96, DAY + ids.DAY_SECONDS - 1))[0]
     conn = store.open_store(path)
     with store.transaction(conn):
         conn.execute("INSERT INTO sightings (board_id, seq, gate_id, site, time, clock_valid, id, "

@@ -1,11 +1,12 @@
-# bzcore.beacon cases (tests/cases/beacon.json), the same on MicroPython and CPython; run by
-# tests/test_core_cases.py (under MicroPython this file runs as a script, as core_cases.py does).
+# bzcore.beacon and bzcore.beaconread cases (tests/cases/beacon.json), the same on MicroPython and
+# CPython; run by tests/test_core_cases.py (under MicroPython this file runs as a script, as
+# core_cases.py does).
 import json
 import sys
 
 from casekit import expect
 
-from bzcore import adv, beacon, ids
+from bzcore import adv, beacon, beaconread, ids
 
 
 def _status_check(case):
@@ -17,7 +18,7 @@ def _status_check(case):
             raise AssertionError("%d bytes do not fit an advert" % len(data))
         expect(adv.classify(data).kind, adv.KIND_NONE, "not taken for a phone")
         for wrap in (bytes, bytearray, memoryview):
-            got = beacon.decode_status(wrap(data))
+            got = beaconread.decode_status(wrap(data))
             want = {"version": 1, "gate_hash": beacon.gate_hash(case["gate_id"]),
                     "mode": case["mode"], "alarms": case["decoded_alarms"],
                     "clock_valid": case["clock_valid"], "checkpoint": case["checkpoint"],
@@ -28,13 +29,13 @@ def _status_check(case):
 
 def _not_status_check(case):
     def check():
-        expect(beacon.decode_status(bytes.fromhex(case["adv"])), None, "decode")
+        expect(beaconread.decode_status(bytes.fromhex(case["adv"])), None, "decode")
     return check
 
 
 def _later_version_check(case):
     def check():
-        expect(beacon.decode_status(bytes.fromhex(case["adv"])), {"version": case["version"]},
+        expect(beaconread.decode_status(bytes.fromhex(case["adv"])), {"version": case["version"]},
                 "decode")
     return check
 
@@ -50,7 +51,7 @@ def _checkpoint_check(table):
         expect(data.hex().upper(), table["advert"], "advert")
         expect(adv.classify(data), (adv.KIND_ANDROID, adv.PLATFORM_ANDROID, first, False),
                 "a gate's checkpoint advert is an Android phone's")
-        expect(beacon.decode_status(data), None, "not a status beacon")
+        expect(beaconread.decode_status(data), None, "not a status beacon")
         for bad in table["refused"]:
             _refused(bad["name"], ids.key_for_day, key, bad["base_day"], bad["t"])
         _refused("an 11-byte ID", beacon.checkpoint_advert, first[:11])

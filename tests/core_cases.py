@@ -7,7 +7,7 @@ import sys
 
 from casekit import Lcg, expect, hexbytes, load, report
 
-from bzcore import adv, ids
+from bzcore import adv, advwalk, idexpand, ids
 
 
 def _shown_id(ident):
@@ -31,8 +31,8 @@ def _advert_check(case):
 
 def _v1_name_check(case):
     def check():
-        expect(adv.encode_v1_name(case["code"], case["d1"], case["d2"]), case["name"], "encode")
-        expect(adv.encode_v1_name(case["code"], case["d2"], case["d1"])[1:9], case["name"][1:9],
+        expect(advwalk.encode_v1_name(case["code"], case["d1"], case["d2"]), case["name"], "encode")
+        expect(advwalk.encode_v1_name(case["code"], case["d2"], case["d1"])[1:9], case["name"][1:9],
                 "digit order")
         expect(adv.decode_v1_name(case["name"].encode()), case["code"], "decode")
     return check
@@ -52,7 +52,7 @@ def _day_check(day):
         size = day["slot_seconds"]
         expect(ids.slot_seconds(max_ids), size, "slot seconds")
         count = 0
-        for index, ident in enumerate(ids.day_ids(key, max_ids)):
+        for index, ident in enumerate(idexpand.day_ids(key, max_ids)):
             want = day["ids"].get(str(index))
             if want is not None:
                 expect(ident.hex().upper(), want, "day_ids slot %d" % index)
@@ -97,7 +97,7 @@ def _bad_input_check():
                 continue
             raise AssertionError("max %d accepted" % max_ids)
         try:
-            list(ids.expand_f0(b"\x00" * 31, 1600387200, 96, 1600473600))
+            list(idexpand.expand_f0(b"\x00" * 31, 1600387200, 96, 1600473600))
         except ValueError:
             return
         raise AssertionError("a 31-byte daily key was accepted")
@@ -106,14 +106,14 @@ def _bad_input_check():
 
 def _f0_check(table, case):
     def check():
-        start = ids.f0_seconds(case["time_start"])
-        end = ids.f0_seconds(case["time_end"])
+        start = idexpand.f0_seconds(case["time_start"])
+        end = idexpand.f0_seconds(case["time_end"])
         want = hexbytes(case["id"])
         at = case["at"]
         tol = case["tolerance_s"]
         hit = False
         count = 0
-        for ident, valid_from, valid_to in ids.expand_f0(hexbytes(table["daily_key"]), start,
+        for ident, valid_from, valid_to in idexpand.expand_f0(hexbytes(table["daily_key"]), start,
                                                           case["max"], end):
             count += 1
             if ident == want and valid_from - tol <= at <= valid_to + tol:
@@ -138,7 +138,7 @@ def _fuzz_check(adverts):
                 data[rng.next(len(data))] = rng.next(256)
                 data = data[:rng.next(len(data) + 1)]
             r = adv.classify(data, samples[n % len(samples)] if n % 3 == 0 else None)
-            if r.kind not in adv.KINDS:
+            if r.kind not in advwalk.KINDS:
                 raise AssertionError("unknown kind %r for %s" % (r.kind, bytes(data).hex()))
             if r.kind == adv.KIND_ANDROID and len(r.id) != 12:
                 raise AssertionError("android ID of %d bytes" % len(r.id))

@@ -1,5 +1,5 @@
 # The fast path against the portable one: bzcore.adv.verdict (viper code on MicroPython) and
-# bzcore.adv.verdict_portable must give the same int for any advert. Checked the same way on
+# bzcore.advwalk.verdict_portable must give the same int for any advert. Checked the same way on
 # MicroPython and CPython by test_core_cases.py, as core_cases.py is. Under MicroPython:
 #   MICROPYPATH=firmware:.frozen micropython tests/fastpath_cases.py tests/cases
 # prints one tab-separated line per case: PASS <case id>, or FAIL <case id> <why>.
@@ -9,7 +9,7 @@ import sys
 
 from casekit import Lcg, expect, hexbytes, load, report
 
-from bzcore import adv
+from bzcore import adv, advwalk
 
 ADVERTS = 5000
 # Structures that Bluezone phones and their neighbours send, whole: random ones, damaged copies
@@ -59,7 +59,7 @@ def _same_verdicts_check():
         for n in range(ADVERTS):
             data = _packet(rng)
             rsp = _packet(rng) if n % 3 == 0 else None
-            want = adv.verdict_portable(data, rsp)
+            want = advwalk.verdict_portable(data, rsp)
             for wrap in (bytes, bytearray, memoryview):
                 got = adv.verdict(wrap(data), wrap(rsp) if rsp is not None else None, len)
                 expect(got, want, "%s %s / %s" % (
@@ -79,7 +79,7 @@ def _case_kind_check(case):
     def check():
         data = memoryview(hexbytes(case["adv"]))
         rsp = memoryview(hexbytes(case["scan_rsp"])) if "scan_rsp" in case else None
-        for walk in (adv.verdict, adv.verdict_portable):
+        for walk in (adv.verdict, advwalk.verdict_portable):
             expect(KINDS[walk(data, rsp, len) & adv.VERDICT_CODE], case["kind"], "kind")
     return check
 

@@ -7,7 +7,7 @@ import sys
 
 from casekit import expect, hexbytes, report
 
-from bzcore import record
+from bzcore import record, recordread
 
 
 def _builder_args(case):
@@ -47,7 +47,7 @@ def _payload_check(case):
             expect(kind, case["kind"], "kind")
             expect(payload.hex().upper(), case["payload"], "payload")
             expect(len(payload) <= record.PAYLOAD_SIZE, True, "fits")
-        expect(_shown_fields(record.payload_fields(kind, payload)), case["fields"], "fields")
+        expect(_shown_fields(recordread.payload_fields(kind, payload)), case["fields"], "fields")
     return check
 
 
@@ -64,14 +64,14 @@ def _encode_check(chain, payloads):
             expect((rec.seq, rec.kind, rec.time, rec.clock_valid, rec.boot_id),
                     (case["seq"], p["kind"], case["time"], case["clock_valid"], case["boot_id"]),
                     "decoded header")
-            expect(record.payload_fields(rec.kind, rec.payload),
-                    record.payload_fields(p["kind"], hexbytes(p["payload"])), "decoded payload")
+            expect(recordread.payload_fields(rec.kind, rec.payload),
+                    recordread.payload_fields(p["kind"], hexbytes(p["payload"])), "decoded payload")
             prev = record.mac_of(raw)
     return check
 
 
 def _break_index(key, records, what, want, prev_mac=record.GENESIS, prev_seq=None):
-    got = record.verify_chain(key, records, prev_mac, prev_seq)
+    got = recordread.verify_chain(key, records, prev_mac, prev_seq)
     expect(got[0], want, what)
     expect(got[1] is None, want == len(records), what + " (reason)")
 
@@ -101,7 +101,7 @@ def _tamper_check(chain):
 def _not_record_check(case):
     def check():
         expect(record.decode(hexbytes(case["hex"])), None, "decode")
-        expect(record.verify_chain(b"k", [hexbytes(case["hex"])])[0], 0, "verify_chain")
+        expect(recordread.verify_chain(b"k", [hexbytes(case["hex"])])[0], 0, "verify_chain")
     return check
 
 
@@ -112,7 +112,7 @@ def _garbage_check():
             expect(record.decode(junk), None, "decode %r" % type(junk).__name__)
         for kind in (record.SIGHTING, record.DECISION, record.COUNT, record.EVENT, 0, 99):
             for payload in (b"", b"\x01", None, 7, b"\x00\x00\x00\x00\x00\x15" + b"x" * 20):
-                record.payload_fields(kind, payload)
+                recordread.payload_fields(kind, payload)
         try:
             record.sighting(b"short", 0, 0, 0, 0, 0, 0)
         except ValueError:

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bzcore import adv, beacon, ids
+from bzcore import adv, advwalk, beacon, beaconread, ids
 
 packet = st.binary(max_size=31)
 # AD structures that look like the real thing more often than random bytes do.
@@ -19,7 +19,7 @@ structured = st.lists(ad, max_size=6).map(b"".join).map(lambda b: b[:31])
 @given(st.one_of(packet, structured), st.one_of(st.none(), packet, structured))
 def test_classify_never_raises(data, scan_rsp):
     result = adv.classify(data, scan_rsp)
-    assert result.kind in adv.KINDS
+    assert result.kind in advwalk.KINDS
     assert adv.classify(memoryview(data), scan_rsp) == result
     if result.kind == adv.KIND_ANDROID:
         assert len(result.id) == ids.ID_BYTES and result.platform == adv.PLATFORM_ANDROID
@@ -45,7 +45,7 @@ def test_android_id_in_scan_response(ident, noise):
                min_size=6, max_size=6),
        st.sampled_from([(a, b) for a in range(1, 6) for b in range(1, 6) if a != b]))
 def test_v1_names_round_trip(code, digits):
-    name = adv.encode_v1_name(code, *digits)
+    name = advwalk.encode_v1_name(code, *digits)
     assert adv.decode_v1_name(name.encode()) == code
 
 
@@ -68,7 +68,7 @@ current_status = st.tuples(st.binary(min_size=4, max_size=4), st.integers(0, len
                  st.binary(max_size=20).map(lambda tail: b"\x02\x01\x06" + bytes([len(tail) + 3])
                                             + b"\xff\xff\xff" + tail)))
 def test_decode_status_never_raises_and_reads_only_its_own_version(data):
-    result = beacon.decode_status(data)
+    result = beaconread.decode_status(data)
     if result is None:
         return
     if result["version"] != beacon.VERSION:
@@ -79,4 +79,4 @@ def test_decode_status_never_raises_and_reads_only_its_own_version(data):
     # What a host decodes, sent again, decodes the same: no field is lost or invented.
     again = beacon.status_advert("x", result["mode"], result["alarms"], result["counts"],
                                  result["clock_valid"], result["checkpoint"])
-    assert beacon.decode_status(again) == {**result, "gate_hash": beacon.gate_hash("x")}
+    assert beaconread.decode_status(again) == {**result, "gate_hash": beacon.gate_hash("x")}

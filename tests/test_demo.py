@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from toolchain import BIN, REPO
 
-from bzcore import ids
+from bzcore import idexpand
 
 OUT = REPO / "demo-output"
 
@@ -51,7 +51,7 @@ def test_demo_runs_the_morning_from_gate_to_trace():
     # Lan may pass with two IDs when the minute spans a slot's end; Hoa stayed home.
     lan_key, hoa_key = (bytes.fromhex(case["daily_key"]) for case in
                         json.loads((OUT / "f0-today.json").read_text())["data"])
-    lan_ids, hoa_ids = ({i.hex().upper() for i in ids.day_ids(key, 96)} for key in (lan_key, hoa_key))
+    lan_ids, hoa_ids = ({i.hex().upper() for i in idexpand.day_ids(key, 96)} for key in (lan_key, hoa_key))
     assert lan in matched and matched <= lan_ids and not matched & hoa_ids, out
 
 

@@ -8,7 +8,7 @@ import hmac
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bzcore import record
+from bzcore import record, recordread
 
 
 @settings(max_examples=500)
@@ -62,12 +62,12 @@ ids_or_none = st.one_of(st.none(), st.binary(min_size=12, max_size=12))
 payloads = st.one_of(
     st.builds(_sighting, st.binary(min_size=12, max_size=12), st.integers(-1, 2**33),
               st.integers(-1, 2**33), st.integers(-300, 300), st.integers(-1, 2**17),
-              st.sampled_from(list(record.PLATFORM_NAMES)), st.sampled_from(list(record.SOURCE_NAMES))),
+              st.sampled_from(list(record.PLATFORM_NAMES)), st.sampled_from(list(recordread.SOURCE_NAMES))),
     st.builds(_count, st.integers(-1, 2**17), st.integers(0, 9), st.integers(0, 2**33),
               st.integers(0, 9)),
     st.builds(_event, st.integers(0, 255), st.integers(-2**40, 2**40), st.binary(max_size=30)),
     st.builds(_decision, st.sampled_from(list(record.VERDICT_NAMES)),
-              st.sampled_from(list(record.TRIGGER_NAMES)), st.sampled_from(list(record.MODE_NAMES)),
+              st.sampled_from(list(record.TRIGGER_NAMES)), st.sampled_from(list(recordread.MODE_NAMES)),
               ids_or_none, st.one_of(st.none(), st.integers(-300, 300)),
               st.sampled_from(list(record.PLATFORM_NAMES)), st.integers(0, 2**20),
               st.sampled_from(list(record.REASON_NAMES))),
@@ -91,11 +91,11 @@ journals = entries.map(chain_of)
 @given(entries)
 def test_a_journal_verifies_and_reads_back_what_was_written(items):
     records = chain_of(items)
-    assert record.verify_chain(KEY, records) == (len(records), None)
+    assert recordread.verify_chain(KEY, records) == (len(records), None)
     for seq, (raw, ((kind, _payload), fields, t, valid)) in enumerate(zip(records, items)):
         rec = record.decode(raw)
         assert (rec.seq, rec.kind, rec.time, rec.clock_valid, rec.boot_id) == (seq, kind, t, valid, BOOT_ID)
-        assert record.payload_fields(rec.kind, rec.payload) == fields
+        assert recordread.payload_fields(rec.kind, rec.payload) == fields
 
 
 @given(journals, st.data())
@@ -105,7 +105,7 @@ def test_a_changed_byte_breaks_the_chain_at_its_record(records, data):
     changed = bytearray(records[index])
     changed[pos] ^= data.draw(st.integers(1, 255))
     records[index] = bytes(changed)
-    assert record.verify_chain(KEY, records)[0] == index
+    assert recordread.verify_chain(KEY, records)[0] == index
 
 
 @given(journals, st.data())
@@ -117,7 +117,7 @@ def test_deleting_inserting_or_reordering_breaks_the_chain(records, data):
     swapped = list(records)
     swapped[a], swapped[b] = swapped[b], swapped[a]
     for tampered in (deleted, inserted, swapped):
-        good, why = record.verify_chain(KEY, tampered)
+        good, why = recordread.verify_chain(KEY, tampered)
         assert tampered[:good] == records[:good]
         # Only a cut at the end leaves a whole chain: the host sees it as a journal ending
         # before the board's next seq.
@@ -129,4 +129,4 @@ def test_deleting_inserting_or_reordering_breaks_the_chain(records, data):
 def test_decoding_any_bytes_never_raises(raw, kind):
     rec = record.decode(raw)
     assert rec is None or len(raw) == record.RECORD_SIZE
-    record.payload_fields(kind, raw[:record.PAYLOAD_SIZE])
+    recordread.payload_fields(kind, raw[:record.PAYLOAD_SIZE])

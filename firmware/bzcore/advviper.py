@@ -1,6 +1,6 @@
 """bzcore.adv's walk and rules in viper, for the BLE IRQ (docs/esp32-notes.md, notes 35 and 37).
 
-verdict() gives the same int as bzcore.adv.verdict_portable() for any bytes, at a fraction of
+verdict() gives the same int as bzcore.advwalk.verdict_portable() for any bytes, at a fraction of
 the cost; bzcore.adv imports it on MicroPython (CPython has no viper). Viper reads constants only
 at compile time, so the verdict codes and reference bytes are restated here, and the walk reads
 no global at all: one would cost a globals swap and an exception handler on every call
@@ -26,7 +26,7 @@ _V_IOS_V1_BACKGROUND = const(8)
 _IN_SCAN_RSP = const(0x10000)
 _OFFSET = const(0xFFFF)
 
-# Features seen in one packet (bzcore.adv's _F_ flags).
+# Features seen in one packet (bzcore.advwalk's _F_ flags).
 _F_UUID16 = const(0x01)
 _F_MFR_ID = const(0x02)
 _F_MFR_V1 = const(0x04)
@@ -37,14 +37,14 @@ _F_V1_IOS = const(0x40)
 _F_OVERFLOW_V1 = const(0x80)
 _F_IBEACON = const(0x100)
 
-# bzcore.adv's _UUID128_MIDDLE and _IBEACON_UUID.
+# bzcore.advwalk's _UUID128_MIDDLE and _IBEACON_UUID.
 _UUID128_MIDDLE = const(b"\x07\xad\xd1\x17\x2f\xa1\xc4\x4b\xf5\x73")
 _IBEACON_UUID = const(b"\xc7\xaf\xef\x7b\x17\x88\x4f\x4a\xa8\x7d\x69\x1d\x53\xbf\x21\xc4")
 
 
 @micropython.viper
 def verdict(adv, scan_rsp, len) -> int:
-    """bzcore.adv.verdict_portable(adv, scan_rsp), step by step: the verdict as one int."""
+    """bzcore.advwalk.verdict_portable(adv, scan_rsp), step by step: the verdict as one int."""
     pa = ptr8(adv)  # pyright: ignore[reportUndefinedVariable]
     pr = pa
     rsp_n = -1  # no SCAN_RSP (an empty one holds nothing either)

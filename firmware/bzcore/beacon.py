@@ -19,9 +19,8 @@ The payload, version 1, 14 bytes, integers little-endian:
     bytes 10-11  today's DENY decisions (u16)
     bytes 12-13  today's NO_APP decisions (u16)
 
-decode_status() returns None for anything that is not a status beacon (and for a version-1
-payload of the wrong length or mode), and {"version": n} alone for a later version n it cannot
-read, so a host can say "update bzgate" rather than "nothing there". It never raises.
+The host reads it back with bzcore.beaconread.decode_status() (kept off the board: the gate only
+sends).
 
 Checkpoint beacon: the gate's own rolling Bluezone ID (bzcore.ids, from a base key K0 that
 starts at a UTC midnight) in exactly the advert of an Android phone, 23 bytes
@@ -31,12 +30,11 @@ starts at a UTC midnight) in exactly the advert of an Android phone, 23 bytes
 
 import hashlib
 
-from bzcore import adv, ids
+from bzcore import ids
 from bzcore.ids import const
 
 _COMPANY_ID = const(0xFFFF)
 VERSION = 1
-_PAYLOAD_BYTES = const(14)
 HASH_BYTES = 4
 MODES = ("enforce", "monitor", "count")
 # Alarm names as the monitor shows them (bzgate.monitor.state), by bit.
@@ -85,43 +83,6 @@ def status_advert(gate_id, mode, alarms, counts, clock_valid, checkpoint=False):
         out.append(n & 0xFF)
         out.append(n >> 8)
     return bytes(out)
-
-
-def _status_payload(data):
-    """The payload under company 0xFFFF in one advert, or None (also for a malformed packet)."""
-    found = None
-    for ad_type, body in adv.structures(data):
-        if ad_type is None:
-            return None
-        if found is None and ad_type == 0xFF and len(body) >= 2 and body[0] == 0xFF and body[1] == 0xFF:
-            found = body[2:]
-    return found
-
-
-def decode_status(adv_bytes):
-    """A status beacon's fields from a whole advert, {"version": n} for a later version, or None."""
-    try:
-        payload = _status_payload(adv_bytes)
-    except (TypeError, IndexError):
-        return None
-    if not payload:
-        return None
-    version = payload[0]
-    if version > VERSION:
-        return {"version": version}
-    if version != VERSION or len(payload) != _PAYLOAD_BYTES or payload[5] >= len(MODES):
-        return None
-    bits = payload[6]
-    return {
-        "version": version,
-        "gate_hash": payload[1:1 + HASH_BYTES],
-        "mode": MODES[payload[5]],
-        "alarms": [name for k, name in enumerate(ALARMS) if bits & (1 << k)],
-        "clock_valid": bool(payload[7] & _FLAG_CLOCK_VALID),
-        "checkpoint": bool(payload[7] & _FLAG_CHECKPOINT),
-        "counts": {"allow": payload[8] | payload[9] << 8, "deny": payload[10] | payload[11] << 8,
-                   "no-app": payload[12] | payload[13] << 8},
-    }
 
 
 def checkpoint_advert(ident):

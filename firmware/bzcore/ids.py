@@ -1,6 +1,7 @@
-"""Bluezone rolling IDs and F0 expansion (docs/protocol.md §4, §5.3 and §8).
+"""Bluezone rolling IDs: daily keys, sub-keys and the ID of a slot (docs/protocol.md §4, §5.3, §8).
 
-Times are integer Unix seconds (UTC) throughout. Days start at 00:00 UTC.
+Times are integer Unix seconds (UTC) throughout. Days start at 00:00 UTC. A day's IDs in a row
+and F0 expansion, which only the host uses, are bzcore.idexpand's.
 """
 
 import hashlib
@@ -19,8 +20,6 @@ ID_BYTES = const(12)
 SUB_KEY_SALT = b"bluzonesubkey"  # sic: "bluzone" without the e, as in the app
 # Byte indices of a sub-key that make the 12-byte ID: every 4th of the first 16, every 2nd after.
 _PICK = (0, 4, 8, 12, 16, 18, 20, 22, 24, 26, 28, 30)
-# Published F0 times above this are milliseconds (10**11 s is the year 5138).
-_MS_THRESHOLD = 100000000000
 
 
 def sha256(data):
@@ -83,15 +82,6 @@ def slot_window(t, max_ids):
     return start, start + size
 
 
-def day_ids(day_key, max_ids):
-    """Yield the day's IDs in slot order: `max_ids` 12-byte IDs."""
-    slot_seconds(max_ids)
-    sub_key = first_sub_key(day_key)
-    for _ in range(max_ids):
-        yield pick12(sub_key)
-        sub_key = sha256(sub_key)
-
-
 def id_at(day_key, t, max_ids):
     """The ID valid at Unix time t, given the key of t's UTC day."""
     index = slot_index(t, max_ids)
@@ -99,34 +89,3 @@ def id_at(day_key, t, max_ids):
     for _ in range(index):
         sub_key = sha256(sub_key)
     return pick12(sub_key)
-
-
-def f0_seconds(value):
-    """A published F0 time as Unix seconds: values above 10**11 are taken as milliseconds."""
-    value = int(value)
-    if value > _MS_THRESHOLD:
-        return value // 1000
-    return value
-
-
-def expand_f0(day_key, time_start, max_ids, time_end):
-    """Yield (id, valid_from, valid_to) for an F0 record, as the app's checkContactF walks it.
-
-    time_start is the UTC midnight the daily key belongs to; the walk rolls to the next day's
-    key every `max_ids` slots and stops once a slot would start after time_end. valid_to is
-    exclusive here; the app itself tests both ends inclusively, which callers may widen.
-    """
-    if len(day_key) != KEY_BYTES:
-        raise ValueError("daily_key must be 32 bytes")
-    size = slot_seconds(max_ids)
-    key = bytes(day_key)
-    t = time_start
-    while t <= time_end:
-        sub_key = first_sub_key(key)
-        index = 0
-        while index < max_ids and t <= time_end:
-            yield pick12(sub_key), t, t + size
-            sub_key = sha256(sub_key)
-            t += size
-            index += 1
-        key = sha256(key)

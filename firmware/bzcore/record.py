@@ -1,6 +1,8 @@
 """Journal records: the fixed 48-byte layout, the payloads and the MAC chain.
 
-The board writes these records and the host verifies them with this same module.
+The board writes these records; the host reads and verifies them with this module and
+bzcore.recordread (verify_chain, payload_fields and the names of codes the board never shows),
+which the board never imports.
 
 Layout (big-endian, 48 bytes):
 
@@ -15,7 +17,7 @@ Layout (big-endian, 48 bytes):
 Each MAC covers the previous record's MAC, so changing, deleting, inserting or reordering a
 record breaks the chain at that point. The first record of a journal chains to GENESIS.
 
-Payloads (builders return (kind, payload bytes); `payload_fields(kind, payload)` reads them back):
+Payloads (builders return (kind, payload bytes); bzcore.recordread.payload_fields reads them back):
 
     sighting(id, first_seen, last_seen, max_rssi, count, platform, source)   25 bytes
     decision(verdict, trigger, mode, id_or_None, rssi_or_None, platform, latency_ms,
@@ -76,10 +78,6 @@ SAFE_MODE = const(9)  # detail: crashes counted
 HEAP_LOW = const(10)  # detail: largest free block in bytes
 CRASH = const(11)  # text: the exception's type
 KEY_CREATED = const(12)  # the board made its own secret: the host must import it
-EVENT_NAMES = {BOOT: "boot", CONFIG_ERROR: "config-error", SCAN_RESTART: "scan-restart",
-               BLE_RESET: "ble-reset", TASK_RESTART: "task-restart", TASK_FAILED: "task-failed",
-               STORAGE_FULL: "storage-full", CLOCK_SET: "clock-set", SAFE_MODE: "safe-mode",
-               HEAP_LOW: "heap-low", CRASH: "crash", KEY_CREATED: "key-created"}
 EVENT_TEXT_MAX = const(20)
 
 # Decision verdicts.
@@ -114,19 +112,16 @@ REASON_CODES = {"no-smartphone": NO_SMARTPHONE, "paper-declaration": PAPER_DECLA
 ENFORCE = const(1)
 MONITOR = const(2)
 COUNTING = const(3)
-MODE_NAMES = {ENFORCE: "enforce", MONITOR: "monitor", COUNTING: "count"}
 
 # Where an ID came from.
 ADV = const(1)
 GATT = const(2)
-SOURCE_NAMES = {ADV: "adv", GATT: "gatt"}
 
 # Phone platforms (bzcore.adv names them "android" and "ios").
 PLATFORM_UNKNOWN = const(0)
 ANDROID = const(1)
 IOS = const(2)
 PLATFORM_NAMES = {PLATFORM_UNKNOWN: None, ANDROID: "android", IOS: "ios"}
-PLATFORM_CODES = {"android": ANDROID, "ios": IOS}  # from an Advert's platform
 
 _U8_MAX = const(0xFF)
 _U16_MAX = const(0xFFFF)
@@ -135,12 +130,9 @@ _ID_SIZE = const(12)
 _NO_ID = b"\x00" * 12
 _SIGHTING = ">12sIIbHBB"
 _DECISION = ">BBB12sbBHBB"
-_DECISION_BEFORE_REASON = ">BBB12sbBHB"  # the first 20 bytes: every decision has them
-_DECISION_REASON_AT = const(20)
 _NO_RSSI = const(127)
 _COUNT = ">HHII"
 _EVENT = ">BiB"
-_EVENT_HEAD = const(6)
 
 # MicroPython's struct raises ValueError; CPython's raises struct.error.
 _PARSE_ERRORS = (TypeError, ValueError, getattr(struct, "error", ValueError))
@@ -197,10 +189,6 @@ def _id_bytes(ident):
     return ident
 
 
-def _id_or_none(raw):
-    return None if raw == _NO_ID else raw
-
-
 def encode(key, prev_mac, seq, kind, t, clock_valid, boot_id, payload):
     """The 48 bytes of record `seq`, chained to `prev_mac` (GENESIS for the first record)."""
     if len(payload) > PAYLOAD_SIZE:
@@ -234,25 +222,6 @@ def mac_of(raw):
     return bytes(raw[_SIGNED_SIZE:RECORD_SIZE])
 
 
-def verify_chain(key, records, prev_mac=GENESIS, prev_seq=None):
-    """Check encoded records in order: (number of good leading records, None or why it broke).
-
-    `prev_mac`/`prev_seq` are the MAC and seq of the last record already verified (GENESIS and
-    None for a journal's start). Only the records before the break may be trusted.
-    """
-    for index, raw in enumerate(records):
-        rec = decode(raw)
-        if rec is None:
-            return index, "record %d is not a record" % index
-        if prev_seq is not None and rec.seq != prev_seq + 1:
-            return index, "seq %d follows seq %d" % (rec.seq, prev_seq)
-        if _mac(key, prev_mac, bytes(raw[:_SIGNED_SIZE])) != rec.mac:
-            return index, "MAC of seq %d does not match" % rec.seq
-        prev_mac = rec.mac
-        prev_seq = rec.seq
-    return len(records), None
-
-
 def sighting(ident, first_seen, last_seen, max_rssi, count, platform, source):
     """One device visit per ID slot: when, how strong, how often, and where the ID came from."""
     return SIGHTING, struct.pack(_SIGHTING, _id_bytes(ident), _u32(first_seen),
@@ -281,33 +250,3 @@ def event(code, detail=0, text=b""):
     text = bytes(text[:EVENT_TEXT_MAX])
     detail = _clamp(detail, -0x80000000, 0x7FFFFFFF)
     return EVENT, struct.pack(_EVENT, _u8(code), detail, len(text)) + text
-
-
-def payload_fields(kind, payload):
-    """A dict of the payload's fields, or None when it does not parse. Never raises."""
-    try:
-        payload = bytes(payload)
-        if kind == SIGHTING:
-            ident, first, last, rssi, n, platform, source = struct.unpack_from(_SIGHTING, payload)
-            return {"id": _id_or_none(ident), "first_seen": first, "last_seen": last,
-                    "max_rssi": rssi, "count": n, "platform": platform, "source": source}
-        if kind == DECISION:
-            verdict, trigger, mode, ident, rssi, platform, latency, presses = struct.unpack_from(
-                _DECISION_BEFORE_REASON, payload)
-            reason = payload[_DECISION_REASON_AT] if len(payload) > _DECISION_REASON_AT else 0
-            return {"verdict": verdict, "trigger": trigger, "mode": mode,
-                    "id": _id_or_none(ident), "rssi": None if rssi == _NO_RSSI else rssi,
-                    "platform": platform, "latency_ms": latency, "presses": presses or 1,
-                    "reason": reason}
-        if kind == COUNT:
-            near, present, adverts, drops = struct.unpack_from(_COUNT, payload)
-            return {"near": near, "present": present, "adverts": adverts, "drops": drops}
-        if kind == EVENT:
-            code, detail, size = struct.unpack_from(_EVENT, payload)
-            if size > EVENT_TEXT_MAX or _EVENT_HEAD + size > len(payload):
-                return None
-            return {"code": code, "detail": detail,
-                    "text": payload[_EVENT_HEAD:_EVENT_HEAD + size]}
-    except _PARSE_ERRORS:
-        return None
-    return None

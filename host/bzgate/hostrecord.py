@@ -2,10 +2,10 @@
 precompiled struct per kind over all 48 bytes, and HMAC-SHA256 for the MAC chain from the
 key's two padded blocks hashed once per chain (RFC 2104), not once per record.
 
-bzcore.record and bzcore.uplinkhost are the firmware's own modules and stay portable (MicroPython
-has no hashlib copies and no struct.Struct); what this module answers equals what they answer
-(decode, payload_fields, verify_chain, decode_batch), which tests/host/test_hostrecord.py checks
-record by record.
+bzcore.record, bzcore.recordread and bzcore.uplinkhost are the firmware's own modules and stay
+portable (MicroPython has no hashlib copies and no struct.Struct); what this module answers
+equals what they answer (decode, payload_fields, verify_chain, decode_batch), which
+tests/host/test_hostrecord.py checks record by record.
 
     unpacked(raw) -> (seq, kind, clock_valid, time, values, mac), or None for what
                      record.decode refuses; `values` are the payload's fields in
@@ -84,7 +84,7 @@ def _keyed(key: bytes) -> tuple:
 
 
 def verify_chain(key: bytes, raws, prev_mac: bytes = record.GENESIS, prev_seq=None):
-    """record.verify_chain's answer (good leading records, None or why it broke)."""
+    """recordread.verify_chain's answer (good leading records, None or why it broke)."""
     inner, outer = _keyed(key)
     shape = _SHAPE.unpack
     for index, raw in enumerate(raws):

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from bleak.backends.scanner import AdvertisementData
 from bleak.uuids import normalize_uuid_16, normalize_uuid_32
 
-from bzcore.adv import structures
+from bzcore.advwalk import structures
 
 # AD types (Core Specification Supplement, Part A, 1); bzgate.ble.advert writes the same table
 # when it rebuilds bytes for BlueZ: a data table in both, so the air needs nothing of the host.

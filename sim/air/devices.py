@@ -13,7 +13,7 @@ import random
 from collections import namedtuple
 
 from bzcore import ids
-from bzcore.adv import encode_v1_name
+from bzcore.advwalk import encode_v1_name
 from bzsim.air.gatt import PROP_READ, Characteristic, GattServer, Service, standard_services
 from bzsim.air.paths import Path, standing
 from bzsim.air.radio import TX_OFFSET_DB, Shadowing

@@ -52,7 +52,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from bzcore.adv import is_v1_code
+from bzcore.advwalk import is_v1_code
 from bzcore.ids import slot_seconds
 
 PLATFORMS = ("android", "ios", "ios-background", "android-v1", "ios-v1", "other")

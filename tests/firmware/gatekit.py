@@ -20,7 +20,7 @@ import scenariokit
 from boardkit import VirtualBoard
 
 from bzcore import config as gate_config
-from bzcore import record
+from bzcore import record, recordread
 from bzgate.link.serial import GateLink
 from bzsim.air.server import start_air
 from bzprov.build import FIRMWARE
@@ -64,7 +64,7 @@ class GateBoard(VirtualBoard):
             out = []
             for raw in link.pull(0):
                 rec = record.decode(raw)
-                out.append((rec, record.payload_fields(rec.kind, rec.payload)))
+                out.append((rec, recordread.payload_fields(rec.kind, rec.payload)))
             return out
 
     def of_kind(self, kind: int) -> list:

@@ -1,7 +1,8 @@
 # The gate's decision rule on the MicroPython interpreter: gate.presence and gate.policy as the
 # board builds them, fed adverts and presses by a test's script, outputs and journal noted.
 # test_gate_rule.py appends each test's steps (an `async def steps():`) and reads the JSON line
-# this prints: {"decisions": [...], "shown": [...], "status": {...}}.
+# this prints: {"decisions": [...], "shown": [...], "status": {...}}, each decision as its kind
+# and its payload in hex (read on the host: bzcore.recordread is not on a board).
 import json
 import time
 
@@ -53,8 +54,7 @@ def build():
     global presence, policy
     cfg.update(CONFIG)
     presence = Presence(cfg["near_rssi"], lambda rec: None)
-    policy = Policy(cfg, presence, outputs, lambda rec: decisions.append(record.payload_fields(*rec)),
-                    events.append)
+    policy = Policy(cfg, presence, outputs, decisions.append, events.append)
     if cfg["trigger"] == "tap":
         presence.on_near = policy.tap
 
@@ -78,17 +78,12 @@ async def decided(n, timeout_ms=20000):
         await asyncio.sleep_ms(10)
 
 
-def shown(ident):
-    return None if ident is None else ident.hex()
-
-
 async def main():
     build()
     task = asyncio.create_task(policy.run(lambda: None))
     await steps()  # noqa: F821 - the test's script defines it
     task.cancel()
-    for d in decisions:
-        d["id"] = shown(d["id"])
-    print(json.dumps({"decisions": decisions, "shown": outputs.shown, "events": events,
+    print(json.dumps({"decisions": [[kind, payload.hex()] for kind, payload in decisions],
+                      "shown": outputs.shown, "events": events,
                       "status": {"checking": getattr(policy, "checking", None),
                                  "presses_merged": getattr(policy, "presses_merged", None)}}))

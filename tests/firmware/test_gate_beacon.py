@@ -8,7 +8,7 @@ from airkit import RawClient
 from decisionkit import BUTTON
 from gatekit import phone, wait_until
 
-from bzcore import beacon, ids
+from bzcore import beacon, beaconread, ids
 
 K0 = bytes(range(100, 132))
 K0_DAY = 1600300800  # 2020-09-17: the scenario runs on the next day, so K0 is hashed once
@@ -27,7 +27,7 @@ class Listener(RawClient):
                 if name == "SCAN_RESULT" and p[2:8] == self.mac]
 
     def statuses(self, seconds: float) -> list:
-        return [s for s in map(beacon.decode_status, self.adverts(seconds)) if s is not None]
+        return [s for s in map(beaconread.decode_status, self.adverts(seconds)) if s is not None]
 
 
 def board_mac(board) -> str:
@@ -78,7 +78,7 @@ def ids_heard(listener, seconds):
     """(the Bluezone IDs in the board's Android-format adverts, its status beacons)."""
     adverts = listener.adverts(seconds)
     heard = [a[7:19] for a in adverts if a[:7] == b"\x02\x01\x02\x0f\xff\xb5\x22"]
-    return heard, [s for s in map(beacon.decode_status, adverts) if s is not None]
+    return heard, [s for s in map(beaconread.decode_status, adverts) if s is not None]
 
 
 def test_the_checkpoint_id_rolls_at_the_slot_end_and_phones_record_it(gate, tmp_path):

@@ -14,16 +14,26 @@ import json
 
 from toolchain import REPO, micropython
 
-from bzcore import record
+from bzcore import record, recordread
 
 DRIVER = (REPO / "tests" / "firmware" / "policy_driver.py").read_text()
+
+
+def _fields(kind, payload_hex):
+    """A logged record's fields, its ID in hex: read here, as bzcore.recordread is not on a board."""
+    fields = recordread.payload_fields(kind, bytes.fromhex(payload_hex))
+    if fields is not None and "id" in fields:
+        fields["id"] = None if fields["id"] is None else fields["id"].hex()
+    return fields
 
 
 def run_rule(tmp_path, packages, steps, **config):
     script = tmp_path / "rule.py"
     script.write_text(f"{DRIVER}\nCONFIG.update({config!r})\n{steps}\nasyncio.run(main())\n")
     out = micropython(script, path=(packages, packages / "lib", REPO / "sim" / "shims"), timeout=60)
-    return json.loads(out.splitlines()[-1])
+    result = json.loads(out.splitlines()[-1])
+    result["decisions"] = [_fields(kind, payload) for kind, payload in result["decisions"]]
+    return result
 
 
 def test_a_phone_silent_at_the_press_that_speaks_within_wait_s_is_allowed(tmp_path, board_packages):

@@ -109,7 +109,7 @@ print(presence.used, len(sightings))
 
 def test_a_visit_under_way_when_the_clock_is_set_keeps_its_true_times(tmp_path):
     out = run_script(tmp_path, """
-from bzcore import record
+from bzcore import recordread
 key = bytearray(13)
 key[0] = KEY_ID
 booted = 946684800 + 3  # three seconds after power-on: the RTC counts from 2000-01-01
@@ -117,7 +117,7 @@ presence.seen(key, -50, 1, 0, booted)
 presence.shift_times(1600416300 - (booted + 2))  # the host sets the clock two seconds later
 presence.seen(key, -50, 1, 4000, 1600416302)
 presence.expire(4000 + 60000)
-fields = record.payload_fields(*sightings[0])
+fields = recordread.payload_fields(*sightings[0])
 print(fields["first_seen"], fields["last_seen"])
 """)
     assert out == ["1600416298", "1600416302"]
@@ -127,7 +127,7 @@ def test_count_mode_writes_a_count_record_each_period(tmp_path):
     out = run_script(tmp_path, f"""
 import asyncio
 import time
-from bzcore import record
+from bzcore import recordread
 from gate.policy import Policy
 
 cfg = {{"mode": "count", "present_s": 8, "wait_s": 5, "antipassback_s": 30, "relay_pulse_ms": 3000,
@@ -146,7 +146,7 @@ async def main():
 
 asyncio.run(main())
 for kind, payload in logged:
-    fields = record.payload_fields(kind, payload)
+    fields = recordread.payload_fields(kind, payload)
     print(kind, fields["present"], fields["adverts"], fields["drops"])
 """)
     # kind, present, adverts in the period, drops: one Android device seen in the first.

@@ -104,7 +104,7 @@ import asyncio, gc, time
 for name in ("bzcore.record", "gate.journal", "bzcore.wire", "gate.hostlink", "gate.policy", "gate.app"):
     gc.collect()  # one module at a time, as main.py loads them: the heap stays in large pieces
     __import__(name)
-from bzcore import record
+import struct
 from gate import app as gate_app
 
 logged = []
@@ -115,7 +115,10 @@ class Journal:
 app = object.__new__(gate_app.App)
 app.journal = Journal()
 app.alarms, app.subscribers, app.tasks = [], [], []
-app.log = lambda rec: logged.append(record.payload_fields(*rec))
+def event_fields(rec):  # an event's code, detail and text (bzcore.recordread is not on a board)
+    code, detail, size = struct.unpack_from(">BiB", rec[1])
+    return {"code": code, "detail": detail, "text": rec[1][6:6 + size]}
+app.log = lambda rec: logged.append(event_fields(rec))
 app._stop = asyncio.Event()
 """
 

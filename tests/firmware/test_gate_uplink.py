@@ -14,7 +14,7 @@ from journalkit import board_key
 from services import PrivateBroker
 from uplinkkit import FAST, PASSWORD, Host, decide_through_outages, press, uplink_config, wifi_args
 
-from bzcore import record
+from bzcore import record, recordread
 from bzgate.link.serial import LinkError
 
 
@@ -32,7 +32,7 @@ def test_the_journal_reaches_the_broker_through_a_broker_restart_and_a_wifi_drop
                 (len(host.records), len(journal), board.status()["uplink"])
             stored = host.stored()
             assert stored[:len(journal)] == journal  # nothing lost, nothing changed, in order
-            assert record.verify_chain(board_key(board.flash), stored) == (len(stored), None)
+            assert recordread.verify_chain(board_key(board.flash), stored) == (len(stored), None)
             assert host.online.count(b"1") >= 3  # connected, after the restart, after the drop
             assert board.status()["decisions"] == 13  # STATUS still fits its line with the uplink on
             acked = board.flash / "journal" / "acked"

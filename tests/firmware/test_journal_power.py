@@ -8,7 +8,7 @@ import time
 
 from journalkit import board_key, flash_records, segments, start_journal_board
 
-from bzcore import record
+from bzcore import record, recordread
 
 CUTS = 200
 MAIN = "import journal_driver\njournal_driver.append_until_cut()\n"
@@ -55,7 +55,7 @@ def test_power_cuts_keep_every_flushed_record_and_seq_continues(tmp_path):
         board.stop()
 
     records = flash_records(flash)
-    assert record.verify_chain(board_key(flash), records) == (len(records), None)
+    assert recordread.verify_chain(board_key(flash), records) == (len(records), None)
     assert [record.decode(raw).seq for raw in records] == list(range(len(records)))
     for seq, mac in reported.items():
         assert record.mac_of(records[seq]).hex() == mac, f"seq {seq} changed after a cut"

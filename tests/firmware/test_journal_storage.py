@@ -8,7 +8,7 @@ import time
 from journalkit import (JOURNAL_MAIN, board_key, flash_records, segments, start_journal_board,
                         start_journal_session)
 
-from bzcore import record
+from bzcore import record, recordread
 
 T0 = 1_700_000_000
 DAY = 86400
@@ -39,7 +39,7 @@ def test_full_storage_keeps_unacked_records_counts_drops_and_ack_reclaims(tmp_pa
         key = board_key(flash)
         on_flash = flash_records(flash)
         assert len(on_flash) == full["next_seq"] - full["pending"] == full["records"]
-        assert record.verify_chain(key, on_flash) == (len(on_flash), None)
+        assert recordread.verify_chain(key, on_flash) == (len(on_flash), None)
         assert full["oldest_unacked"] == 0
 
         going_on = stats(board, "append(j, 10)")  # the gate keeps deciding: appends never raise
@@ -54,13 +54,13 @@ def test_full_storage_keeps_unacked_records_counts_drops_and_ack_reclaims(tmp_pa
         after = flash_records(flash)
         first = first_seqs(flash)[0]
         assert first > 0  # acked segments were reclaimed for the batch
-        assert record.verify_chain(key, after, record.mac_of(on_flash[first - 1]),
+        assert recordread.verify_chain(key, after, record.mac_of(on_flash[first - 1]),
                                    first - 1) == (len(after), None)
         assert after[:last + 1 - first] == on_flash[first:]
         alarm = record.decode(after[-1])
         assert alarm.kind == record.EVENT and alarm.seq == full["next_seq"]
-        assert record.payload_fields(alarm.kind, alarm.payload)["code"] == record.STORAGE_FULL
-        assert record.payload_fields(alarm.kind, alarm.payload)["detail"] == going_on["unwritten"]
+        assert recordread.payload_fields(alarm.kind, alarm.payload)["code"] == record.STORAGE_FULL
+        assert recordread.payload_fields(alarm.kind, alarm.payload)["detail"] == going_on["unwritten"]
 
         since = board.control.status()["console_end"]
         board.control.power_off()
@@ -129,4 +129,4 @@ def test_a_torn_tail_is_dropped_and_the_chain_goes_on(tmp_path):
     finally:
         board.stop()
     records = flash_records(flash)
-    assert record.verify_chain(board_key(flash), records) == (len(records), None)
+    assert recordread.verify_chain(board_key(flash), records) == (len(records), None)

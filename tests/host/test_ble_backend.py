@@ -10,7 +10,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakGATTProtocolError
 from blekit import HERE, at_gate, phone_ids, phones_air
 
-from bzcore import adv
+from bzcore import adv, advwalk
 from bzgate.ble.advert import advert_bytes, rebuilt_bytes
 from bzsim.air.bleak_advert import RawAdvert, advertisement_data
 from bzsim.air.bleak_backend import AirClient, AirScanner
@@ -107,7 +107,7 @@ def test_rebuilt_ad_bytes_classify_as_the_raw_ones():
         assert advert_bytes(rebuilt) == (rebuilt_bytes(rebuilt), None)
         expected = adv.classify(packet, scan_rsp)
         got = adv.classify(rebuilt_bytes(rebuilt))
-        if any(b is None for b, _ in adv.structures(packet)):
+        if any(b is None for b, _ in advwalk.structures(packet)):
             continue  # a malformed packet: bleak (BlueZ) would report nothing from it anyway
         assert (got.kind, got.id) == (expected.kind, expected.id), case["name"]
         checked += 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from blekit import at_gate, ble_json, invoke, phone_ids, phones_air
 from scenariokit import DK
 
-from bzcore import ids, record
+from bzcore import idexpand, recordread
 from bzgate.keys import KeyStore
 
 BZGATE = str(Path(sys.executable).parent / "bzgate")
@@ -49,7 +49,7 @@ def test_android_and_iphone_visits_become_verified_records(tmp_path, monkeypatch
     raws, sightings, events = stored(db)
     key = KeyStore(keys).get("ble:front")
     assert key is not None and len(key) == 32
-    assert record.verify_chain(key, raws) == (len(raws), None)  # one chain across both runs
+    assert recordread.verify_chain(key, raws) == (len(raws), None)  # one chain across both runs
     assert len(raws) == second["next_seq"] and first["next_seq"] < second["next_seq"]
     assert events == ["key-created", "boot", "boot"]
     assert {(i, p, s) for i, p, s, _ in sightings} == {
@@ -113,6 +113,6 @@ def test_trace_finds_a_phone_the_host_gate_recorded(tmp_path, monkeypatch):
     code, out, err = invoke(["trace", "--f0", str(f0), "--db", str(db), "--json"])
     assert code == 0, err
     recorded = [i for i, _, _, _ in stored(db)[1]]
-    assert recorded and set(recorded) <= {i.hex().upper() for i in ids.day_ids(DK, 96)}
+    assert recorded and set(recorded) <= {i.hex().upper() for i in idexpand.day_ids(DK, 96)}
     assert sorted((m["id"], m["gate_id"]) for m in json.loads(out)["matches"]) == sorted(
         (i, "front") for i in recorded)

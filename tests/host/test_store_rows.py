@@ -7,13 +7,13 @@ import random
 
 from test_hostrecord import case_records, random_records
 
-from bzcore import record
+from bzcore import record, recordread
 from bzgate.store.rows import COLUMNS, DAY, KEPT_DAY, PAYLOAD_TABLES, PERSONAL, BoardRecords, table_rows
 
 NOW = 1_790_000_000
-NAMES = {"platform": record.PLATFORM_NAMES, "source": record.SOURCE_NAMES,
+NAMES = {"platform": record.PLATFORM_NAMES, "source": recordread.SOURCE_NAMES,
          "verdict": record.VERDICT_NAMES, "trigger": record.TRIGGER_NAMES,
-         "mode": record.MODE_NAMES, "reason": record.REASON_NAMES}
+         "mode": recordread.MODE_NAMES, "reason": record.REASON_NAMES}
 
 
 def _named(name: str, code: int):
@@ -21,9 +21,9 @@ def _named(name: str, code: int):
 
 
 def expected(raw: bytes) -> dict[str, list]:
-    """{table: its rows} of one record, from bzcore.record's reading."""
+    """{table: its rows} of one record, from bzcore.record's and bzcore.recordread's reading."""
     rec = record.decode(raw)
-    fields = record.payload_fields(rec.kind, rec.payload)
+    fields = recordread.payload_fields(rec.kind, rec.payload)
     table = PAYLOAD_TABLES[rec.kind]
     personal = table in PERSONAL and fields is not None
     day = (rec.time // DAY if rec.clock_valid else NOW // DAY) if personal else KEPT_DAY
@@ -37,7 +37,7 @@ def expected(raw: bytes) -> dict[str, list]:
             and fields["verdict"] in (record.DENY, record.NO_APP):
         values["rssi"] = None  # firmware from before wrote a missing RSSI as 0
     if rec.kind == record.EVENT:
-        values.update(name=record.EVENT_NAMES.get(fields["code"], str(fields["code"])),
+        values.update(name=recordread.EVENT_NAMES.get(fields["code"], str(fields["code"])),
                       text=fields["text"].decode("utf-8", "replace"))
     rows[table] = [tuple(values[column] for column in COLUMNS[table])]
     return rows

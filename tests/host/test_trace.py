@@ -10,7 +10,7 @@ from services import DB_KINDS, new_database
 from tracekit import (DAY, F0_KEY, NEXT_DAY_SLOT0_ID, SLOT2_FROM, SLOT2_ID, SLOT2_TO, f0_json,
                       notification, sighting, sightings_db)
 
-from bzcore import ids
+from bzcore import idexpand, ids
 from bzgate import store
 from bzgate.trace import matching as trace
 from bzgate.cli import main
@@ -37,11 +37,11 @@ def trace_json(db: Path, f0: dict | str, tmp_path: Path, *options: str) -> dict:
 
 @pytest.mark.parametrize("case", CASES["cases"], ids=[c["name"] for c in CASES["cases"]])
 def test_the_expansion_gives_the_cores_ids_and_windows(case):
-    record = F0Record(bytes.fromhex(CASES["daily_key"]), ids.f0_seconds(case["time_start"]),
-                      case["max"], ids.f0_seconds(case["time_end"]))
+    record = F0Record(bytes.fromhex(CASES["daily_key"]), idexpand.f0_seconds(case["time_start"]),
+                      case["max"], idexpand.f0_seconds(case["time_end"]))
     wanted = trace.wanted_ids(trace.record_days(record))
     got = {(wanted.ids[12 * n:12 * n + 12], *wanted.window(n)) for n in range(len(wanted))}
-    core = list(ids.expand_f0(*record))
+    core = list(idexpand.expand_f0(*record))
     assert len(wanted) == len(core) == case["windows"]
     assert got == set(core)
 

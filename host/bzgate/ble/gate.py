@@ -23,7 +23,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
-from bzcore import adv, ids, record
+from bzcore import adv, ids, record, recordread
 from bzgate import store
 from bzgate.ble import radio as bleradio
 from bzgate.ble.advert import advert_bytes
@@ -127,7 +127,7 @@ class HostGate:
             return
         self.stats["bluezone"] += 1
         now = int(self.clock())
-        platform = record.PLATFORM_CODES.get(found.platform, record.PLATFORM_UNKNOWN)
+        platform = recordread.PLATFORM_CODES.get(found.platform, record.PLATFORM_UNKNOWN)
         if isinstance(found.id, bytes):
             key, ident = found.id.hex(), found.id
         elif isinstance(found.id, str):

@@ -12,7 +12,7 @@ import statistics
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
-from bzcore import adv, beacon
+from bzcore import adv, beacon, beaconread
 from bzcore.config import _RANGES as CONFIG_RANGES  # the config's own bounds for near_rssi
 from bzgate.ble.advert import advert_bytes
 
@@ -31,7 +31,7 @@ class Survey:
 
     def on_advert(self, device: BLEDevice, data: AdvertisementData) -> None:
         packet, scan_rsp = advert_bytes(data)
-        status = beacon.decode_status(packet)
+        status = beaconread.decode_status(packet)
         if status is not None:
             self._gate(device.address, status, data.rssi)
             return

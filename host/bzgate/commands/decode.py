@@ -4,7 +4,7 @@ import json
 
 import click
 
-from bzcore import adv
+from bzcore import adv, advwalk
 from bzgate.commands.options import json_option
 from bzgate.hexbytes import parse_hex
 
@@ -30,7 +30,7 @@ def advert_report(data: bytes, scan_rsp: bytes | None) -> dict:
         ident = ident.hex().upper()
     ads = []
     for packet, payload in (("adv", data), ("scan_rsp", scan_rsp)):
-        for ad_type, body in adv.structures(payload or b""):
+        for ad_type, body in advwalk.structures(payload or b""):
             ads.append({"type": ad_type, "data": body.hex().upper(), "packet": packet})
     return {"kind": result.kind, "platform": result.platform, "id": ident,
             "needs_gatt": result.needs_gatt, "ads": ads}

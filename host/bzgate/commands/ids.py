@@ -5,7 +5,7 @@ import json
 
 import click
 
-from bzcore import ids
+from bzcore import idexpand, ids
 from bzgate.commands.options import json_option
 from bzgate.errors import UserError
 from bzgate.hexbytes import parse_hex
@@ -25,7 +25,7 @@ def day_report(day_key: bytes, time_start: int, max_ids: int) -> dict:
     size = ids.slot_seconds(max_ids)
     rows = [{"slot": slot, "id": ident.hex().upper(), "valid_from": time_start + slot * size,
              "valid_to": time_start + (slot + 1) * size}
-            for slot, ident in enumerate(ids.day_ids(day_key, max_ids))]
+            for slot, ident in enumerate(idexpand.day_ids(day_key, max_ids))]
     return {"daily_key": day_key.hex().upper(), "time_start": time_start, "max": max_ids,
             "ids": rows}
 

@@ -14,7 +14,7 @@ half of what binding a sighting's other values costs); psycopg writes both alike
 
 from typing import NamedTuple
 
-from bzcore import record
+from bzcore import record, recordread
 from bzgate import hostrecord
 
 DAY = 86400
@@ -51,8 +51,8 @@ def _names(names: dict) -> tuple:
 
 
 _PLATFORM, _SOURCE, _VERDICT, _TRIGGER, _MODE, _REASON, _EVENT = map(_names, (
-    record.PLATFORM_NAMES, record.SOURCE_NAMES, record.VERDICT_NAMES, record.TRIGGER_NAMES,
-    record.MODE_NAMES, record.REASON_NAMES, record.EVENT_NAMES))
+    record.PLATFORM_NAMES, recordread.SOURCE_NAMES, record.VERDICT_NAMES, record.TRIGGER_NAMES,
+    recordread.MODE_NAMES, record.REASON_NAMES, recordread.EVENT_NAMES))
 
 
 def _decision(head, day, v):

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import NamedTuple
 
-from bzcore import ids
+from bzcore import idexpand, ids
 from bzgate.errors import UserError
 
 # Keys that lead from a notification to the F0 JSON, tried in this order.
@@ -92,8 +92,8 @@ def _record(entry, where: str) -> F0Record:
         day_key = b""
     if len(day_key) != ids.KEY_BYTES:
         raise UserError(f"{where}: daily_key must be 64 hex digits, got {key!r}")
-    start = ids.f0_seconds(_integer(entry["time_start"], f"{where} time_start"))
-    end = ids.f0_seconds(_integer(entry["time_end"], f"{where} time_end"))
+    start = idexpand.f0_seconds(_integer(entry["time_start"], f"{where} time_start"))
+    end = idexpand.f0_seconds(_integer(entry["time_end"], f"{where} time_end"))
     max_ids = _integer(entry["max"], f"{where} max")
     if max_ids < 1 or ids.DAY_SECONDS % max_ids:
         raise UserError(f"{where}: max must divide 86400 (96, or 144 for Android v2.0), "

@@ -2,8 +2,8 @@
 
 A history upload (docs/protocol.md §5.4) has one line per contact row, tab-separated:
     <own ID, 24 hex> <seen ID, 24 hex> <RSSI> <timestamp: ms on Android and old iOS, s on iOS 3.0.3>
-The unit is told per line by magnitude (bzcore.ids.f0_seconds: above 10**11 is ms), since one
-file may hold rows of both kinds. Blank lines are skipped; a line that does not parse is counted
+The unit is told per line by magnitude (bzcore.idexpand.f0_seconds: above 10**11 is ms), since
+one file may hold rows of both kinds. Blank lines are skipped; a line that does not parse is counted
 with its number and why, and the rest are still used.
 
 A gate with a checkpoint beacon advertises a Bluezone ID rolling from its own base key K0
@@ -19,7 +19,7 @@ gate less than PASS_GAP_S apart make one pass.
 
 from typing import NamedTuple
 
-from bzcore import ids
+from bzcore import idexpand, ids
 from bzcore.beacon import CHECKPOINT_MAX_IDS
 
 PASS_GAP_S = 1800
@@ -73,7 +73,7 @@ def _row(number: int, line: str) -> Row | str:
         return f"RSSI {rssi} out of range"
     if stamp <= 0:
         return f"timestamp {stamp} out of range"
-    return Row(number, own, seen, rssi, ids.f0_seconds(stamp))
+    return Row(number, own, seen, rssi, idexpand.f0_seconds(stamp))
 
 
 def parse_history(text: str) -> History:
@@ -98,7 +98,7 @@ def checkpoint_windows(checkpoints: dict, since: int, until: int) -> dict:
         day = max(ids.day_start(since), cp["day"])
         while day <= until:
             day_key = ids.key_for_day(cp["key"], cp["day"], day)
-            for slot, ident in enumerate(ids.day_ids(day_key, CHECKPOINT_MAX_IDS)):
+            for slot, ident in enumerate(idexpand.day_ids(day_key, CHECKPOINT_MAX_IDS)):
                 start = day + slot * size
                 out.setdefault(ident, []).append((board_id, cp["gate_id"], start, start + size))
             day += ids.DAY_SECONDS

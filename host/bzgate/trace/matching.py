@@ -1,7 +1,8 @@
 """F0 matching: which stored sightings carry an ID of a published F0 key, and who else was there.
 
-The F0 keys are expanded as the app's checkContactF walks them (bzcore.ids.expand_f0: one ID per
-slot, rolling to the next day's key every `max` slots, until a slot would start after time_end).
+The F0 keys are expanded as the app's checkContactF walks them (bzcore.idexpand.expand_f0: one ID
+per slot, rolling to the next day's key every `max` slots, until a slot would start after
+time_end).
 A sighting is one phone's visit to a gate within one ID slot, from first_seen to last_seen; it
 matches an ID's window when the two meet:
   --exact   the app's test, both ends inclusive, no tolerance: from <= t <= to for some t of the
@@ -114,7 +115,7 @@ class Day(NamedTuple):
 
 
 def record_days(record: F0Record) -> Iterator[Day]:
-    """The days of an F0 record, walked as bzcore.ids.expand_f0 walks it: one hash a day."""
+    """The days of an F0 record, walked as bzcore.idexpand.expand_f0 walks it: one hash a day."""
     size = ids.slot_seconds(record.max_ids)
     key, t, end = record.daily_key, record.time_start, record.time_end
     while t <= end:
