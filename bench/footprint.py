@@ -47,7 +47,7 @@ from uplinkkit import Host, uplink_config, wifi_args  # noqa: E402
 
 from bzcore import config as gate_config  # noqa: E402
 from bzgate.link.serial import LinkError  # noqa: E402
-from bzprov.build import FIRMWARE  # noqa: E402
+from bzprov.build import FIRMWARE, HOST_ONLY  # noqa: E402
 from bzprov.virtual import install  # noqa: E402
 from bzsim.shims import boardmemory  # noqa: E402
 
@@ -122,11 +122,13 @@ def _imports(source: Path, names: set[str]) -> list[str]:
 
 
 def module_names(firmware: Path) -> list[str]:
-    """Every package module and those of lib/ (an earlier firmware's MQTT client: /lib is on the
-    board's path), each after what it imports, so that each is charged for itself alone."""
+    """Every package module that goes onto a board (not bzcore's host-only parts) and those of
+    lib/ (an earlier firmware's MQTT client: /lib is on the board's path), each after what it
+    imports, so that each is charged for itself alone."""
     sources = {p.stem if p.parent.name == "lib" else
                ".".join(p.relative_to(firmware).with_suffix("").parts): p
-               for p in sorted(firmware.glob("*/*.py")) if p.name != "__init__.py"}
+               for p in sorted(firmware.glob("*/*.py"))
+               if p.name != "__init__.py" and p.relative_to(firmware).as_posix() not in HOST_ONLY}
     names = set(sources)
     order, seen = [], set()
 

