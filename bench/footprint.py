@@ -10,7 +10,9 @@ boards:
    and after its import; each after the modules it imports, so it is charged for itself), and
    the name table the firmware adds: MicroPython's qstr pools (micropython.qstr_info(): names
    beyond those of the board's startup, which are in ROM on the ESP32), on the heap too, each
-   new pool twice the last (docs/esp32-notes.md, note 36);
+   new pool twice the last (docs/esp32-notes.md, note 36); and the newest pool's room and the
+   names in it (a probe interns names until the next pool is made): that many names fewer
+   would leave the newest pool out;
 2. the gate's free heap and largest free block, at rest (a quiet office, after its first heap
    check) and at the least seen in a busy scenario (20 iPhones in the background, 500 random
    Bluezone IDs a second, a press every 10 s), with Wi-Fi and the MQTT uplink off and on, on a
@@ -83,7 +85,18 @@ while pending:
     print("module", name, used() - before + carried)
     carried = 0
 micropython.qstr_info()
+# The room left in the newest pool: each getattr interns its name, and the name that finds the
+# pool full makes the next one, a jump in the heap far beyond a name's own bytes.
+left, last = 0, gc.mem_alloc()
+while True:
+    getattr(used, "zq%%d" %% left, None)
+    now = gc.mem_alloc()
+    if now - last > 4096:
+        break
+    left, last = left + 1, now
+print("room left", left)
 """
+LEFT = re.compile(r"room left (\d+)")
 
 
 def image_args(romfs: bool) -> tuple[str, ...]:
@@ -166,8 +179,22 @@ def module_costs(firmware: Path, where: Path, romfs: bool) -> dict:
             modules[name] = esp32_bytes(int(used))
     before, after = ([int(v) for v in m.groups()] for m in QSTR_INFO.finditer(out))
     pools, names, data, total = (a - b for a, b in zip(after, before))
+    left = int(LEFT.search(out).group(1))
     return {"modules": modules, "qstr": {"pools": pools, "names": names, "data_bytes": data,
-                                         "bytes": esp32_bytes(total)}}
+                                         "bytes": esp32_bytes(total),
+                                         **newest_pool(after[0], after[1], left)}}
+
+
+def newest_pool(n_pool: int, n_qstr: int, left: int) -> dict:
+    """The newest qstr pool's room and the names in it, from the pools' count, the names in all
+    of them and the room left: each pool has twice the room of the one before (py/qstr.c,
+    qstr_add), so all n_pool of them hold first * (2**n_pool - 1). Names fewer by
+    "newest_pool_names" would leave that pool out."""
+    first, rest = divmod(n_qstr + left, 2 ** n_pool - 1)
+    if rest:  # not a doubling series: nothing to say
+        return {"newest_pool_room": None, "newest_pool_names": None}
+    room = first * 2 ** (n_pool - 1)
+    return {"newest_pool_room": room, "newest_pool_names": room - left}
 
 
 def busy_scenario() -> dict:
@@ -278,7 +305,9 @@ def print_tables(results: dict) -> None:
     for key in keys:
         q = results[key]["qstr"]
         print(f"\nname table ({key}): {q['names']:,} names in {q['pools']} pools, "
-              f"{q['data_bytes']:,} bytes of text, {q['bytes']:,} bytes in all")
+              f"{q['data_bytes']:,} bytes of text, {q['bytes']:,} bytes in all; the newest pool "
+              f"has room for {_cell(q['newest_pool_room'])} names and holds "
+              f"{_cell(q['newest_pool_names'])}: that many fewer would leave it out")
     print("\n| gate | firmware | at rest: free / largest | busy, least: free / largest "
           "| adverts heard/s of those played, busy | IDF largest | alarms | records sent |\n"
           "|---|---|---:|---:|---:|---:|---|---:|")
