@@ -1,13 +1,13 @@
 """Every firmware file compiles for the ESP32 and type-checks against the ESP32's own API; what
 goes onto a board leaves bzcore's host-only parts out."""
 
-import ast
 import json
 import subprocess
 
 import pytest
 
 from bzprov import build
+from test_import_graph import imported  # the project modules a file imports
 from toolchain import BIN, FIRMWARE, MPY_CROSS
 
 FIRMWARE_FILES = sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
@@ -44,17 +44,6 @@ def test_type_check_catches_calls_the_board_lacks(tmp_path):
     assert len(errors) == 2
 
 
-def _imported_modules(source):
-    """The modules a file imports anywhere in it, as "bzcore.advwalk"."""
-    found = set()
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-    return found
-
-
 def test_the_host_only_modules_stay_off_the_board():
     """bzcore's host-side parts are not deployed, and nothing of the gate's imports one."""
     host_only = {rel.removesuffix(".py").replace("/", ".") for rel in build.HOST_ONLY}
@@ -63,4 +52,4 @@ def test_the_host_only_modules_stay_off_the_board():
     assert shipped & build.HOST_ONLY == set()
     assert {"gate/app.py", "bzcore/adv.py", "bzcore/record.py", "main.py"} <= shipped
     gate_side = [FIRMWARE / rel for rel in shipped if not rel.startswith("bzcore/")]
-    assert {name for source in gate_side for name in _imported_modules(source)} & host_only == set()
+    assert {name for source in gate_side for name in imported(source, "bzcore")} & host_only == set()
