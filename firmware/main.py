@@ -10,8 +10,8 @@ try:
     # Each module's load leaves garbage behind; collected before the next loads, the code packs
     # into one end of the heap and the free memory stays in large pieces
     # (docs/esp32-notes.md, note 12).
-    for name in ("bzcore.record", "gate.journal", "bzcore.wire", "gate.hostlink", "gate.reader",
-                 "gate.radio", "gate.presence", "gate.policy", "gate.app"):
+    for name in ("bzcore.record", "gate.journal", "gate.reader", "gate.radio", "gate.presence",
+                 "gate.policy", "gate.app"):
         gc.collect()
         __import__(name)
     gc.collect()

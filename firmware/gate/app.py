@@ -11,7 +11,8 @@ cause.
 
 Tasks: scan (radio consumer), scan-watch, reader (iPhones), decide and at-once (the guard's
 and the exits' presses: policy) or count, outputs, presence (ends visits: SIGHTING records),
-beacon (the gate's own adverts), journal (flush), hostlink, and the supervisor's own loop. A
+beacon (the gate's own adverts), journal (flush), hostlink (serve_host: gate.hostlink is loaded
+when the host first writes and forgotten when it goes quiet), and the supervisor's own loop. A
 task that raises is restarted (TASK_RESTART); one that fails _RESTARTS_MAX times within
 _RESTART_WINDOW_S takes the board down (TASK_FAILED, then a reset). The watchdog is fed only
 while every task has reported healthy within HEALTHY_MS. The heap watchdog checks the largest free block every HEAP_CHECK_MS (HEAP_LOW below _HEAP_LOW_BYTES),
@@ -28,24 +29,26 @@ then. Its counters are in STATUS ("uplink") and in its status events.
 For the host link (gate.hostlink.HostLink(app)):
     app.status() -> dict          app.config -> dict          app.apply_config(new) -> errors
     app.subscribe_events() -> EventQueue (await q.get(): live decisions and alarms as dicts)
+    app.unsubscribe(q)            app.link_sessions (times the link was loaded since boot)
     app.restart()                 app.maintenance()            app.journal, app.clock
     app.key (KEY PROVE)           app.outputs (OUTPUTS TEST)
 """
 
 import gc
 import struct
+import sys
 import time
 
 import asyncio
 import bluetooth
 import esp32
 import machine
+import micropython
 from micropython import const
 
 from bzcore import record
 from gate import bootonly, clock, crashes, secret
 from gate.beacon import Beacon
-from gate.hostlink import HostLink
 from gate.journal import Journal
 from gate.outputs import BLINK_FAST, BLINK_SLOW, Outputs
 from gate.policy import Policy
@@ -83,6 +86,7 @@ WORD_BYTES = struct.calcsize("P")  # the heap counts in this board's words; the 
 FROM_ROMFS = __file__.startswith("/rom/")  # bzgate's image: the modules run in place (note 40)
 UPLINK_HEAP_BYTES = _UPLINK_RUN_BYTES + (_STATION_BYTES_BZGATE_IMAGE if FROM_ROMFS else _STATION_BYTES)
 _NVS_BOOT = "boot"
+_LINK_MODULES = ("gate.hostlink", "bzcore.wire")  # the host link's alone: forgotten when it idles
 
 
 class Fatal(Exception):
@@ -201,6 +205,8 @@ class App:
         self.alarms = []
         self.heap_largest = 0
         self.heap_live_free = 0
+        self.heap_least = None  # [free, largest]
+        self.link_sessions = 0
         self.idf_largest = 0
         self.tasks = []
         self._stop = asyncio.Event()
@@ -270,9 +276,18 @@ class App:
         self.subscribers.append(q)
         return q
 
+    def unsubscribe(self, q):
+        if q in self.subscribers:
+            self.subscribers.remove(q)
+
     def status(self):
-        """The gate's side of STATUS (the host link adds uptime, time, heap_free, storage)."""
-        out = {"boot_id": self.boot_id, "mode": self.config["mode"], "safe_mode": self.safe_mode,
+        """STATUS but for the host link's own counters; the uplink's status events too.
+        heap_least: the least free and the least largest block of any heap check since boot."""
+        t, valid = clock.now()
+        out = {"uptime_ms": clock.uptime_ms(), "time": t, "clock_valid": valid,
+               "heap_free": gc.mem_free(), "storage": self.journal.stats(),  # pyright: ignore[reportAttributeAccessIssue]
+               "heap_least": self.heap_least, "boot_id": self.boot_id, "mode": self.config["mode"],
+               "safe_mode": self.safe_mode,
                "heap_largest": self.heap_largest, "heap_free_gc": self.heap_live_free,
                "idf_largest": self.idf_largest, "romfs": FROM_ROMFS,
                "alarms": self.alarms,
@@ -317,7 +332,7 @@ class App:
     def _tasks(self):
         radio, presence, policy = self.radio, self.presence, self.policy
         tasks = [_Task("journal", lambda beat: self.journal.run(), beats=False),
-                 _Task("hostlink", lambda beat: HostLink(self).run(), beats=False),
+                 _Task("hostlink", lambda beat: serve_host(self), beats=False),
                  _Task("outputs", self.outputs.run)]
         uplink = self.uplink  # never in safe mode
         if uplink is not None:
@@ -384,6 +399,12 @@ class App:
         gc.collect()
         self.heap_live_free = gc.mem_free()  # pyright: ignore[reportAttributeAccessIssue]
         self.heap_largest = largest_free_block()  # after a collection: live objects only
+        least = self.heap_least
+        if least is None:
+            self.heap_least = [self.heap_live_free, self.heap_largest]
+        else:
+            least[0] = min(least[0], self.heap_live_free)
+            least[1] = min(least[1], self.heap_largest)
         self.idf_largest = max(region[2] for region in esp32.idf_heap_info(esp32.HEAP_DATA))
         self._watch("heap-low", self.heap_largest, _HEAP_LOW_BYTES, b"")
         self._watch("idf-heap-low", self.idf_largest, _IDF_LOW_BYTES, b"idf")
@@ -469,6 +490,33 @@ class App:
             pass
         self.presence.close_all()
         self.journal.flush()
+
+
+async def serve_host(app, **link_args):
+    """The host link until MAINT or mpremote's break-in. gate.hostlink is loaded when the host
+    first writes and forgotten, with bzcore.wire, once it has been quiet for its idle time: a
+    gate no host talks to (a Wi-Fi gate at its door) keeps that heap (docs/esp32-notes.md,
+    note 42). Ctrl-C is data all the while."""
+    micropython.kbd_intr(-1)  # Ctrl-C on the line must not stop the gate
+    reader = asyncio.StreamReader(sys.stdin.buffer)
+    try:
+        while True:
+            first = await reader.read(1)  # sleeps until the host writes
+            if not first:  # stdin closed (never on a board): do not spin
+                await asyncio.sleep_ms(100)
+                continue
+            app.link_sessions += 1
+            if await _host_session(app, first[0], link_args):
+                return
+            bootonly.forget(_LINK_MODULES)
+    finally:
+        micropython.kbd_intr(3)
+
+
+async def _host_session(app, first, link_args):
+    from gate.hostlink import HostLink  # here, not in serve_host: the link goes with this frame
+
+    return await HostLink(app, **link_args).run(first)
 
 
 def main():

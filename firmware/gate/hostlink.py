@@ -1,17 +1,23 @@
 """The host link: requests from the host over USB serial (stdin), replies on stdout, while the
 gate goes on scanning and deciding. Framing and commands: bzcore.wire.
 
-    link = HostLink(app)
-    asyncio.create_task(link.run())   # returns after MAINT or mpremote's break-in
+    await HostLink(app).run(first)   # first: the byte that woke gate.app.serve_host
+
+gate.app.serve_host loads this module when the host first writes and forgets it, with
+bzcore.wire, once the link has been quiet for _IDLE_MS (a minute) with no EVENTS stream running: run()
+then returns False (True after MAINT or mpremote's break-in). What a session keeps (staged
+CONFIG fields, the last EXEMPT's token, the events queue) goes with it.
 
 What it asks of the app object:
     app.config                 the checked configuration (bzcore.config)
     app.apply_config(cfg)      use a new, valid configuration (already written to config.json)
-    app.status()               dict: counters, heap_largest, alarms, last_decision, ...
+    app.status()               dict: uptime, time, heap, storage, counters, alarms, last_decision, ...
+    app.link_sessions          how many times the link has been loaded since boot (STATUS "link")
     app.journal                gate.journal.Journal: read_from, ack, stats, append
     app.presence               gate.presence.Presence: shift_times when TIME SET moves the clock
     app.subscribe_events()     an object with `async get()` -> dict (a live decision or alarm)
                                and `clear()`; it keeps the newest while no stream runs
+    app.unsubscribe(q)         that object is no longer read (the link was forgotten)
     app.restart()              reset the board (after this reply went out)
     app.maintenance()          stop every other task cleanly: the REPL follows
     app.key                    the journal's key (KEY PROVE answers with a proof of it, never it)
@@ -21,7 +27,8 @@ What it asks of the app object:
 
 Commands (args after the command; replies are JSON):
     HELLO                 {"firmware", "gate_id", "mpy", "board_id"}
-    STATUS                {"uptime_ms", "time", "clock_valid", "heap_free", "storage", ...app.status()}
+    STATUS                {...app.status(), "link": {"requests", "errors" (this session's),
+                          "sessions"}}
     TIME SET <unix>       {"time", "correction"}; logs a CLOCK_SET event; visits under way
                           are moved onto the new clock
     CONFIG GET            {"config"}, secrets shown as "***" (bzcore.uplinkconfig)
@@ -35,8 +42,9 @@ Commands (args after the command; replies are JSON):
     LOG ACK <seq>         {"acked": seq}: every record up to seq is safe on the host
     EVENTS                OK, then EV lines with this id until the next request (END first);
                           what happened since the last stream ended (the newest 16; since HELLO,
-                          which starts a host's session afresh) comes first, so nothing is missed
-                          between two streams. Decisions carry "n", the gate's count since boot,
+                          which starts a host's session afresh, and at most since the link was
+                          loaded) comes first, so nothing is missed between two streams of one
+                          session. Decisions carry "n", the gate's count since boot,
                           by which a host knows one it has had from STATUS
     RESTART / MAINT       OK, then the board resets / returns to the REPL
     KEY PROVE <nonce hex> {"proof": hex of HMAC-SHA256(key, wire.KEY_PROOF_TAG + nonce)}; the
@@ -61,7 +69,6 @@ mpremote's own break-in ("\\r\\x03" then "\\r\\x01" at once) is taken as MAINT, 
 Ctrl-A unread so the REPL that follows enters the raw REPL as mpremote expects.
 """
 
-import gc
 import json
 import os
 import select
@@ -69,7 +76,6 @@ import sys
 
 import asyncio
 import machine
-import micropython
 from micropython import const
 
 from bzcore import FIRMWARE_VERSION, record, wire
@@ -78,12 +84,14 @@ from gate import bootonly, clock, secret
 CONFIG_PATH = "/config.json"
 _BREAK_IN_WAIT_MS = const(60)  # mpremote's Ctrl-A follows its Ctrl-C within a few ms
 _BYTES_PER_TURN = const(64)  # then let the other tasks run
+_IDLE_MS = const(60000)  # quiet this long (no stream running), the link is forgotten
 _NESTED = ("board", "scan", "wifi", "mqtt")  # fields CONFIG STAGE takes part by part ("board.relay")
 
 
 class HostLink:
-    def __init__(self, app, config_path=CONFIG_PATH, stdin=None, stdout=None):
+    def __init__(self, app, config_path=CONFIG_PATH, stdin=None, stdout=None, idle_ms=_IDLE_MS):
         self.app = app
+        self.idle_ms = idle_ms
         self.config_path = config_path
         self._in = stdin or sys.stdin.buffer
         self._out = stdout or sys.stdout.buffer
@@ -98,18 +106,15 @@ class HostLink:
         self.requests = 0
         self.errors = 0
 
-    async def run(self):
-        micropython.kbd_intr(-1)  # Ctrl-C on the line must not stop the gate
+    async def run(self, first):
+        """Serve the host from its first byte: True once MAINT or a break-in stops the gate,
+        False once it has been quiet for idle_ms (no stream running)."""
         reader = asyncio.StreamReader(self._in)
         byte = bytearray(1)
         self._running = True
         try:
             while self._running:
-                first = await reader.read(1)  # sleeps until the host writes
-                if not first:  # stdin closed (never on a board): do not spin
-                    await asyncio.sleep_ms(100)
-                    continue
-                got = self._lines.feed(first[0])
+                got = self._lines.feed(first)
                 if got:
                     await self._handle(got)
                 budget = _BYTES_PER_TURN
@@ -122,9 +127,29 @@ class HostLink:
                     if got:
                         await self._handle(got)
                     budget -= 1
+                if self._running:
+                    first = await self._next_byte(reader)
+                    if first is None:
+                        return False
+            return True
         finally:
             self._stop_stream()
-            micropython.kbd_intr(3)
+            if self._events is not None:
+                self.app.unsubscribe(self._events)
+
+    async def _next_byte(self, reader):
+        """The next byte from the host; None once it has been quiet for idle_ms with no stream
+        running (a stream holds the link: its host reads, it does not write), or when stdin is
+        closed (never on a board). A byte that comes at the very moment of the timeout can be
+        lost: the request it began then fails its checksum, and the host sends it again."""
+        try:
+            if self._stream is None:
+                data = await asyncio.wait_for_ms(reader.read(1), self.idle_ms)
+            else:
+                data = await reader.read(1)
+        except asyncio.TimeoutError:
+            return None
+        return data[0] if data else None
 
     async def _handle(self, got):
         """A LineReader result other than NOTHING."""
@@ -186,8 +211,8 @@ class HostLink:
                              "board_id": machine.unique_id().hex()})
 
     def _status(self, req_id, _args):
-        out = status_fields(self.app)
-        out["link"] = {"requests": self.requests, "errors": self.errors}
+        out = self.app.status()
+        out["link"] = {"requests": self.requests, "errors": self.errors, "sessions": self.app.link_sessions}
         self._reply(req_id, out)
 
     def _time_set(self, req_id, args):
@@ -326,15 +351,6 @@ class HostLink:
     def _maintenance(self):
         self._running = False
         self.app.maintenance()
-
-
-def status_fields(app):
-    """STATUS without the link's own counters (the uplink's status events send these too)."""
-    t, valid = clock.now()
-    out = {"uptime_ms": clock.uptime_ms(), "time": t, "clock_valid": valid,
-           "heap_free": gc.mem_free(), "storage": app.journal.stats()}
-    out.update(app.status())
-    return out
 
 
 def _shown(cfg):

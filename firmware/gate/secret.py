@@ -14,7 +14,7 @@ import os
 
 import esp32
 
-from bzcore import record, wire
+from bzcore import record
 
 NAMESPACE = "bzgate"
 _KEY_NAME = const("key")
@@ -56,4 +56,6 @@ def load_checkpoint():
 
 def prove(key, nonce):
     """KEY PROVE's answer: shows the host that this board holds its key without sending it."""
+    from bzcore import wire  # the host link's, loaded with it (gate.app.serve_host)
+
     return record.hmac_sha256(key, wire.KEY_PROOF_TAG + bytes(nonce))

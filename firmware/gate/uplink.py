@@ -40,7 +40,6 @@ from micropython import const
 
 from bzcore import uplink
 from gate import mqtt
-from gate.hostlink import status_fields
 
 _BACKOFF_MIN_MS = const(1000)
 _BACKOFF_MAX_MS = const(32000)
@@ -192,7 +191,7 @@ class Uplink:
         while True:
             if time.ticks_diff(time.ticks_ms(), status_due) >= 0:
                 status_due = time.ticks_add(status_due, _STATUS_EVERY_MS)
-                status = status_fields(self.app)
+                status = self.app.status()
                 status["type"] = "status"
                 await client.publish(self.topics[uplink.EVENTS], json.dumps(status).encode())
             self._resend_if_refused()

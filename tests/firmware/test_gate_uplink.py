@@ -97,7 +97,7 @@ def test_a_wroom_32_counts_what_its_wifi_station_will_take_before_starting_the_u
     """About 59 KB spare (a WROOM-32 given a bigger heap, its firmware in the ROMFS): more than the
     uplink's own 37 KB, less once the station and its socket have taken their 27 KB in bzgate's
     image (docs/esp32-notes.md, note 38)."""
-    board = gate(config={**uplink_config(1), **FAST}, board_args=wifi_args("wroom-32") + ("--heap", "124K"))
+    board = gate(config={**uplink_config(1), **FAST}, board_args=wifi_args("wroom-32") + ("--heap", "118K"))
     status = board.status()
     assert "uplink-no-heap" in status["alarms"] and "uplink" not in status
     assert wait_until(lambda: any(e["code"] == record.HEAP_LOW for e in board.of_kind(record.EVENT)), 12)
@@ -106,11 +106,11 @@ def test_a_wroom_32_counts_what_its_wifi_station_will_take_before_starting_the_u
 
 
 def test_the_uplinks_check_counts_the_station_of_bzgates_image(gate):
-    """Given 10 KB more (134K), a WROOM-32 running bzgate's image has 69,520 bytes spare: enough
+    """Given 10 KB more (128K), a WROOM-32 running bzgate's image has about 69 KB spare: enough
     for the uplink there, whose Wi-Fi takes 9.6 KB less (64,264 needed), and not with the
     station of MicroPython's own image (73,864): a check that took one image for the other
     would refuse it."""
     board = gate(config={**uplink_config(1), **FAST},
-                 board_args=wifi_args("wroom-32") + ("--heap", "134K"))
+                 board_args=wifi_args("wroom-32") + ("--heap", "128K"))
     assert wait_until(lambda: "uplink" in board.status(), 12), board.status()
     assert "uplink-no-heap" not in board.status()["alarms"]

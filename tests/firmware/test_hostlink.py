@@ -24,13 +24,12 @@ from bzgate.link.serial import GateLink, LinkError
 
 STANDIN_MAIN = """
 import asyncio, gc, machine
-for name in ("bzcore.record", "gate.journal", "bzcore.wire", "gate.hostlink", "gate.presence", "gate.app"):
+for name in ("bzcore.record", "gate.journal", "gate.presence", "gate.app"):
     gc.collect()  # one module at a time, as main.py loads them: the heap stays in large pieces
     __import__(name)
 from bzcore import config, record
 from gate import clock
-from gate.app import EventQueue
-from gate.hostlink import HostLink
+from gate.app import EventQueue, serve_host
 from gate.journal import Journal
 from gate.presence import Presence
 
@@ -43,13 +42,19 @@ class StandIn:
         self.beats = 0
         self.running = True
         self.alarms = EventQueue()
-    def status(self):
-        return {"counters": {"beats": self.beats}, "alarms": [], "last_decision": None}
+        self.link_sessions = 0
+    def status(self):  # gate.app.App.status()'s common fields
+        t, valid = clock.now()
+        return {"uptime_ms": clock.uptime_ms(), "time": t, "clock_valid": valid,
+                "heap_free": gc.mem_free(), "storage": self.journal.stats(),
+                "counters": {"beats": self.beats}, "alarms": [], "last_decision": None}
     def apply_config(self, new):
         self.config = new
         print("APPLIED", new["mode"])
     def subscribe_events(self):
         return self.alarms
+    def unsubscribe(self, q):
+        pass
     def restart(self):
         machine.reset()
     def maintenance(self):
@@ -68,7 +73,7 @@ async def main():
     app = StandIn()
     tasks = [asyncio.create_task(heartbeat(app)), asyncio.create_task(app.journal.run())]
     print("STANDIN READY")
-    await HostLink(app).run()
+    await serve_host(app)
     app.journal.flush()
     for task in tasks:
         task.cancel()
@@ -97,6 +102,57 @@ def board(tmp_path_factory):
 def link(board):
     with GateLink(board.serial, timeout=3) as gate:
         yield gate
+
+
+# The same stand-in with a short idle time and a watcher that says on the console when the host
+# link's modules come and go.
+LINK_WATCH = """
+import sys
+async def link_watch():
+    loaded = None
+    while True:
+        now = [name for name in ("gate.hostlink", "bzcore.wire") if name in sys.modules]
+        if now != loaded:
+            print("LINK MODULES", now)
+            loaded = now
+        await asyncio.sleep_ms(20)
+"""
+QUIET_MS = 1000
+
+
+@pytest.fixture(scope="module")
+def quiet_board(tmp_path_factory):
+    flash = tmp_path_factory.mktemp("hostlink-idle") / "flash"
+    deploy(flash, config.checked(BASE_CONFIG)[0])
+    main = (STANDIN_MAIN.replace("serve_host(app)", f"serve_host(app, idle_ms={QUIET_MS})")
+            .replace('print("STANDIN READY")', 'asyncio.create_task(link_watch())\n    print("STANDIN READY")')
+            .replace("async def main():", LINK_WATCH + "\nasync def main():"))
+    (flash / "main.py").write_text(main)
+    b = VirtualBoard(flash, "--heap", "96K")
+    b.control.wait_console("STANDIN READY", timeout=15)
+    yield b
+    b.stop()
+
+
+def test_the_link_loads_when_the_host_writes_and_is_forgotten_when_it_goes_quiet(quiet_board):
+    control = quiet_board.control
+    control.wait_console("LINK MODULES []", timeout=5)  # nothing loaded until the host writes
+    since = len(control.console())
+    with GateLink(quiet_board.serial, timeout=3) as link:
+        first = link.status()
+        control.wait_console("LINK MODULES ['gate.hostlink', 'bzcore.wire']", since=since)
+        streamed = list(link.events(QUIET_MS * 2.5 / 1000))  # a stream holds the link past its idle time
+        held = link.status()
+    beats_streamed = [e["beat"] for e in streamed if e.get("alarm") == "scan-restart"]
+    assert len(beats_streamed) >= 8 and beats_streamed == sorted(set(beats_streamed)), streamed
+    assert first["link"]["sessions"] == held["link"]["sessions"]
+    forgotten = control.wait_console("LINK MODULES []", since=since, timeout=10)
+    assert "LINK MODULES ['gate.hostlink', 'bzcore.wire']" in forgotten
+    with GateLink(quiet_board.serial, timeout=3) as link:  # the host comes back: a new session
+        again = link.status()
+    assert again["link"]["sessions"] == first["link"]["sessions"] + 1
+    assert again["link"]["requests"] <= 2  # this session's: HELLO and STATUS
+    assert again["counters"]["beats"] > held["counters"]["beats"]  # the gate ran on throughout
 
 
 def beats(link):
