@@ -12,7 +12,9 @@ boards:
    beyond those of the board's startup, which are in ROM on the ESP32), on the heap too, each
    new pool twice the last (docs/esp32-notes.md, note 36); and the newest pool's room and the
    names in it (a probe interns names until the next pool is made): that many names fewer
-   would leave the newest pool out;
+   would leave the newest pool out; and the pools an ESP32 would make for the same names
+   (esp32_name_pools): there the board's own names are in ROM, so the firmware's start in a
+   pool of 20, where on the virtual board they follow the shims' and the REPL's;
 2. the gate's free heap and largest free block, at rest (a quiet office, after its first heap
    check) and at the least seen in a busy scenario (20 iPhones in the background, 500 random
    Bluezone IDs a second, a press every 10 s), with Wi-Fi and the MQTT uplink off and on, on a
@@ -182,7 +184,9 @@ def module_costs(firmware: Path, where: Path, romfs: bool) -> dict:
     left = int(LEFT.search(out).group(1))
     return {"modules": modules, "qstr": {"pools": pools, "names": names, "data_bytes": data,
                                          "bytes": esp32_bytes(total),
-                                         **newest_pool(after[0], after[1], left)}}
+                                         "pool_bytes": esp32_bytes(total - data),
+                                         **newest_pool(after[0], after[1], left),
+                                         **esp32_name_pools(names)}}
 
 
 def newest_pool(n_pool: int, n_qstr: int, left: int) -> dict:
@@ -195,6 +199,24 @@ def newest_pool(n_pool: int, n_qstr: int, left: int) -> dict:
         return {"newest_pool_room": None, "newest_pool_names": None}
     room = first * 2 ** (n_pool - 1)
     return {"newest_pool_room": room, "newest_pool_names": room - left}
+
+
+# An ESP32's qstr pool (py/qstr.h, qstr_pool_t): six 4-byte words, then for each entry a 4-byte
+# pointer, a 2-byte hash (the port's ROM level, MICROPY_QSTR_BYTES_IN_HASH) and a 1-byte length;
+# its heap hands out 16-byte blocks. The ROM pools have room for MICROPY_ALLOC_QSTR_ENTRIES_INIT
+# (10), so the first pool made at run time has room for 20 (py/qstr.c, qstr_add).
+ESP32_POOL_HEADER, ESP32_POOL_ENTRY, ESP32_BLOCK, ESP32_FIRST_POOL = 24, 7, 16, 20
+
+
+def esp32_name_pools(names: int) -> dict:
+    """The pools an ESP32 makes for `names` names interned at run time, and their heap bytes."""
+    pools = room = used = 0
+    size = ESP32_FIRST_POOL
+    while room < names:
+        pools, room = pools + 1, room + size
+        used += -(-(ESP32_POOL_HEADER + ESP32_POOL_ENTRY * size) // ESP32_BLOCK) * ESP32_BLOCK
+        size *= 2
+    return {"esp32_pools": pools, "esp32_pool_room": room, "esp32_pool_bytes": used}
 
 
 def busy_scenario() -> dict:
@@ -307,7 +329,10 @@ def print_tables(results: dict) -> None:
         print(f"\nname table ({key}): {q['names']:,} names in {q['pools']} pools, "
               f"{q['data_bytes']:,} bytes of text, {q['bytes']:,} bytes in all; the newest pool "
               f"has room for {_cell(q['newest_pool_room'])} names and holds "
-              f"{_cell(q['newest_pool_names'])}: that many fewer would leave it out")
+              f"{_cell(q['newest_pool_names'])}: that many fewer would leave it out; the pools "
+              f"take {_cell(q.get('pool_bytes'))} bytes here, where an ESP32 would make "
+              f"{q['esp32_pools']} pools with room for {q['esp32_pool_room']:,} names, "
+              f"{q['esp32_pool_bytes']:,} bytes")
     print("\n| gate | firmware | at rest: free / largest | busy, least: free / largest "
           "| adverts heard/s of those played, busy | IDF largest | alarms | records sent |\n"
           "|---|---|---:|---:|---:|---:|---|---:|")

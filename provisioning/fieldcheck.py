@@ -8,7 +8,9 @@ can only estimate.
 
 It samples STATUS every SAMPLE_EVERY_S for `seconds` and reports: the Python heap (the least
 free and the least largest free block; ESP32 bytes on a real board, host bytes on a virtual one,
-which counts twice as many), the IDF heap's largest free block, whether the firmware runs from
+which counts twice as many), the same as the gate's own heap checks saw them since boot (STATUS
+heap_least: the gate on its own, with no host on its USB port, can only be read that way), the
+IDF heap's largest free block, whether the firmware runs from
 a ROMFS (bzgate's image) or from files, adverts heard per second and
 ring drops, the share of time the radio scanned, the press-to-verdict time of one test press
 (the gate's own latency_ms from the trigger to the verdict; with nobody at the gate it waits its
@@ -58,9 +60,12 @@ def field_check(port: str, seconds: float = 60, press=None) -> dict:
     uplink = last.get("uplink")
     return {
         "gate": gate, "seconds": round(elapsed, 1), "samples": len(samples),
-        "heap_free_least": min(s["heap_free"] for s in samples),
+        # After the gate's collection, as its largest block is: STATUS's heap_free also counts
+        # garbage not yet collected (the link's own, when a request has just loaded it).
+        "heap_free_least": min((s.get("heap_free_gc") or s["heap_free"] for s in samples)),
         "heap_largest_least": min(s["heap_largest"] for s in samples if s["heap_largest"]),
         "idf_largest_least": min((s["idf_largest"] for s in samples if "idf_largest" in s), default=None),
+        "heap_least_since_boot": last.get("heap_least"),  # [free, largest]; None: an earlier firmware
         "romfs": last.get("romfs"),  # None: a firmware from before it said
         "adverts_per_s": round((last["adverts"] - first["adverts"]) / elapsed, 1),
         "drops": last["drops"] - first["drops"],
@@ -70,6 +75,10 @@ def field_check(port: str, seconds: float = 60, press=None) -> dict:
         "alarms": last["alarms"],
         "status": last,
     }
+
+
+def _pair(least, shown) -> str:
+    return "-" if not least else f"{shown(least[0])} / {shown(least[1])} bytes"
 
 
 def _runs_from(romfs: bool | None) -> str:
@@ -97,6 +106,7 @@ def rows(report: dict) -> list[tuple[str, str]]:
     return [("gate", f"{report['gate'].get('gate_id')} ({report['seconds']} s, {report['samples']} samples)"),
             ("Python heap, least free", shown(report["heap_free_least"], " bytes")),
             ("Python heap, least largest block", shown(report["heap_largest_least"], " bytes")),
+            ("Python heap since boot, least free / largest", _pair(report["heap_least_since_boot"], shown)),
             ("IDF heap, least largest block", shown(report["idf_largest_least"], " bytes")),
             ("firmware runs from", _runs_from(report["romfs"])),
             ("adverts heard", shown(report["adverts_per_s"], "/s")),

@@ -35,6 +35,9 @@ def test_a_wroom_32_gate_reports_its_heaps_scan_and_a_test_press(gate, tmp_path)
     assert report["idf_largest_least"] == boardmemory.IDF_SPARE  # the model's, untouched
     assert report["romfs"] is True and "ROMFS (bzgate's image)" in table  # bzgate's image
     assert 0 < report["heap_largest_least"] <= report["heap_free_least"]
+    free, largest = report["heap_least_since_boot"]  # the gate's own checks, since boot
+    assert 0 < largest <= free and largest <= report["heap_largest_least"]
+    assert f"{free:,} / {largest:,} bytes" in table
     assert report["adverts_per_s"] > 0 and report["drops"] == 0 and report["scan_permille"] > 0
     assert report["wifi_rssi"] is None and report["mqtt_round_trip_ms"] is None  # no uplink
     assert "press to verdict" in table and "IDF heap, least largest block" in table
