@@ -117,7 +117,7 @@ async def link_watch():
             loaded = now
         await asyncio.sleep_ms(20)
 """
-QUIET_MS = 1000
+QUIET_MS = 2000  # long enough that a busy machine between two requests does not end the session
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_the_link_loads_when_the_host_writes_and_is_forgotten_when_it_goes_quiet
         streamed = list(link.events(QUIET_MS * 2.5 / 1000))  # a stream holds the link past its idle time
         held = link.status()
     beats_streamed = [e["beat"] for e in streamed if e.get("alarm") == "scan-restart"]
-    assert len(beats_streamed) >= 8 and beats_streamed == sorted(set(beats_streamed)), streamed
+    assert len(beats_streamed) >= 12 and beats_streamed == sorted(set(beats_streamed)), streamed
     assert first["link"]["sessions"] == held["link"]["sessions"]
     forgotten = control.wait_console("LINK MODULES []", since=since, timeout=10)
     assert "LINK MODULES ['gate.hostlink', 'bzcore.wire']" in forgotten
