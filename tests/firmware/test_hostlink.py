@@ -11,6 +11,7 @@ import json
 import os
 import pty
 import random
+import re
 import time
 
 import pytest
@@ -113,7 +114,8 @@ async def link_watch():
     while True:
         now = [name for name in ("gate.hostlink", "bzcore.wire") if name in sys.modules]
         if now != loaded:
-            print("LINK MODULES", now)
+            gc.collect()
+            print("LINK MODULES", now, "FREE", gc.mem_free())
             loaded = now
         await asyncio.sleep_ms(20)
 """
@@ -148,6 +150,8 @@ def test_the_link_loads_when_the_host_writes_and_is_forgotten_when_it_goes_quiet
     assert first["link"]["sessions"] == held["link"]["sessions"]
     forgotten = control.wait_console("LINK MODULES []", since=since, timeout=10)
     assert "LINK MODULES ['gate.hostlink', 'bzcore.wire']" in forgotten
+    loaded_free, forgotten_free = (int(n) for n in re.findall(r"FREE (\d+)", forgotten)[:2])
+    assert forgotten_free - loaded_free > 4096, forgotten  # the link's heap came back (host bytes)
     with GateLink(quiet_board.serial, timeout=3) as link:  # the host comes back: a new session
         again = link.status()
     assert again["link"]["sessions"] == first["link"]["sessions"] + 1
