@@ -15,7 +15,10 @@ boards:
    would leave the newest pool out; and the pools an ESP32 would make for the same names
    (esp32_name_pools): there the board's own names are in ROM, so the firmware's start in a
    pool of 20, where on the virtual board they follow the shims' and the REPL's;
-2. the gate's free heap and largest free block, at rest (a quiet office, after its first heap
+2. the names a gate has interned once it has run a while with no host (boot-only modules
+   included: their names stay when the modules go), with the uplink off and on, and how many
+   fewer would spare an ESP32 its newest pool;
+3. the gate's free heap and largest free block, at rest (a quiet office, after its first heap
    check) and at the least seen in a busy scenario (20 iPhones in the background, 500 random
    Bluezone IDs a second, a press every 10 s), with Wi-Fi and the MQTT uplink off and on, on a
    WROOM-32 and on a WROVER (docs/esp32-notes.md, note 38).
@@ -99,6 +102,35 @@ while True:
 print("room left", left)
 """
 LEFT = re.compile(r"room left (\d+)")
+# A gate as main.py builds it, run for a while with nobody on its USB port (the host link is
+# then never loaded), between two counts of the name table; the port's and the board's own
+# modules are imported before the first, as their names are in an ESP32's ROM.
+RUNNING = """
+import micropython, sys
+for name in %r:
+    try:
+        __import__(name)
+    except ImportError:
+        pass
+micropython.qstr_info()
+import bluetooth
+bluetooth.BLE().active(True)
+for name in %r:
+    __import__(name)
+import asyncio, gate.app
+app = gate.app.App()
+async def stop_later():
+    await asyncio.sleep(%d)
+    app._stop.set()
+async def run():
+    asyncio.create_task(stop_later())
+    await app.run()
+asyncio.run(run())
+micropython.qstr_info()
+print("uplink ran", "uplink" in app.status())
+"""
+RUNNING_S = 12
+MAIN_IMPORTS = re.compile(r"for name in (\(.*?\)):", re.S)
 
 
 def image_args(romfs: bool) -> tuple[str, ...]:
@@ -160,6 +192,47 @@ def module_names(firmware: Path) -> list[str]:
     return order
 
 
+def port_modules(firmware: Path) -> list[str]:
+    """The modules the firmware imports that are not its own: the port's and the board's."""
+    own = {"gate", "bzcore"}
+    found = set()
+    for source in firmware.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return sorted(found - own)
+
+
+def running_names(firmware: Path, where: Path, romfs: bool, uplink: bool) -> dict:
+    """The names a running gate has interned with no host talking, and the pools an ESP32 would
+    make for them. With the uplink: a virtual WROVER (a WROOM-32 refuses it) and a broker and
+    host of its own. Names the board's stand-ins intern while running are counted too."""
+    flash = where / "flash"
+    boot_order = ast.literal_eval(MAIN_IMPORTS.search((firmware / "main.py").read_text()).group(1))
+    with contextlib.ExitStack() as stack:
+        config = {"trigger": "button"}
+        args = ("--module", boardmemory.WROOM_32)
+        if uplink:
+            port = stack.enter_context(PrivateBroker()).port
+            stack.callback(Host(port, "bzgate", "test-gate").close)
+            config.update(uplink_config(port))
+            args = wifi_args(boardmemory.WROVER)
+        install(flash, config, firmware, romfs)
+        for script in ("boot.py", "main.py"):  # the script below does what they do
+            (flash / script).unlink()
+        board = VirtualBoard(flash, *args, *image_args(romfs))
+        try:
+            out = board.mpremote("exec", RUNNING % (port_modules(firmware), boot_order, RUNNING_S),
+                                 timeout=120).stdout
+        finally:
+            board.stop()
+    before, after = ([int(v) for v in m.groups()] for m in QSTR_INFO.finditer(out))
+    names = after[1] - before[1]
+    return {"names": names, "uplink_ran": "uplink ran True" in out, **esp32_name_pools(names)}
+
+
 def module_costs(firmware: Path, where: Path, romfs: bool) -> dict:
     """{"modules": {name: ESP32 bytes}, "qstr": {...}} on a WROVER board (room for every
     module) at its REPL: the firmware deployed without boot.py and main.py, so nothing is
@@ -209,14 +282,17 @@ ESP32_POOL_HEADER, ESP32_POOL_ENTRY, ESP32_BLOCK, ESP32_FIRST_POOL = 24, 7, 16, 
 
 
 def esp32_name_pools(names: int) -> dict:
-    """The pools an ESP32 makes for `names` names interned at run time, and their heap bytes."""
-    pools = room = used = 0
+    """The pools an ESP32 makes for `names` names interned at run time, their heap bytes, and
+    how many names fewer would leave the newest pool (and its bytes) out."""
+    pools = room = used = newest = 0
     size = ESP32_FIRST_POOL
     while room < names:
-        pools, room = pools + 1, room + size
-        used += -(-(ESP32_POOL_HEADER + ESP32_POOL_ENTRY * size) // ESP32_BLOCK) * ESP32_BLOCK
+        newest = -(-(ESP32_POOL_HEADER + ESP32_POOL_ENTRY * size) // ESP32_BLOCK) * ESP32_BLOCK
+        pools, room, used = pools + 1, room + size, used + newest
         size *= 2
-    return {"esp32_pools": pools, "esp32_pool_room": room, "esp32_pool_bytes": used}
+    return {"esp32_pools": pools, "esp32_pool_room": room, "esp32_pool_bytes": used,
+            "esp32_newest_pool_bytes": newest, "esp32_names_over": names - (room - size // 2)
+            if pools else 0}
 
 
 def busy_scenario() -> dict:
@@ -333,6 +409,15 @@ def print_tables(results: dict) -> None:
               f"take {_cell(q.get('pool_bytes'))} bytes here, where an ESP32 would make "
               f"{q['esp32_pools']} pools with room for {q['esp32_pool_room']:,} names, "
               f"{q['esp32_pool_bytes']:,} bytes")
+    print("\n| names a gate has interned after running with no host | " + " | ".join(keys)
+          + " |\n|---|" + "---:|" * len(keys))
+    for run in results["now"]["running_names"]:
+        cells = [results[k]["running_names"][run] for k in keys]
+        print(f"| {run} | " + " | ".join(
+            f"{c['names']:,}: an ESP32's {c['esp32_pools']} pools, {c['esp32_pool_bytes']:,} bytes; "
+            f"{c['esp32_names_over']:,} fewer would save {c['esp32_newest_pool_bytes']:,}"
+            + ("" if c["uplink_ran"] or run.endswith("off") else " (the uplink did not run)")
+            for c in cells) + " |")
     print("\n| gate | firmware | at rest: free / largest | busy, least: free / largest "
           "| adverts heard/s of those played, busy | IDF largest | alarms | records sent |\n"
           "|---|---|---:|---:|---:|---:|---|---:|")
@@ -364,6 +449,11 @@ def main() -> None:
             folder = where / key.replace(", ", "-")
             results[key] = module_costs(trees[tree], folder / "modules", romfs)
             print(json.dumps({key: results[key]}), flush=True)
+            results[key]["running_names"] = {
+                f"uplink {'on' if uplink else 'off'}": running_names(
+                    trees[tree], folder / f"names-{uplink}", romfs, uplink)
+                for uplink in (False, True)}
+            print(json.dumps({key: results[key]["running_names"]}), flush=True)
             results[key]["gate"] = gate_runs(trees[tree], folder, args.seconds, romfs)
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"base": args.base, "now": args.now, **results}, indent=1))
