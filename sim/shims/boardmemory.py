@@ -41,7 +41,8 @@ MICROPYTHON_IMAGE = "micropython"
 # What each part takes from the pool while on, in MicroPython's image (estimates, chosen so that
 # a WROOM-32 gives Python about 96 KB with BLE active and about 64 KB with BLE and the Wi-Fi
 # station connected):
-# - NimBLE's host beyond its static memory: 16 KiB;
+# - NimBLE's host beyond its static memory: 16 KiB (perhaps kind: its buffers and task stack
+#   come to about 25.7 KB by ESP-IDF 5.5's defaults, docs/esp32-notes.md, note 38);
 # - the Wi-Fi driver and lwIP, station connected: 32 KiB, of which the static RX buffers below;
 # - an open TCP socket, its control block and the segments in flight: 4 KiB.
 PART_BYTES = {"ble": 16 * _K, "wifi": 32 * _K, "socket": 4 * _K}
