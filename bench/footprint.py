@@ -157,15 +157,21 @@ def extract(commit: str, into: Path) -> Path:
     return firmware
 
 
-def _imports(source: Path, names: set[str]) -> list[str]:
-    """The modules of `names` that a source file imports."""
+def _imported(source: Path) -> list[str]:
+    """Every module a source file imports, and each name it takes from one as "module.name"
+    (which may be a module too)."""
     found = []
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
             found += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-    return [name for name in found if name in names]
+    return found
+
+
+def _imports(source: Path, names: set[str]) -> list[str]:
+    """The modules of `names` that a source file imports."""
+    return [name for name in _imported(source) if name in names]
 
 
 def module_names(firmware: Path) -> list[str]:
@@ -194,15 +200,8 @@ def module_names(firmware: Path) -> list[str]:
 
 def port_modules(firmware: Path) -> list[str]:
     """The modules the firmware imports that are not its own: the port's and the board's."""
-    own = {"gate", "bzcore"}
-    found = set()
-    for source in firmware.rglob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                found.add(node.module.split(".")[0])
-    return sorted(found - own)
+    found = {name.split(".")[0] for source in firmware.rglob("*.py") for name in _imported(source)}
+    return sorted(found - {"gate", "bzcore"})
 
 
 def running_names(firmware: Path, where: Path, romfs: bool, uplink: bool) -> dict:
@@ -215,9 +214,7 @@ def running_names(firmware: Path, where: Path, romfs: bool, uplink: bool) -> dic
         config = {"trigger": "button"}
         args = ("--module", boardmemory.WROOM_32)
         if uplink:
-            port = stack.enter_context(PrivateBroker()).port
-            stack.callback(Host(port, "bzgate", "test-gate").close)
-            config.update(uplink_config(port))
+            config.update(uplink_config(private_uplink(stack)))
             args = wifi_args(boardmemory.WROVER)
         install(flash, config, firmware, romfs)
         for script in ("boot.py", "main.py"):  # the script below does what they do
@@ -313,11 +310,16 @@ def gate_heap(firmware: Path, where: Path, module: str, uplink: bool, seconds: f
     """The least free heap and largest block over STATUS, every second for `seconds`. With the
     uplink, a broker and a host of this gate's own: no ack retained for another board."""
     with contextlib.ExitStack() as stack:
-        port = None
-        if uplink:
-            port = stack.enter_context(PrivateBroker()).port
-            stack.callback(Host(port, "bzgate", "test-gate").close)
+        port = private_uplink(stack) if uplink else None
         return _sample(firmware, where, module, port, seconds, busy, romfs)
+
+
+def private_uplink(stack: contextlib.ExitStack) -> int:
+    """A broker and a host of one gate's own, kept for the stack's life: no ack retained for
+    another board. Its port."""
+    port = stack.enter_context(PrivateBroker()).port
+    stack.callback(Host(port, "bzgate", "test-gate").close)
+    return port
 
 
 def _sample(firmware: Path, where: Path, module: str, uplink_port: int | None, seconds: float,
